@@ -1,0 +1,14 @@
+"""`azureml.core` for amlocal: re-exports amlocal's implementation lazily."""
+from azureml._amlocal_lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "Workspace": "runner.sdk.workspace",
+    "Datastore": "runner.sdk.datastore",
+    "Experiment": "runner.sdk.experiment",
+    "Dataset": "runner.sdk.data",
+    "ComputeTarget": "runner.sdk.compute",
+    "Run": "runner.step_runtime.run",
+    "Environment": "runner.sdk.environment",
+    "RunConfiguration": "runner.sdk.environment",
+    "get_run": "runner.sdk.runs:get_run",
+})

@@ -1,0 +1,1 @@
+"""`azureml.pipeline` for amlocal: re-exports amlocal's implementation lazily."""

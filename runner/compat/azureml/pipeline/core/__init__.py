@@ -1,0 +1,16 @@
+"""`azureml.pipeline.core` for amlocal: re-exports amlocal's implementation lazily."""
+from azureml._amlocal_lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "Pipeline": "runner.sdk.pipeline",
+    "PipelineData": "runner.sdk.pipeline_data",
+    "PipelineParameter": "runner.sdk.pipeline_data",
+    "PublishedPipeline": "runner.sdk.pipeline",
+    "PipelineRun": "runner.sdk.runs",
+    "StepRun": "runner.sdk.runs",
+    "StepSequence": "runner.sdk.graph",
+    "PortDataReference": "runner.sdk.runs",
+    "InputPortBinding": "runner.sdk.pipeline_data",
+    "PipelineStep": "runner.sdk.steps.base",
+    "Module": "runner.sdk.module",
+})

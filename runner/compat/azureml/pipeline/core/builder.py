@@ -1,0 +1,8 @@
+"""`azureml.pipeline.core.builder` for amlocal: re-exports amlocal's implementation lazily."""
+from azureml._amlocal_lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "PipelineData": "runner.sdk.pipeline_data",
+    "StepSequence": "runner.sdk.graph",
+    "PipelineStep": "runner.sdk.steps.base",
+})

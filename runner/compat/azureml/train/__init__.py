@@ -1,0 +1,1 @@
+"""`azureml.train` for amlocal: re-exports amlocal's implementation lazily."""

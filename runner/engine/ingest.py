@@ -1,0 +1,79 @@
+"""Moving what a step logged (its event file) into SQLite while it runs, in batches."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from store.artifacts import record_artifacts
+from store.metrics import MetricPoint, insert_metrics
+from store.runs import update_run_json
+
+METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
+
+
+class EventIngestor:
+    """Reads new complete lines of one step's event file and stores them."""
+
+    def __init__(self, conn: sqlite3.Connection, events_path: Path, step_run_id: str,
+                 pipeline_run_id: str, artifact_dirs: dict[str, Path]) -> None:
+        self.conn = conn
+        self.path = events_path
+        self.step_run_id = step_run_id
+        self.pipeline_run_id = pipeline_run_id
+        self.artifact_dirs = artifact_dirs
+        self.offset = 0
+        self.ingested = 0
+        self.bad_lines = 0
+
+    def poll(self) -> int:
+        """Store every complete event appended since the last call; returns how many."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return 0
+        end = data.rfind(b"\n")
+        if end < 0:
+            return 0
+        self.offset += end + 1
+        points: list[MetricPoint] = []
+        for raw in data[:end].split(b"\n"):
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                self.bad_lines += 1
+                continue
+            run_id = event.get("run")
+            if run_id not in (self.step_run_id, self.pipeline_run_id):
+                self.bad_lines += 1
+                continue
+            kind, name, value = event.get("kind"), event.get("name"), event.get("value")
+            if kind in METRIC_KINDS:
+                points.append(MetricPoint(run_id, name, kind, value, event.get("t", 0.0)))
+                if kind == "image":
+                    self._other(run_id, "artifact", str(value), value)
+                    self.ingested -= 1
+            else:
+                self._flush(points)
+                points = []
+                self._other(run_id, kind, name, value)
+        self._flush(points)
+        return self.ingested
+
+    def _flush(self, points: list[MetricPoint]) -> None:
+        if points:
+            self.ingested += insert_metrics(self.conn, points)
+
+    def _other(self, run_id: str, kind: str, name: str, value: object) -> None:
+        table = "step_run" if run_id == self.step_run_id else "pipeline_run"
+        if kind == "tag":
+            update_run_json(self.conn, table, run_id, "tags_json", {name: str(value)})
+        elif kind == "property":
+            update_run_json(self.conn, table, run_id, "properties_json", {name: str(value)})
+        elif kind == "artifact":
+            path = self.artifact_dirs[run_id] / str(value)
+            if path.is_file():
+                record_artifacts(self.conn, run_id, [(str(name), path)])
+        self.ingested += 1

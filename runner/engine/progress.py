@@ -1,0 +1,126 @@
+"""Following a pipeline run from the store: status changes and new log lines, as printed by
+`PipelineRun.wait_for_completion(show_output=True)` and `amlocal run`."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+from store import status as st
+from store.runs import get_pipeline_run, get_step_runs
+
+POLL_SECONDS = 0.2
+
+
+class LogTail:
+    """Reads the lines appended to a file since the last read (partial lines wait)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self._partial = b""
+
+    def read_lines(self) -> list[str]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        return [line.decode("utf-8", errors="replace") for line in lines]
+
+    def flush_partial(self) -> list[str]:
+        rest, self._partial = self._partial, b""
+        return [rest.decode("utf-8", errors="replace")] if rest else []
+
+
+class ProgressPrinter:
+    """Prints a run's step status changes and step output until the run ends."""
+
+    def __init__(self, conn: sqlite3.Connection, run_id: str, out: TextIO | None,
+                 only_step: str | None = None) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.out = out
+        self.only_step = only_step
+        self._status: dict[str, str] = {}
+        self._tails: dict[str, tuple[LogTail, LogTail]] = {}
+
+    def _print(self, text: str) -> None:
+        if self.out is not None:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def _step_update(self, step: sqlite3.Row) -> None:
+        name, sid, status = step["name"], step["id"], step["status"]
+        tails = self._tails.get(sid)
+        if tails is None and status != st.NOT_STARTED:
+            run_dir = Path(step["run_dir"])
+            tails = self._tails[sid] = (LogTail(run_dir / "stdout.txt"), LogTail(run_dir / "stderr.txt"))
+        if tails is not None:
+            for line in tails[0].read_lines():
+                self._print(f"[{name}] {line}")
+            for line in tails[1].read_lines():
+                self._print(f"[{name}] {line}")
+            if status in st.TERMINAL:
+                for line in tails[0].flush_partial() + tails[1].flush_partial():
+                    self._print(f"[{name}] {line}")
+        if self._status.get(sid) != status:
+            self._status[sid] = status
+            if status == st.NOT_STARTED:
+                return
+            line = f"StepRun( {name} ) Status: {status}"
+            if status == st.RUNNING:
+                line = f"StepRunId: {sid}\n{line}"
+            if status == st.FINISHED and step["decision"] == "reused":
+                line += f"  (reused: {step['reason']})"
+            if status in (st.FAILED, st.CANCELED) and step["error"]:
+                line += f"  ({step['error']})"
+            self._print(line)
+
+    def follow(self, timeout_seconds: float, reconcile: Callable[[], object] | None = None) -> str:
+        """Print progress until the run (or the followed step) ends; returns the run status."""
+        run = get_pipeline_run(self.conn, self.run_id)
+        self._print(f"PipelineRunId: {self.run_id}")
+        self._print(f"PipelineRun Status: {run['status']}")
+        deadline = time.monotonic() + timeout_seconds if timeout_seconds < 1e12 else None
+        last_reconcile = 0.0
+        while True:
+            if reconcile is not None and time.monotonic() - last_reconcile > 1.0:
+                reconcile()
+                last_reconcile = time.monotonic()
+            run = get_pipeline_run(self.conn, self.run_id)
+            steps = get_step_runs(self.conn, self.run_id)
+            for step in steps:
+                if self.only_step is None or step["id"] == self.only_step:
+                    self._step_update(step)
+            done = run["status"] in st.TERMINAL
+            if self.only_step is not None:
+                done = done or any(s["id"] == self.only_step and s["status"] in st.TERMINAL for s in steps)
+            if done:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                self._print(f"Timed out waiting for run {self.run_id}; it goes on in the background")
+                return run["status"]
+            time.sleep(POLL_SECONDS)
+        self._summary(run, steps)
+        return run["status"]
+
+    def _summary(self, run: sqlite3.Row, steps: list[sqlite3.Row]) -> None:
+        self._print("")
+        self._print("PipelineRun Execution Summary")
+        self._print("==============================")
+        self._print(f"PipelineRun( Name: {run['experiment_name']}, Id: {self.run_id} ) "
+                    f"Status: {run['status']}")
+        for s in steps:
+            took = (f"{s['end_time'] - s['start_time']:.2f}s"
+                    if s["start_time"] and s["end_time"] else "-")
+            extra = f"  {s['error']}" if s["error"] and s["status"] != st.FINISHED else ""
+            self._print(f"  {s['name']:<24} {s['status']:<10} {took:>9}{extra}")
+        if run["error"] and run["status"] != st.FINISHED:
+            self._print(f"Error: {run['error']}")

@@ -1,0 +1,186 @@
+"""Executing one step: snapshot, launch, live metric ingestion, limits, and its outcome."""
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.engine.ingest import EventIngestor
+from runner.engine.step_launch import RunFacts, StepSetupError, prepare_step
+from runner.executors.base import Executor
+from store import status as st
+from store.artifacts import record_artifacts
+from store.database import connect
+from store.errors import StoreError
+from store.runs import update_step_run
+from store.snapshots import SnapshotStore
+
+INGEST_SECONDS = 0.25
+CANCEL_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The final status of a step run and, unless it finished, why."""
+
+    status: str
+    error: str | None = None
+    outputs: dict | None = None
+
+
+class SnapshotCache:
+    """One snapshot per source directory per pipeline run (steps often share a folder)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}
+
+    def snapshot_id(self, store: SnapshotStore, source_directory: str, exclude: tuple[Path, ...]) -> str:
+        with self._lock:
+            if source_directory not in self._ids:
+                self._ids[source_directory] = store.take(Path(source_directory), exclude).id
+            return self._ids[source_directory]
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4096))
+            lines = [line for line in f.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""
+
+
+def _collect_artifacts(conn, step_run_id: str, workdir: Path, artifacts_dir: Path) -> None:
+    """Record `./outputs` and `./logs` of the step and files it uploaded as its artifacts."""
+    files: list[tuple[str, Path]] = []
+    for folder in ("outputs", "logs"):
+        base = workdir / folder
+        if base.is_dir():
+            files += [(f"{folder}/{p.relative_to(base).as_posix()}", p)
+                      for p in sorted(base.rglob("*")) if p.is_file()]
+    if artifacts_dir.is_dir():
+        files += [(p.relative_to(artifacts_dir).as_posix(), p)
+                  for p in sorted(artifacts_dir.rglob("*")) if p.is_file()]
+    if files:
+        record_artifacts(conn, step_run_id, files)
+
+
+class StepExecution:
+    """Runs one step of a pipeline run to its end, recording everything on the way."""
+
+    def __init__(self, facts: RunFacts, step: dict, step_run_id: str, run_dir: Path,
+                 executor: Executor, snapshots: SnapshotCache, stop: threading.Event,
+                 stop_reason: list[str]) -> None:
+        self.facts = facts
+        self.step = step
+        self.step_run_id = step_run_id
+        self.run_dir = run_dir
+        self.executor = executor
+        self.snapshots = snapshots
+        self.stop = stop
+        self.stop_reason = stop_reason
+
+    def run(self) -> StepResult:
+        conn = connect(self.facts.layout.db_path)
+        try:
+            return self._run(conn)
+        except (StepSetupError, StoreError) as exc:
+            return self._end(conn, StepResult(st.FAILED, str(exc)))
+        except Exception as exc:  # a bug of ours must not hang the run: fail the step, say why
+            return self._end(conn, StepResult(st.FAILED, f"internal error: {type(exc).__name__}: {exc}"))
+        finally:
+            conn.close()
+
+    def _end(self, conn, result: StepResult, exit_code: int | None = None) -> StepResult:
+        update_step_run(conn, self.step_run_id, status=result.status, error=result.error,
+                        exit_code=exit_code, end_time=time.time())
+        return result
+
+    def _run(self, conn) -> StepResult:
+        kind = self.step.get("kind")
+        update_step_run(conn, self.step_run_id, status=st.QUEUED, executor=self.executor.name)
+        if kind == "data_transfer":
+            return self._transfer(conn)
+        if kind != "python":
+            job = self.step.get("databricks") or {}
+            what = ("notebook " + job["notebook_path"]) if job.get("notebook_path") else \
+                ("JAR class " + job["main_class_name"]) if job.get("main_class_name") else \
+                ("DBFS script " + str(job.get("python_script_path")))
+            return self._end(conn, StepResult(
+                st.FAILED, f"{self.step['type']} runs {what} on Databricks, which amlocal cannot "
+                "run locally; use python_script_name with source_directory to run it here"))
+        layout = self.facts.layout
+        store = SnapshotStore(layout.snapshots_dir, conn)
+        snapshot_id = self.step.get("snapshot_id") or self.snapshots.snapshot_id(
+            store, self.step["source_directory"], (layout.root,))
+        workdir = self.run_dir / "wd"
+        store.materialize(snapshot_id, workdir)
+        prepared = prepare_step(self.facts, self.step, self.step_run_id, self.run_dir, workdir,
+                                self.executor)
+        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id,
+                        arguments_json=prepared.resolved_arguments, outputs_json=prepared.outputs)
+        if self.stop.is_set():
+            return self._end(conn, StepResult(st.CANCELED, self.stop_reason[0] if self.stop_reason else "canceled"))
+        ingestor = EventIngestor(conn, self.run_dir / "events.jsonl", self.step_run_id,
+                                 self.facts.pipeline_run_id,
+                                 {self.step_run_id: self.run_dir / "artifacts",
+                                  self.facts.pipeline_run_id:
+                                      layout.pipeline_run_dir(self.facts.pipeline_run_id) / "artifacts"})
+        handle = self.executor.start(prepared.invocation)
+        started = time.time()
+        update_step_run(conn, self.step_run_id, status=st.RUNNING, start_time=started,
+                        process_id=handle.pid, process_create_time=handle.create_time)
+        timeout = prepared.invocation.limits.timeout_seconds
+        forced: str | None = None
+        while True:
+            outcome = handle.wait(INGEST_SECONDS)
+            ingestor.poll()
+            if outcome is not None:
+                break
+            if self.stop.is_set() and forced is None:
+                forced = self.stop_reason[0] if self.stop_reason else "canceled"
+                handle.stop(CANCEL_GRACE_SECONDS)
+            elif timeout and time.time() - started > timeout and forced is None:
+                forced = f"timed out after {timeout:g} s (max_run_duration_seconds)"
+                handle.stop(CANCEL_GRACE_SECONDS)
+        ingestor.poll()
+        for local, target in prepared.uploads:
+            shutil.copytree(local, target, dirs_exist_ok=True)
+        _collect_artifacts(conn, self.step_run_id, workdir, self.run_dir / "artifacts")
+        if forced is not None:
+            status = st.CANCELED if not forced.startswith("timed out") else st.FAILED
+            return self._end(conn, StepResult(status, forced), outcome.exit_code)
+        if outcome.exit_code == 0:
+            return self._end(conn, StepResult(st.FINISHED, None, prepared.outputs), 0)
+        detail = _last_line(prepared.invocation.stderr_path)
+        reason = outcome.reason or f"exit code {outcome.exit_code}"
+        return self._end(conn, StepResult(st.FAILED, f"{reason}: {detail}" if detail else reason),
+                         outcome.exit_code)
+
+    def _transfer(self, conn) -> StepResult:
+        """DataTransferStep: copy the source data to the destination, here in the runner."""
+        from runner.engine.step_launch import _input_host_path, output_location
+        from store.datastore_paths import resolve_in_datastore
+        inp, out = self.step["inputs"][0], self.step["outputs"][0]
+        source = _input_host_path(self.facts, self.step, inp)
+        datastore, path = output_location(self.facts, self.step_run_id, out)
+        target = resolve_in_datastore(self.facts.layout.datastore_dir(datastore), path,
+                                      what="destination")
+        update_step_run(conn, self.step_run_id, status=st.RUNNING, start_time=time.time())
+        if source.is_file() and self.step.get("destination_reference_type") != "directory":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        elif source.is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target / source.name)
+        else:
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        outputs = {out["port"]: {"name": out["port"], "datastore": datastore, "path": path,
+                                 "local_path": str(target)}}
+        update_step_run(conn, self.step_run_id, outputs_json=outputs)
+        return self._end(conn, StepResult(st.FINISHED, None, outputs), 0)

@@ -1,0 +1,78 @@
+"""The executor interface: what the scheduler hands over, and what it gets back.
+
+A `StepInvocation` is everything needed to run one step (argv, environment, working
+directory, log files, mounts, limits); paths in it are already mapped by the executor's
+`map_path`, so the same step contract holds whether the step runs as a local process or in
+a container.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder the step may see; read-only for inputs and the snapshot."""
+
+    host_path: Path
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class ResourceLimits:
+    """CPU, memory and time limits of one step (None = unlimited)."""
+
+    cpus: float | None = None
+    memory_mb: int | None = None
+    timeout_seconds: float | None = None
+
+
+@dataclass
+class StepInvocation:
+    """One step, ready to start."""
+
+    step_run_id: str
+    pipeline_run_id: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    stdout_path: Path
+    stderr_path: Path
+    mounts: list[Mount] = field(default_factory=list)
+    environment: dict | None = None
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How a step's process ended: its exit code, and a reason when it did not exit by itself."""
+
+    exit_code: int | None
+    reason: str | None = None
+
+
+class RunningStep(Protocol):
+    """A started step."""
+
+    pid: int
+    create_time: float
+
+    def wait(self, timeout: float) -> StepOutcome | None:
+        """The outcome once the step ended, or None if it still runs after `timeout` seconds."""
+
+    def stop(self, grace_seconds: float) -> None:
+        """Ask the step to stop (SIGTERM), wait up to `grace_seconds`, then kill it."""
+
+
+class Executor(Protocol):
+    """Starts step invocations."""
+
+    name: str
+
+    def map_path(self, host_path: Path) -> str:
+        """How the step sees `host_path`."""
+
+    def start(self, invocation: StepInvocation) -> RunningStep:
+        """Start the step; its output goes to the invocation's log files as it is written."""

@@ -1,0 +1,241 @@
+"""Compute targets, registered in the local workspace.
+
+An `AmlCompute` cluster becomes a local target whose `max_nodes` bounds how many of its
+steps run at once. Databricks and Data Lake Analytics attachments are recorded (without
+their tokens) so pipelines that name them build; running steps on them comes later.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runner.step_runtime.exceptions import ComputeTargetException
+from store import catalog
+
+
+class ComputeTarget:
+    """`ComputeTarget(ws, name)` returns the registered target as its subclass."""
+
+    _compute_type = "Local"
+
+    def __new__(cls, workspace: Any, name: str) -> Any:
+        row = catalog.get_compute_target(workspace._local.conn, name)
+        if row is None:
+            raise ComputeTargetException(
+                f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
+                "workspace (create it with ComputeTarget.create(ws, name, "
+                "AmlCompute.provisioning_configuration(...)))")
+        target_cls = _TYPES.get(row["compute_type"], ComputeTarget)
+        if cls is not ComputeTarget and not issubclass(target_cls, cls):
+            raise ComputeTargetException(
+                f"Compute target {name} is of type {row['compute_type']}, not {cls._compute_type}")
+        obj = object.__new__(target_cls)
+        obj._init_from_row(workspace, row)
+        return obj
+
+    def __init__(self, workspace: Any, name: str) -> None:
+        """Everything is set by `__new__` from the stored registration."""
+
+    def _init_from_row(self, workspace: Any, row: Any) -> None:
+        self.workspace = workspace
+        self.name = row["name"]
+        self.type = row["compute_type"]
+        self.vm_size = row["vm_size"]
+        self.max_nodes = row["max_nodes"]
+        self._config = json.loads(row["config_json"])
+        self.provisioning_state = "Succeeded"
+
+    @staticmethod
+    def create(workspace: Any, name: str, provisioning_configuration: Any) -> "ComputeTarget":
+        """Register a compute target from its provisioning configuration."""
+        provisioning_configuration.validate_configuration()
+        return provisioning_configuration._register(workspace, name)
+
+    @staticmethod
+    def attach(workspace: Any, name: str, attach_configuration: Any) -> "ComputeTarget":
+        """Register an existing compute resource (its credentials are not stored)."""
+        attach_configuration.validate_configuration()
+        return attach_configuration._register(workspace, name)
+
+    @staticmethod
+    def list(workspace: Any) -> list["ComputeTarget"]:
+        return list(workspace.compute_targets.values())
+
+    def wait_for_completion(self, show_output: bool = False, is_delete_operation: bool = False) -> None:
+        """Local targets are ready at once."""
+        if show_output:
+            print("Provisioning operation finished, operation \"Succeeded\"")
+
+    def get_status(self) -> str:
+        return self.provisioning_state
+
+    def refresh_state(self) -> None:
+        """Nothing changes a local target behind our back."""
+
+    def serialize(self) -> dict:
+        return {"name": self.name, "type": self.type, "vm_size": self.vm_size,
+                "max_nodes": self.max_nodes, "properties": dict(self._config)}
+
+    @staticmethod
+    def deserialize(workspace: Any, object_dict: dict) -> "ComputeTarget":
+        return ComputeTarget(workspace, object_dict["name"])
+
+    def delete(self) -> None:
+        catalog.delete_compute_target(self.workspace._local.conn, self.name)
+
+    def detach(self) -> None:
+        self.delete()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(workspace={self.workspace.name}, name={self.name})"
+
+
+class AmlComputeProvisioningConfiguration:
+    """The settings of a new AmlCompute cluster."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.__dict__.update(settings)
+
+    def validate_configuration(self) -> None:
+        """Raise ComputeTargetException for the SDK's invalid combinations."""
+        if self.max_nodes is None or self.max_nodes < 0:
+            raise ComputeTargetException("Invalid configuration, max_nodes must be a positive integer")
+        if self.min_nodes is None or self.min_nodes < 0 or self.max_nodes < self.min_nodes:
+            raise ComputeTargetException(
+                "Invalid configuration, min_nodes must be at least 0 and not more than max_nodes")
+        vnet = [self.vnet_resourcegroup_name, self.vnet_name, self.subnet_name]
+        if any(vnet) and not all(vnet):
+            raise ComputeTargetException(
+                "Invalid configuration, vnet_resourcegroup_name, vnet_name and subnet_name must "
+                "all be given together")
+        if self.admin_username and not (self.admin_user_password or self.admin_user_ssh_key):
+            raise ComputeTargetException(
+                "Invalid configuration, admin_username needs admin_user_password or admin_user_ssh_key")
+
+    def _register(self, workspace: Any, name: str) -> "AmlCompute":
+        config = {"vm_priority": self.vm_priority, "min_nodes": self.min_nodes,
+                  "idle_seconds_before_scaledown": self.idle_seconds_before_scaledown,
+                  "description": self.description, "tags": self.tags}
+        catalog.save_compute_target(workspace._local.conn, name, "AmlCompute", self.vm_size or None,
+                                    self.max_nodes, config)
+        return ComputeTarget(workspace, name)
+
+
+class AmlCompute(ComputeTarget):
+    """A cluster; locally its `max_nodes` is how many of its steps may run at once."""
+
+    _compute_type = "AmlCompute"
+
+    @staticmethod
+    def provisioning_configuration(vm_size: str = "", vm_priority: str = "dedicated",
+                                   min_nodes: int = 0, max_nodes: int | None = None,
+                                   idle_seconds_before_scaledown: int = 1800,
+                                   admin_username: str | None = None,
+                                   admin_user_password: str | None = None,
+                                   admin_user_ssh_key: str | None = None,
+                                   vnet_resourcegroup_name: str | None = None,
+                                   vnet_name: str | None = None, subnet_name: str | None = None,
+                                   tags: dict | None = None, description: str | None = None,
+                                   remote_login_port_public_access: str = "NotSpecified",
+                                   identity_type: Any = None, identity_id: Any = None,
+                                   location: str | None = None,
+                                   enable_node_public_ip: bool = True) -> AmlComputeProvisioningConfiguration:
+        """The configuration `ComputeTarget.create` takes."""
+        return AmlComputeProvisioningConfiguration(
+            vm_size=vm_size, vm_priority=vm_priority, min_nodes=min_nodes, max_nodes=max_nodes,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
+            admin_username=admin_username, admin_user_password=admin_user_password,
+            admin_user_ssh_key=admin_user_ssh_key, vnet_resourcegroup_name=vnet_resourcegroup_name,
+            vnet_name=vnet_name, subnet_name=subnet_name, tags=tags, description=description,
+            location=location)
+
+    @staticmethod
+    def create(workspace: Any, name: str, provisioning_configuration: Any) -> "ComputeTarget":
+        return ComputeTarget.create(workspace, name, provisioning_configuration)
+
+    @staticmethod
+    def attach(workspace: Any, name: str, attach_configuration: Any) -> "ComputeTarget":
+        return ComputeTarget.attach(workspace, name, attach_configuration)
+
+    @staticmethod
+    def list(workspace: Any) -> list[ComputeTarget]:
+        return [t for t in workspace.compute_targets.values() if isinstance(t, AmlCompute)]
+
+    def wait_for_completion(self, show_output: bool = False, min_node_count: int | None = None,
+                            timeout_in_minutes: int = 25, is_delete_operation: bool = False) -> None:
+        if show_output:
+            print("SucceededProvisioning operation finished, operation \"Succeeded\"")
+
+    def get(self) -> dict:
+        return self.serialize()
+
+    def update(self, min_nodes: int | None = None, max_nodes: int | None = None,
+               idle_seconds_before_scaledown: int | None = None) -> None:
+        """Change the node limits of the cluster."""
+        if max_nodes is not None:
+            self.max_nodes = max_nodes
+        if min_nodes is not None:
+            self._config["min_nodes"] = min_nodes
+        catalog.save_compute_target(self.workspace._local.conn, self.name, "AmlCompute",
+                                    self.vm_size, self.max_nodes, self._config)
+
+
+class _AttachConfiguration:
+    """Settings for attaching an existing resource; secrets are dropped when registered."""
+
+    compute_type = ""
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, **settings: Any) -> None:
+        self.__dict__.update(settings)
+
+    def validate_configuration(self) -> None:
+        if not (self.resource_id or all(getattr(self, f, None) for f in self.required)):
+            raise ComputeTargetException(
+                f"Invalid configuration, give resource_id or {' and '.join(self.required)}")
+
+    def _register(self, workspace: Any, name: str) -> ComputeTarget:
+        config = {k: ("<set>" if k in self.secret_fields and v else v) for k, v in self.__dict__.items()}
+        catalog.save_compute_target(workspace._local.conn, name, self.compute_type, None, None, config)
+        return ComputeTarget(workspace, name)
+
+
+class DatabricksAttachConfiguration(_AttachConfiguration):
+    compute_type = "Databricks"
+    secret_fields = ("access_token",)
+    required = ("resource_group", "workspace_name")
+
+
+class DataLakeAnalyticsAttachConfiguration(_AttachConfiguration):
+    compute_type = "ADLA"
+    required = ("resource_group", "account_name")
+
+
+class DatabricksCompute(ComputeTarget):
+    """An attached Databricks workspace (recorded; steps cannot run on it locally yet)."""
+
+    _compute_type = "Databricks"
+
+    @staticmethod
+    def attach_configuration(resource_group: str | None = None, workspace_name: str | None = None,
+                             resource_id: str | None = None,
+                             access_token: str = "") -> DatabricksAttachConfiguration:
+        return DatabricksAttachConfiguration(resource_group=resource_group,
+                                             workspace_name=workspace_name,
+                                             resource_id=resource_id, access_token=access_token)
+
+
+class AdlaCompute(ComputeTarget):
+    """An attached Data Lake Analytics account (recorded; steps cannot run on it locally yet)."""
+
+    _compute_type = "ADLA"
+
+    @staticmethod
+    def attach_configuration(resource_group: str | None = None, account_name: str | None = None,
+                             resource_id: str | None = None) -> DataLakeAnalyticsAttachConfiguration:
+        return DataLakeAnalyticsAttachConfiguration(resource_group=resource_group,
+                                                    account_name=account_name,
+                                                    resource_id=resource_id)
+
+
+_TYPES = {"AmlCompute": AmlCompute, "Databricks": DatabricksCompute, "ADLA": AdlaCompute}

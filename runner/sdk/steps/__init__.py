@@ -1,0 +1,7 @@
+"""Pipeline step types."""
+from runner.sdk.steps.base import PipelineStep
+from runner.sdk.steps.other_steps import DatabricksStep, DataTransferStep, ModuleStep
+from runner.sdk.steps.script_steps import EstimatorStep, MpiStep, PythonScriptStep
+
+__all__ = ["PipelineStep", "PythonScriptStep", "EstimatorStep", "MpiStep", "DataTransferStep",
+           "DatabricksStep", "ModuleStep"]

@@ -1,0 +1,279 @@
+"""`PipelineStep`: ports, arguments and run-after edges shared by every step type.
+
+A step validates its ports and arguments when it is constructed (as the SDK does) and later
+compiles itself into plain JSON for the PipelineSpec (`_compile`), where every data object
+becomes a port reference and every parameter a parameter reference.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.sdk.data import (DataReference, DatasetConsumptionConfig, FileDataset,
+                             OutputDatasetInput, OutputFileDatasetConfig)
+from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter
+
+_WORD = re.compile(r"^\w+$")
+DATA_TYPES = (PipelineData, InputPortBinding, DataReference, DatasetConsumptionConfig,
+              OutputFileDatasetConfig, OutputDatasetInput)
+
+
+@dataclass
+class BuildContext:
+    """What a step needs from its Pipeline to compile: ids, defaults and parameters."""
+
+    workspace: Any
+    default_datastore: str
+    default_source_directory: str
+    node_ids: dict[int, str]
+    parameters: dict[str, PipelineParameter] = field(default_factory=dict)
+
+    def node_id(self, step: Any) -> str:
+        return self.node_ids[id(step)]
+
+    def add_parameter(self, param: PipelineParameter) -> None:
+        """Register a parameter; one name with two defaults is the SDK's plain Exception."""
+        known = self.parameters.get(param.name)
+        if known is not None and known is not param and known.default_value != param.default_value:
+            raise Exception(f"Graph already has pipeline parameter with same name {param.name} "
+                            f"but different default values {known.default_value}, "
+                            f"{param.default_value}")
+        self.parameters.setdefault(param.name, param)
+
+
+def input_port_name(obj: Any) -> str:
+    """The port name under which a step sees an input object."""
+    if isinstance(obj, PipelineData):
+        return obj.name
+    if isinstance(obj, InputPortBinding):
+        return obj.name
+    if isinstance(obj, DataReference):
+        return obj.data_reference_name
+    if isinstance(obj, (DatasetConsumptionConfig, OutputDatasetInput)):
+        return obj.name
+    if isinstance(obj, OutputFileDatasetConfig):
+        return obj.name
+    if isinstance(obj, FileDataset):
+        raise ValueError("A Dataset cannot be used as a step input directly: use "
+                         "dataset.as_named_input('name') (and .as_mount()/.as_download())")
+    raise ValueError(f"Unexpected input type: {type(obj).__name__}")
+
+
+def output_port_name(obj: Any) -> str:
+    if isinstance(obj, PipelineData):
+        return obj._output_name
+    if isinstance(obj, OutputFileDatasetConfig):
+        return obj.name
+    if isinstance(obj, DataReference):
+        return obj.data_reference_name
+    raise ValueError(f"Unexpected output type: {type(obj).__name__}")
+
+
+def _same_data(a: Any, b: Any) -> bool:
+    """Whether argument `a` stands for input/output object `b`."""
+    if a is b:
+        return True
+    if isinstance(b, InputPortBinding) and a is b.bind_object:
+        return True
+    return False
+
+
+class PipelineStep:
+    """A node of a pipeline graph: inputs, outputs, arguments and run-after predecessors."""
+
+    def __init__(self, name: str, inputs: list | None, outputs: list | None,
+                 arguments: list | None = None, fix_port_name_collisions: bool = False,
+                 resource_inputs: list | None = None) -> None:
+        self.name = name
+        self._inputs = list(inputs or [])
+        self._outputs = list(outputs or [])
+        self._arguments = list(arguments or [])
+        self.run_after_steps: list[PipelineStep] = []
+        self.step_type = type(self).__name__
+        # OutputFileDatasetConfig / DatasetConsumptionConfig in arguments join the ports.
+        for arg in self._arguments:
+            if isinstance(arg, OutputFileDatasetConfig) and not any(arg is i for i in self._inputs) \
+                    and not any(arg is o for o in self._outputs):
+                self._outputs.append(arg)
+            if isinstance(arg, (DatasetConsumptionConfig, OutputDatasetInput)) and \
+                    not any(arg is i for i in self._inputs):
+                self._inputs.append(arg)
+        self._input_ports = self._check_ports([input_port_name(i) for i in self._inputs], "input")
+        self._output_ports = self._check_ports([output_port_name(o) for o in self._outputs], "output")
+        collisions = set(self._input_ports) & set(self._output_ports)
+        if collisions:
+            if not fix_port_name_collisions:
+                raise ValueError(f"[{sorted(collisions)[0]}] is repeated: an input and an output "
+                                 f"of step [{name}] have the same name")
+            self._input_ports = [f"INPUT_{p}" if p in collisions else p for p in self._input_ports]
+        for out in self._outputs:
+            if isinstance(out, (PipelineData, OutputFileDatasetConfig)):
+                out._producer = self
+        self._validate_arguments()
+
+    @staticmethod
+    def _check_ports(names: list[str], kind: str) -> list[str]:
+        seen: set[str] = set()
+        for n in names:
+            if not _WORD.match(n or ""):
+                raise ValueError(f"[{n}] is not a valid {kind} name: use letters, digits and '_'")
+            if n in seen:
+                raise ValueError(f"[{n}] is repeated in the {kind}s of the step")
+            seen.add(n)
+        return names
+
+    def _validate_arguments(self) -> None:
+        for arg in self._arguments:
+            if isinstance(arg, FileDataset):
+                raise ValueError("A Dataset cannot be used in arguments directly: use "
+                                 "dataset.as_named_input('name')")
+            if isinstance(arg, (PipelineData, InputPortBinding, DataReference)):
+                if not any(_same_data(arg, i) for i in self._inputs) and \
+                        not any(arg is o for o in self._outputs):
+                    label = "Output" if isinstance(arg, PipelineData) else "Input"
+                    raise ValueError(
+                        f"{label} {input_port_name(arg) if label == 'Input' else arg.name} "
+                        "appears in arguments list but is not in the input/output lists "
+                        f"(step [{self.name}]; add it to inputs= or outputs=)")
+
+    def run_after(self, step: "PipelineStep") -> None:
+        """Run this step only after `step` has finished."""
+        self.run_after_steps.append(step)
+
+    # ----------------------------------------------------------------- graph
+    def _upstream_steps(self) -> list["PipelineStep"]:
+        """Steps this one depends on: producers of its data inputs and run-after steps."""
+        ups = []
+        for inp in self._inputs:
+            producer = _producer_of(inp)
+            if producer is not None:
+                ups.append(producer)
+        return ups + list(self.run_after_steps)
+
+    def _data_inputs_without_producer(self) -> list[str]:
+        missing = []
+        for inp in self._inputs:
+            obj = inp.bind_object if isinstance(inp, InputPortBinding) else inp
+            if isinstance(obj, OutputDatasetInput):
+                obj = obj.output
+            if isinstance(obj, (PipelineData, OutputFileDatasetConfig)) and obj._producer is None:
+                missing.append(input_port_name(inp))
+        return missing
+
+    # ----------------------------------------------------------------- compile
+    def _compile_inputs(self, ctx: BuildContext) -> list[dict]:
+        specs = []
+        for obj, port in zip(self._inputs, self._input_ports):
+            specs.append({"port": port, **_input_spec(obj, ctx)})
+        return specs
+
+    def _compile_outputs(self, ctx: BuildContext) -> list[dict]:
+        specs = []
+        for obj in self._outputs:
+            if isinstance(obj, PipelineData):
+                if obj._producer is not self:
+                    raise ValueError(
+                        f"Step output {obj.name} can not be used as an output for step {self.name}, "
+                        f"as it is already an output of step {obj._producer.name}.")
+                datastore = obj.datastore.name if obj.datastore is not None else ctx.default_datastore
+                specs.append({"port": obj._output_name, "name": obj.name, "kind": "pipeline_data",
+                              "datastore": datastore, "mode": obj._output_mode,
+                              "path_on_compute": obj._output_path_on_compute,
+                              "pipeline_output_name": obj._pipeline_output_name})
+            elif isinstance(obj, OutputFileDatasetConfig):
+                if obj._producer is not self:
+                    raise ValueError(
+                        f"Step output {obj.name} can not be used as an output for step {self.name}, "
+                        f"as it is already an output of step {obj._producer.name}.")
+                if obj.destination is None:
+                    datastore, template = ctx.default_datastore, "dataset/{run-id}/{output-name}"
+                else:
+                    datastore, template = obj.destination[0].name, obj.destination[1]
+                specs.append({"port": obj.name, "name": obj.name, "kind": "output_dataset",
+                              "datastore": datastore, "mode": obj.mode, "destination": template,
+                              "path_on_compute": obj.source})
+            elif isinstance(obj, DataReference):
+                specs.append({"port": obj.data_reference_name, "name": obj.data_reference_name,
+                              "kind": "datastore_path", "datastore": obj.datastore.name,
+                              "mode": "upload", "destination": obj.path_on_datastore or "",
+                              "path_on_compute": obj.path_on_compute})
+        return specs
+
+    def _compile_argument(self, arg: Any, ctx: BuildContext) -> dict:
+        """One argument as a token: literal, input port, output port or parameter."""
+        if isinstance(arg, PipelineParameter):
+            ctx.add_parameter(arg)
+            return {"parameter": arg.name}
+        for obj, port in zip(self._outputs, self._output_ports):
+            if arg is obj:
+                return {"output": port}
+        for obj, port in zip(self._inputs, self._input_ports):
+            if _same_data(arg, obj) or (isinstance(obj, OutputDatasetInput) and arg is obj.output):
+                return {"input": port}
+        return {"literal": str(arg)}
+
+    def _compile_arguments(self, ctx: BuildContext) -> list[dict]:
+        return [self._compile_argument(a, ctx) for a in self._arguments]
+
+    def _compile(self, ctx: BuildContext) -> dict:
+        """This step as PipelineSpec JSON (subclasses add their own fields)."""
+        return {"node_id": ctx.node_id(self), "name": self.name, "type": self.step_type,
+                "inputs": self._compile_inputs(ctx), "outputs": self._compile_outputs(ctx),
+                "arguments": self._compile_arguments(ctx),
+                "run_after": [ctx.node_id(s) for s in self.run_after_steps],
+                "allow_reuse": getattr(self, "_allow_reuse", True)}
+
+    def _validate_at_build(self, ctx: BuildContext) -> None:
+        """Checks made when the Pipeline is built (script exists, target known)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _producer_of(inp: Any) -> Any:
+    obj = inp.bind_object if isinstance(inp, InputPortBinding) else inp
+    if isinstance(obj, OutputDatasetInput):
+        obj = obj.output
+    if isinstance(obj, (PipelineData, OutputFileDatasetConfig)):
+        return obj._producer
+    return None
+
+
+def _input_spec(obj: Any, ctx: BuildContext) -> dict:
+    """Where an input's data comes from and how the step receives it."""
+    if isinstance(obj, PipelineData):
+        obj = obj.create_input_binding()
+    if isinstance(obj, InputPortBinding):
+        data = obj.bind_object
+        if isinstance(data, PipelineData):
+            return {"source": {"type": "step_output", "node": ctx.node_id(data._producer),
+                               "output": data._output_name},
+                    "mode": obj.bind_mode, "path_on_compute": obj.path_on_compute}
+        from runner.sdk.runs import PortDataReference
+        if isinstance(data, PortDataReference):
+            return {"source": {"type": "datastore", "datastore": data.datastore_name,
+                               "path": data.path_on_datastore},
+                    "mode": obj.bind_mode, "path_on_compute": obj.path_on_compute}
+        raise ValueError(f"Unexpected input type: {type(data).__name__}")
+    if isinstance(obj, DataReference):
+        return {"source": obj._input_source(), "mode": obj.mode, "path_on_compute": obj.path_on_compute}
+    if isinstance(obj, DatasetConsumptionConfig):
+        dataset = obj.dataset
+        if isinstance(dataset, PipelineParameter):
+            ctx.add_parameter(dataset)
+            return {"source": {"type": "parameter", "parameter": dataset.name},
+                    "mode": "mount" if obj.mode == "direct" else obj.mode,
+                    "path_on_compute": obj.path_on_compute, "dataset": obj.name}
+        return {"source": dataset._input_source(),
+                "mode": "mount" if obj.mode == "direct" else obj.mode,
+                "path_on_compute": obj.path_on_compute, "dataset": obj.name}
+    if isinstance(obj, OutputDatasetInput):
+        return {"source": {"type": "step_output", "node": ctx.node_id(obj.output._producer),
+                           "output": obj.output.name},
+                "mode": obj.mode, "path_on_compute": None, "dataset": obj.name}
+    if isinstance(obj, OutputFileDatasetConfig):
+        return {"source": {"type": "step_output", "node": ctx.node_id(obj._producer),
+                           "output": obj.name},
+                "mode": "mount", "path_on_compute": None, "dataset": obj.name}
+    raise ValueError(f"Unexpected input type: {type(obj).__name__}")

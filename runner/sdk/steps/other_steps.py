@@ -1,0 +1,187 @@
+"""Steps that are not a plain Python script: DataTransferStep, DatabricksStep, ModuleStep."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from runner.sdk.data import DataReference
+from runner.sdk.pipeline_data import PipelineData, PipelineParameter
+from runner.sdk.steps.base import BuildContext, PipelineStep
+from runner.sdk.steps.script_steps import compute_target_name
+
+
+class DataTransferStep(PipelineStep):
+    """Copy data between datastores; locally the runner copies the files itself."""
+
+    def __init__(self, name: str, source_data_reference: Any = None,
+                 destination_data_reference: Any = None, compute_target: Any = None,
+                 source_reference_type: str | None = None,
+                 destination_reference_type: str | None = None, allow_reuse: bool = True) -> None:
+        for key, value in dict(name=name, source_data_reference=source_data_reference,
+                               destination_data_reference=destination_data_reference,
+                               compute_target=compute_target).items():
+            if value is None:
+                raise ValueError(f"{key} is required for DataTransferStep")
+        for key, value in (("source_reference_type", source_reference_type),
+                           ("destination_reference_type", destination_reference_type)):
+            if value is not None and value not in ("file", "directory"):
+                raise ValueError(f"{key} must be 'file' or 'directory', not {value!r}")
+        destination = destination_data_reference
+        if isinstance(destination, DataReference):
+            destination = destination.as_upload()
+        super().__init__(name, [source_data_reference], [destination])
+        self._compute_target = compute_target
+        self._allow_reuse = allow_reuse
+        self._source_type = source_reference_type
+        self._destination_type = destination_reference_type
+
+    def _compile(self, ctx: BuildContext) -> dict:
+        spec = super()._compile(ctx)
+        spec.update({"kind": "data_transfer",
+                     "compute_target": compute_target_name(self._compute_target, ctx.workspace,
+                                                           check=False),
+                     "source_reference_type": self._source_type,
+                     "destination_reference_type": self._destination_type})
+        return spec
+
+
+class DatabricksStep(PipelineStep):
+    """A Databricks job. A `python_script_name` from `source_directory` runs locally as a
+    Python script; notebooks, DBFS scripts and JARs need Databricks and fail with a reason."""
+
+    def __init__(self, name: str, inputs: list | None = None, outputs: list | None = None,
+                 existing_cluster_id: str | None = None, spark_version: str | None = None,
+                 node_type: str | None = None, instance_pool_id: str | None = None,
+                 num_workers: int | None = None, min_workers: int | None = None,
+                 max_workers: int | None = None, spark_env_variables: dict | None = None,
+                 spark_conf: dict | None = None, init_scripts: list | None = None,
+                 cluster_log_dbfs_path: str | None = None, notebook_path: str | None = None,
+                 notebook_params: dict | None = None, python_script_path: str | None = None,
+                 python_script_params: list | None = None, main_class_name: str | None = None,
+                 jar_params: list | None = None, python_script_name: str | None = None,
+                 source_directory: str | None = None, hash_paths: list | None = None,
+                 run_name: str | None = None, timeout_seconds: int | None = None,
+                 runconfig: Any = None, maven_libraries: list | None = None,
+                 pypi_libraries: list | None = None, egg_libraries: list | None = None,
+                 jar_libraries: list | None = None, rcran_libraries: list | None = None,
+                 compute_target: Any = None, allow_reuse: bool = True, version: str | None = None,
+                 permit_cluster_restart: bool | None = None) -> None:
+        if not name:
+            raise ValueError("name is required for DatabricksStep")
+        if compute_target is None:
+            raise ValueError("compute_target is required for DatabricksStep")
+        entries = [notebook_path, python_script_path, python_script_name, main_class_name]
+        if sum(e is not None for e in entries) != 1:
+            raise ValueError("Exactly one of notebook_path, python_script_path, "
+                             "python_script_name or main_class_name must be given")
+        if existing_cluster_id is None:
+            if (num_workers is None) == (min_workers is None or max_workers is None):
+                raise ValueError("A new cluster needs either num_workers or both min_workers "
+                                 "and max_workers")
+        if node_type is not None and instance_pool_id is not None:
+            raise ValueError("node_type and instance_pool_id cannot both be given")
+        if python_script_name is not None and source_directory is None:
+            raise ValueError("python_script_name needs source_directory")
+        if permit_cluster_restart is not None and existing_cluster_id is None:
+            raise ValueError("permit_cluster_restart needs existing_cluster_id")
+        libraries = [maven_libraries, pypi_libraries, egg_libraries, jar_libraries, rcran_libraries]
+        if runconfig is not None and any(libraries):
+            raise ValueError("runconfig cannot be combined with library arguments")
+        super().__init__(name, inputs, outputs)
+        self._compute_target = compute_target
+        self._allow_reuse = allow_reuse
+        self._job = {"notebook_path": notebook_path, "notebook_params": notebook_params or {},
+                     "python_script_path": python_script_path, "main_class_name": main_class_name,
+                     "python_script_name": python_script_name,
+                     "python_script_params": [str(p) for p in python_script_params or []],
+                     "run_name": run_name, "num_workers": num_workers,
+                     "existing_cluster_id": existing_cluster_id,
+                     "pypi_libraries": [str(p) for p in pypi_libraries or []],
+                     "timeout_seconds": timeout_seconds}
+        self._source_directory = source_directory
+        self._params_objects = python_script_params or []
+
+    def _validate_at_build(self, ctx: BuildContext) -> None:
+        compute_target_name(self._compute_target, ctx.workspace)
+        if self._job["python_script_name"]:
+            script = os.path.join(os.path.abspath(self._source_directory),
+                                  self._job["python_script_name"])
+            if not os.path.isfile(script):
+                raise ValueError(f"Step [{self.name}]: script not found at: {script}. Make sure "
+                                 "to specify an appropriate source_directory on the Step.")
+
+    def _compile(self, ctx: BuildContext) -> dict:
+        spec = super()._compile(ctx)
+        # Databricks passes data as `--<name> <path>` pairs after the script's own params.
+        arguments = [self._compile_argument(p, ctx) for p in self._params_objects]
+        for port in self._input_ports:
+            arguments += [{"literal": f"--{port}"}, {"input": port}]
+        for port in self._output_ports:
+            arguments += [{"literal": f"--{port}"}, {"output": port}]
+        spec.update({"kind": "python" if self._job["python_script_name"] else "databricks",
+                     "script_name": self._job["python_script_name"],
+                     "source_directory": (os.path.abspath(self._source_directory)
+                                          if self._source_directory else None),
+                     "arguments": arguments, "params": {},
+                     "compute_target": compute_target_name(self._compute_target, ctx.workspace,
+                                                           check=False),
+                     "databricks": self._job, "runconfig": None})
+        return spec
+
+
+class ModuleStep(PipelineStep):
+    """Run one version of a published `Module`, binding its ports to this pipeline's data."""
+
+    def __init__(self, module: Any = None, version: str | None = None, module_version: Any = None,
+                 inputs_map: dict | None = None, outputs_map: dict | None = None,
+                 compute_target: Any = None, runconfig: Any = None,
+                 runconfig_pipeline_params: dict | None = None, arguments: list | None = None,
+                 params: dict | None = None, name: str | None = None) -> None:
+        if module is None and module_version is None:
+            raise ValueError("module or module_version is required")
+        if module_version is None:
+            module_version = module.resolve(version)
+        self._module_version = module_version
+        definition = module_version.definition
+        inputs_map = dict(inputs_map or {})
+        outputs_map = dict(outputs_map or {})
+        unknown = (set(inputs_map) - set(definition["inputs"])) | (set(outputs_map) - set(definition["outputs"]))
+        if unknown:
+            raise ValueError(f"ports {sorted(unknown)} are not defined by module "
+                             f"{module_version.module_name}")
+        for port, obj in inputs_map.items():
+            if isinstance(obj, PipelineData) and obj.name != port:
+                inputs_map[port] = obj.as_input(port)
+        for port, obj in outputs_map.items():
+            if isinstance(obj, PipelineData) and obj._output_name != port:
+                raise ValueError(f"output {port} of module {module_version.module_name} must be "
+                                 f"bound to PipelineData with output_name={port!r}")
+        super().__init__(name or module_version.module_name, list(inputs_map.values()),
+                         list(outputs_map.values()), arguments, fix_port_name_collisions=True)
+        self._compute_target = compute_target
+        self._runconfig = runconfig
+        self._params = dict(params or {})
+        self._has_own_arguments = arguments is not None
+        self._allow_reuse = definition.get("allow_reuse", True)
+
+    def _validate_at_build(self, ctx: BuildContext) -> None:
+        compute_target_name(self._compute_target, ctx.workspace)
+
+    def _compile(self, ctx: BuildContext) -> dict:
+        spec = super()._compile(ctx)
+        definition = self._module_version.definition
+        if not self._has_own_arguments:
+            spec["arguments"] = definition["arguments"]
+        params = {k: {"literal": str(v)} for k, v in definition.get("params", {}).items()}
+        for key, value in self._params.items():
+            params[key] = (self._compile_argument(value, ctx) if isinstance(value, PipelineParameter)
+                           else {"literal": str(value)})
+        runconfig = self._runconfig._to_spec() if self._runconfig is not None else definition.get("runconfig")
+        spec.update({"kind": "python", "script_name": definition["script_name"],
+                     "source_directory": None, "snapshot_id": definition["snapshot_id"],
+                     "params": params, "runconfig": runconfig,
+                     "compute_target": compute_target_name(self._compute_target, ctx.workspace,
+                                                           check=False),
+                     "module": {"name": self._module_version.module_name,
+                                "version": self._module_version.version}})
+        return spec

@@ -1,0 +1,201 @@
+"""`Workspace`: the SDK's handle on a workspace, mapped to the local `.amlocal/` workspace.
+
+Every Azure workspace name maps to the one local workspace found from the current directory;
+the subscription, resource group and name are kept (they reach steps as `AZUREML_ARM_*`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.sdk.local_context import local_workspace
+from runner.step_runtime.exceptions import UserErrorException
+from store import catalog
+from store.workspace import OpenWorkspace
+
+_CONFIG_CANDIDATES = (os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"),
+                      "config.json")
+LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+LOCAL_RESOURCE_GROUP = "amlocal"
+LOCAL_WORKSPACE_NAME = "local"
+
+
+def _find_config(path: str | None, file_name: str | None) -> Path | None:
+    start = Path(path or os.getcwd()).resolve()
+    if start.is_file():
+        return start
+    candidates = (file_name,) if file_name else _CONFIG_CANDIDATES
+    for candidate in candidates:
+        for directory in (start, *start.parents):
+            for name in (candidate, candidate.replace("config.json", "project.json")):
+                found = directory / name
+                if found.is_file():
+                    return found
+    return None
+
+
+class Workspace:
+    """An Azure ML workspace, backed by the local workspace folder and database."""
+
+    DEFAULT_CPU_CLUSTER_NAME = "cpu-cluster"
+    DEFAULT_GPU_CLUSTER_NAME = "gpu-cluster"
+
+    def __init__(self, subscription_id: str, resource_group: str, workspace_name: str,
+                 auth: Any = None, _location: str | None = None, _disable_service_check: bool = False,
+                 _workspace_id: str | None = None, sku: str = "basic", tags: dict | None = None,
+                 _cloud: str = "AzureCloud") -> None:
+        self._subscription_id = subscription_id
+        self._resource_group = resource_group
+        self._workspace_name = workspace_name
+        self._auth = auth
+        self._location = _location or "local"
+        self._sku = sku
+        self._tags = dict(tags or {})
+
+    # ----------------------------------------------------------------- constructors
+    @staticmethod
+    def create(name: str, auth: Any = None, subscription_id: str | None = None,
+               resource_group: str | None = None, location: str | None = None,
+               create_resource_group: bool = True, sku: str = "basic", tags: dict | None = None,
+               friendly_name: str | None = None, storage_account: str | None = None,
+               key_vault: str | None = None, app_insights: str | None = None,
+               container_registry: str | None = None, adb_workspace: str | None = None,
+               primary_user_assigned_identity: str | None = None, cmk_keyvault: str | None = None,
+               resource_cmk_uri: str | None = None, hbi_workspace: bool = False,
+               default_cpu_compute_target: Any = None, default_gpu_compute_target: Any = None,
+               private_endpoint_config: Any = None, private_endpoint_auto_approval: bool = True,
+               exist_ok: bool = False, show_output: bool = True,
+               user_assigned_identity_for_cmk_encryption: str | None = None,
+               system_datastores_auth_mode: str = "accessKey",
+               v1_legacy_mode: bool | None = None) -> "Workspace":
+        """Create the workspace: locally, this makes sure the `.amlocal/` workspace exists."""
+        local_workspace()
+        ws = Workspace(subscription_id or LOCAL_SUBSCRIPTION, resource_group or LOCAL_RESOURCE_GROUP,
+                       name, auth, _location=location, sku=sku, tags=tags)
+        if show_output:
+            print(f"Deployed workspace {name} (local)")
+        return ws
+
+    @staticmethod
+    def from_config(path: str | None = None, auth: Any = None, _logger: Any = None,
+                    _file_name: str | None = None) -> "Workspace":
+        """The workspace named in `config.json` (searched as the SDK does).
+
+        With no config file the local workspace is used under the name "local", with a note.
+        """
+        found = _find_config(path, _file_name)
+        if found is None:
+            print("amlocal: no .azureml/config.json found; using the local workspace",
+                  file=sys.stderr)
+            local_workspace()
+            return Workspace(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, LOCAL_WORKSPACE_NAME, auth)
+        try:
+            config = json.loads(found.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserErrorException(f"workspace config {found} is not valid JSON: {exc}") from exc
+        missing = [k for k in ("subscription_id", "resource_group", "workspace_name") if k not in config]
+        if missing:
+            raise UserErrorException(f"workspace config {found} lacks {', '.join(missing)}")
+        local_workspace()
+        return Workspace(config["subscription_id"], config["resource_group"],
+                         config["workspace_name"], auth)
+
+    @staticmethod
+    def get(name: str, auth: Any = None, subscription_id: str | None = None,
+            resource_group: str | None = None, location: str | None = None,
+            cloud: str = "AzureCloud", id: str | None = None) -> "Workspace":
+        """The workspace `name` (the local workspace under that name)."""
+        local_workspace()
+        return Workspace(subscription_id or LOCAL_SUBSCRIPTION, resource_group or LOCAL_RESOURCE_GROUP,
+                         name, auth, _location=location)
+
+    # ----------------------------------------------------------------- identity
+    @property
+    def name(self) -> str:
+        return self._workspace_name
+
+    @property
+    def subscription_id(self) -> str:
+        return self._subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        return self._resource_group
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @property
+    def sku(self) -> str:
+        return self._sku
+
+    @property
+    def tags(self) -> dict:
+        return dict(self._tags)
+
+    @property
+    def _local(self) -> OpenWorkspace:
+        return local_workspace()
+
+    def get_details(self) -> dict:
+        """The workspace's details; `localPath` is the `.amlocal` folder."""
+        return {"name": self.name, "subscriptionId": self.subscription_id,
+                "resourceGroup": self.resource_group, "location": self.location,
+                "sku": self.sku, "localPath": str(self._local.layout.root)}
+
+    def write_config(self, path: str | None = None, file_name: str | None = None) -> None:
+        """Write `.azureml/config.json` so `from_config` finds this workspace."""
+        folder = Path(path or os.getcwd()) / ".azureml"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / (file_name or "config.json")).write_text(json.dumps({
+            "subscription_id": self.subscription_id, "resource_group": self.resource_group,
+            "workspace_name": self.name}, indent=2))
+
+    # ----------------------------------------------------------------- contents
+    def get_default_datastore(self) -> Any:
+        """The default datastore (`workspaceblobstore` unless changed)."""
+        from runner.sdk.datastore import Datastore
+        return Datastore(self, catalog.default_datastore_name(self._local.conn))
+
+    def set_default_datastore(self, name: str) -> None:
+        catalog.set_default_datastore(self._local.conn, name)
+
+    @property
+    def datastores(self) -> dict[str, Any]:
+        """Every registered datastore by name."""
+        from runner.sdk.datastore import Datastore
+        return {row["name"]: Datastore(self, row["name"])
+                for row in catalog.list_datastores(self._local.conn)}
+
+    @property
+    def compute_targets(self) -> dict[str, Any]:
+        """Every registered compute target by name, as its ComputeTarget subclass."""
+        from runner.sdk.compute import ComputeTarget
+        return {row["name"]: ComputeTarget(self, row["name"])
+                for row in catalog.list_compute_targets(self._local.conn)}
+
+    @property
+    def experiments(self) -> dict[str, Any]:
+        from runner.sdk.experiment import Experiment
+        return {row["name"]: Experiment(self, row["name"])
+                for row in catalog.list_experiments(self._local.conn)}
+
+    def get_run(self, run_id: str) -> Any:
+        from runner.sdk.runs import get_run
+        return get_run(self, run_id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and (self.name, self.subscription_id,
+                                                 self.resource_group) == (
+            other.name, other.subscription_id, other.resource_group)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.subscription_id, self.resource_group))
+
+    def __repr__(self) -> str:
+        return (f"Workspace.create(name='{self.name}', subscription_id='{self.subscription_id}', "
+                f"resource_group='{self.resource_group}')")

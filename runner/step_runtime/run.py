@@ -1,0 +1,280 @@
+"""`Run.get_context()`: the run a step script logs to, or the SDK's offline run outside one."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+import warnings
+from types import GeneratorType
+from typing import Any
+
+from runner.step_runtime import contract
+from runner.step_runtime.events import EventWriter
+from runner.step_runtime.exceptions import RunEnvironmentException, UserErrorException
+
+_context_cache: dict[str, "Run"] = {}
+_writers: dict[str, EventWriter] = {}
+
+
+def _writer(path: str) -> EventWriter:
+    if path not in _writers:
+        _writers[path] = EventWriter(path)
+    return _writers[path]
+
+
+class _ExperimentRef:
+    """The experiment a step's run belongs to, as far as a step can see it (its name)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Experiment(Name: {self.name})"
+
+
+class Run:
+    """A run of an experiment (`azureml.core.Run`).
+
+    Inside a step, `Run.get_context()` returns the step's run: every `log*`, `tag` and
+    `upload_*` call is recorded with it. Outside a step it returns an offline run that only
+    prints, as the SDK does.
+    """
+
+    def __init__(self, experiment: Any, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
+        self._experiment = experiment
+        self._run_id = run_id
+        self._events_path: str | None = kwargs.get("_events_path")
+        self._artifacts_dir: str | None = kwargs.get("_artifacts_dir")
+        self._parent_id: str | None = kwargs.get("_parent_id")
+        self._parent_artifacts: str | None = kwargs.get("_parent_artifacts")
+
+    # ----------------------------------------------------------------- context
+    @classmethod
+    def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False,
+                    **kwargs: Any) -> "Run | _OfflineRun":
+        """The run this code executes in; an offline run when there is none."""
+        run_id = os.environ.get(contract.RUN_ID)
+        events = os.environ.get(contract.EVENTS_FILE)
+        if not run_id or not events:
+            if allow_offline:
+                return _OfflineRun()
+            raise RunEnvironmentException(
+                "Could not load a submitted run, if outside of an execution context, use "
+                "experiment.start_logging to initialize an azureml.core.Run.")
+        if run_id not in _context_cache:
+            _context_cache[run_id] = Run(
+                _ExperimentRef(os.environ.get(contract.EXPERIMENT_NAME, "")), run_id,
+                _events_path=events, _artifacts_dir=os.environ.get(contract.ARTIFACTS_DIR),
+                _parent_id=os.environ.get(contract.PARENT_RUN_ID),
+                _parent_artifacts=os.environ.get(contract.PARENT_ARTIFACTS_DIR))
+        return _context_cache[run_id]
+
+    # ----------------------------------------------------------------- identity
+    @property
+    def id(self) -> str:
+        return self._run_id
+
+    @property
+    def experiment(self) -> Any:
+        return self._experiment
+
+    @property
+    def parent(self) -> "Run | None":
+        """The pipeline run this step belongs to."""
+        if not self._parent_id:
+            return None
+        return Run(self._experiment, self._parent_id, _events_path=self._events_path,
+                   _artifacts_dir=self._parent_artifacts)
+
+    @property
+    def input_datasets(self) -> dict[str, str]:
+        """Named dataset inputs of this step: name → path (mount or download folder)."""
+        names = [item.split(":")[0] for item in
+                 os.environ.get(contract.DATASET_INPUTS, "").split(",") if item]
+        return {n: os.environ[n] for n in names if n in os.environ}
+
+    @property
+    def output_datasets(self) -> dict[str, str]:
+        """Named `OutputFileDatasetConfig` outputs of this step: name → folder to write."""
+        names = [n for n in os.environ.get(contract.DATASET_OUTPUTS, "").split(";") if n]
+        return {n: os.environ[n] for n in names if n in os.environ}
+
+    def get_status(self) -> str:
+        return "Running"
+
+    def __repr__(self) -> str:
+        return f"Run(Id: {self._run_id})"
+
+    # ----------------------------------------------------------------- recording
+    def _emit(self, kind: str, name: str, value: Any) -> None:
+        if not self._events_path:
+            raise UserErrorException(f"run {self._run_id} is not the context of a step; "
+                                     "log to it from inside its step")
+        _writer(self._events_path).write(self._run_id, kind, name, value)
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a scalar; logging the same name again appends to its series."""
+        if isinstance(value, (list, tuple, range, GeneratorType, set)):
+            raise UserErrorException(
+                f"Metric {name}: log() takes a single value; use log_list() for a list")
+        self._emit("scalar", name, value)
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        """Log a list of values under one name."""
+        self._emit("list", name, list(value))
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Log one row of a table metric; its columns are the keyword arguments."""
+        self._emit("row", name, kwargs)
+
+    def log_table(self, name: str, value: dict, description: str = "") -> None:
+        """Log a table given as {column: [values]}."""
+        if not isinstance(value, dict):
+            raise UserErrorException(f"Metric {name}: log_table() takes a dict of columns")
+        self._emit("table", name, {k: list(v) for k, v in value.items()})
+
+    def log_image(self, name: str, path: str | None = None, plot: Any = None,
+                  description: str = "") -> None:
+        """Keep an image (a file, or a matplotlib plot) as an artifact and a metric."""
+        if (path is None) == (plot is None):
+            raise UserErrorException("log_image needs exactly one of path or plot")
+        artifact = f"images/{name}.png" if plot is not None else f"images/{os.path.basename(path)}"
+        target = self._artifact_target(artifact)
+        if plot is not None:
+            plot.savefig(target)
+        else:
+            shutil.copyfile(path, target)
+        self._emit("image", name, artifact)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        self._emit("table", name, value)
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        self._emit("table", name, value)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        self._emit("table", name, value)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        self._emit("table", name, value)
+
+    def _artifact_target(self, name: str) -> str:
+        if not self._artifacts_dir:
+            raise UserErrorException("this run has no artifact folder")
+        clean = os.path.normpath(name).lstrip("/")
+        if clean.startswith(".."):
+            raise UserErrorException(f"artifact name {name!r} leaves the run's artifacts")
+        target = os.path.join(self._artifacts_dir, clean)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        return target
+
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> None:
+        """Keep a file with the run under `name`."""
+        target = self._artifact_target(name)
+        if hasattr(path_or_stream, "read"):
+            with open(target, "wb") as out:
+                data = path_or_stream.read()
+                out.write(data.encode() if isinstance(data, str) else data)
+        else:
+            shutil.copyfile(path_or_stream, target)
+        self._emit("artifact", name, name)
+
+    def upload_files(self, names: list[str], paths: list[str], return_artifacts: bool = False,
+                     timeout_seconds: int | None = None, datastore_name: str | None = None) -> None:
+        for name, path in zip(names, paths):
+            self.upload_file(name, path)
+
+    def upload_folder(self, name: str, path: str, datastore_name: str | None = None) -> None:
+        for root, _dirs, files in os.walk(path):
+            for f in files:
+                full = os.path.join(root, f)
+                self.upload_file(os.path.join(name, os.path.relpath(full, path)), full)
+
+    def tag(self, key: str, value: Any = None) -> None:
+        self._emit("tag", key, "" if value is None else str(value))
+
+    def set_tags(self, tags: dict) -> None:
+        for key, value in tags.items():
+            self.tag(key, value)
+
+    def add_properties(self, properties: dict) -> None:
+        for key, value in properties.items():
+            self._emit("property", key, str(value))
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        if self._events_path:
+            _writer(self._events_path).flush()
+
+    def complete(self) -> None:
+        """As in the SDK, a step's own run is completed by the service, not by the script."""
+        self.flush()
+
+    def fail(self, error_details: Any = None, error_code: Any = None) -> None:
+        self.flush()
+
+    def cancel(self) -> None:
+        warnings.warn("cancel() on a step's own run does nothing; cancel the pipeline run")
+
+
+class _OfflineRun:
+    """The SDK's offline run: every call prints what it would have recorded."""
+
+    def __init__(self, run_id: str | None = None) -> None:
+        self.id = run_id or f"OfflineRun_{uuid.uuid4()}"
+
+    def _print(self, kind: str, name: str, value: Any) -> None:
+        print(f"Attempted to log {kind} metric {name}:\n{value}", file=sys.stdout)
+
+    def log(self, name: str, value: Any, description: str = "") -> None:
+        self._print("scalar", name, value)
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        self._print("list", name, value)
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        self._print("row", name, kwargs)
+
+    def log_table(self, name: str, value: Any, description: str = "") -> None:
+        self._print("table", name, value)
+
+    def log_image(self, name: str, path: str | None = None, plot: Any = None,
+                  description: str = "") -> None:
+        self._print("image", name, path if path is not None else plot)
+
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> None:
+        print(f"Attempted to upload file {name} from {path_or_stream}")
+
+    def upload_files(self, name: Any, paths: Any, **kwargs: Any) -> None:
+        print(f"Attempted to upload files {name}")
+
+    def upload_folder(self, name: str, path: str, **kwargs: Any) -> None:
+        print(f"Attempted to upload folder {name} from {path}")
+
+    def tag(self, key: str, value: Any = None) -> None:
+        print(f"Attempted to set tag {key} to {value}")
+
+    def set_tags(self, tags: dict) -> None:
+        print(f"Attempted to set tags {tags}")
+
+    def add_properties(self, properties: dict) -> None:
+        print(f"Attempted to add properties {properties}")
+
+    def child_run(self, name: str | None = None, run_id: str | None = None,
+                  outputs: Any = None) -> "_OfflineRun":
+        return _OfflineRun(f"{self.id}.{name or run_id or uuid.uuid4()}")
+
+    def get_status(self) -> str:
+        return "Running"
+
+    def complete(self) -> None:
+        pass
+
+    def fail(self, error_details: Any = None, error_code: Any = None) -> None:
+        pass
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"_OfflineRun(Id: {self.id})"

@@ -1,0 +1,23 @@
+"""Artifacts: files kept with a run (its `./outputs` and `./logs`, uploads, images)."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from store.database import transaction
+
+
+def record_artifacts(conn: sqlite3.Connection, run_id: str, files: list[tuple[str, Path]]) -> None:
+    """Record (name, path) pairs as artifacts of `run_id`, replacing same-named ones."""
+    now = time.time()
+    with transaction(conn):
+        for name, path in files:
+            conn.execute("DELETE FROM artifact WHERE run_id = ? AND name = ?", (run_id, name))
+            conn.execute("INSERT INTO artifact (run_id, name, path, size, created_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (run_id, name, str(path), path.stat().st_size, now))
+
+
+def list_artifacts(conn: sqlite3.Connection, run_id: str) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM artifact WHERE run_id = ? ORDER BY name",
+                        (run_id,)).fetchall()

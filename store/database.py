@@ -1,0 +1,126 @@
+"""Opening the SQLite database: WAL, a busy timeout, and a schema version check.
+
+A new database is created in one transaction from the SQLModel declarations in
+`store.schema`; an existing one is opened with `sqlite3` alone (no SQLModel import) after
+checking `PRAGMA user_version`. There is no migration chain: another version is refused.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from store.errors import SchemaVersionError, StoreError
+
+# Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
+# opening an existing database does not import SQLModel.
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the workspace database and return a ready connection.
+
+    Rows come back as `sqlite3.Row`; the connection is in autocommit mode, so callers group
+    writes with `with transaction(conn):`.
+    """
+    path = Path(path)
+    is_new = not path.exists() or path.stat().st_size == 0
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if is_new or _user_version(conn) == 0:
+            _create_schema(conn, path)
+        _check_version(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path} is not a usable amlocal database: {exc}") from exc
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+class transaction:
+    """Context manager: `BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` on an exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _check_version(conn: sqlite3.Connection, path: Path) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = _user_version(conn)
+    if app_id != APPLICATION_ID:
+        raise SchemaVersionError(
+            f"{path} is not an amlocal database (it has tables but no amlocal marker); "
+            "move it away or point AMLOCAL_HOME at another workspace")
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path} was written by a newer amlocal (schema {version}, this amlocal reads "
+            f"{SCHEMA_VERSION}); upgrade amlocal, or use another workspace")
+    raise SchemaVersionError(
+        f"{path} was written by an older amlocal (schema {version}, this amlocal reads "
+        f"{SCHEMA_VERSION}); there is no migration: move the .amlocal folder away to start "
+        "afresh, or run the older amlocal to read it")
+
+
+def schema_statements() -> list[str]:
+    """The CREATE TABLE / CREATE INDEX statements generated from `store.schema`."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from store.schema import SCHEMA_VERSION as declared, SQLModel
+
+    if declared != SCHEMA_VERSION:
+        raise StoreError(f"store.schema declares version {declared}, store.database {SCHEMA_VERSION}")
+    dialect = sqlite_dialect.dialect()
+    statements: list[str] = []
+    for table in SQLModel.metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+    return statements
+
+
+def _create_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Create every table in one transaction, unless another process won the race."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _user_version(conn) != 0:  # created meanwhile by another process
+            conn.execute("COMMIT")
+            return
+        has_tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+        if has_tables:
+            conn.execute("COMMIT")
+            return  # _check_version reports the foreign file
+        for statement in schema_statements():
+            conn.execute(statement)
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

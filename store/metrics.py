@@ -1,0 +1,90 @@
+"""Metrics: every value kept in order, and the latest value of each name kept apart.
+
+Values arrive in batches (one transaction each) from the step's metric file; numbers are kept
+in `value`, everything else (lists, rows, tables, images) as JSON in `value_json`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from store.database import transaction
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value."""
+
+    run_id: str
+    name: str
+    kind: str
+    value: Any
+    logged_at: float
+
+
+def _split(value: Any) -> tuple[float | None, str | None]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, json.dumps(value, default=str)
+    return float(value), None
+
+
+def insert_metrics(conn: sqlite3.Connection, points: Iterable[MetricPoint]) -> int:
+    """Append `points` to the history and update each name's latest value, in one transaction."""
+    points = list(points)
+    if not points:
+        return 0
+    now = time.time()
+    with transaction(conn):
+        counts: dict[tuple[str, str], int] = {}
+        latest: dict[tuple[str, str], MetricPoint] = {}
+        rows = []
+        for p in points:
+            key = (p.run_id, p.name)
+            if key not in counts:
+                row = conn.execute("SELECT count FROM metric_latest WHERE run_id = ? AND name = ?",
+                                   key).fetchone()
+                counts[key] = row[0] if row else 0
+            seq = counts[key]
+            counts[key] = seq + 1
+            latest[key] = p
+            number, text = _split(p.value)
+            rows.append((p.run_id, p.name, p.kind, seq, number, text, p.logged_at))
+        conn.executemany("INSERT INTO metric (run_id, name, kind, seq, value, value_json, "
+                         "logged_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO metric_latest (run_id, name, kind, value, value_json, count, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, name) DO UPDATE SET "
+            "kind = excluded.kind, value = excluded.value, value_json = excluded.value_json, "
+            "count = excluded.count, updated_at = excluded.updated_at",
+            [(p.run_id, p.name, p.kind, *_split(p.value), counts[key], now)
+             for key, p in latest.items()])
+    return len(points)
+
+
+def decode(row: sqlite3.Row) -> Any:
+    """The Python value stored in a metric or metric_latest row."""
+    if row["value_json"] is not None:
+        return json.loads(row["value_json"])
+    value = row["value"]
+    return int(value) if value is not None and float(value).is_integer() and row["kind"] == "int" else value
+
+
+def latest_metrics(conn: sqlite3.Connection, run_ids: list[str]) -> list[sqlite3.Row]:
+    """Latest value and count of every metric of the given runs."""
+    if not run_ids:
+        return []
+    marks = ",".join("?" * len(run_ids))
+    return conn.execute(f"SELECT * FROM metric_latest WHERE run_id IN ({marks}) "
+                        "ORDER BY run_id, name", run_ids).fetchall()
+
+
+def metric_history(conn: sqlite3.Connection, run_id: str, name: str | None = None) -> list[sqlite3.Row]:
+    """Every value of a run's metrics (or of one name), in logging order."""
+    if name is None:
+        return conn.execute("SELECT * FROM metric WHERE run_id = ? ORDER BY name, seq",
+                            (run_id,)).fetchall()
+    return conn.execute("SELECT * FROM metric WHERE run_id = ? AND name = ? ORDER BY seq",
+                        (run_id, name)).fetchall()

@@ -1,0 +1,227 @@
+"""The SQLite schema, declared with SQLModel.
+
+These classes are the single definition of every table. They are used to create a fresh
+database; day-to-day reads and writes go through `sqlite3` (see `store.database`) because
+importing SQLModel costs about 0.4 s, more than the whole `amlocal runs` budget.
+
+Bump `SCHEMA_VERSION` with any change here: a database with another version is refused with
+a clear message rather than silently misread.
+"""
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class Experiment(SQLModel, table=True):
+    """A named group of pipeline runs (the SDK's `Experiment`)."""
+
+    __tablename__ = "experiment"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True, index=True)
+    created_at: float
+    tags_json: str = "{}"
+
+
+class Pipeline(SQLModel, table=True):
+    """A submitted pipeline definition: its PipelineSpec JSON and that JSON's hash."""
+
+    __tablename__ = "pipeline"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    spec_hash: str = Field(unique=True, index=True)
+    spec_json: str
+    created_at: float
+
+
+class PublishedPipeline(SQLModel, table=True):
+    """A pipeline published with `Pipeline.publish`, resubmittable by id."""
+
+    __tablename__ = "published_pipeline"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    description: Optional[str] = None
+    version: Optional[str] = None
+    pipeline_id: str = Field(foreign_key="pipeline.id")
+    status: str = "Active"
+    continue_on_step_failure: Optional[bool] = None
+    created_at: float
+
+
+class PipelineRun(SQLModel, table=True):
+    """One submission of a pipeline: status, timing, runner process, parameters and git."""
+
+    __tablename__ = "pipeline_run"
+
+    id: str = Field(primary_key=True)
+    experiment_id: str = Field(foreign_key="experiment.id", index=True)
+    pipeline_id: str = Field(foreign_key="pipeline.id", index=True)
+    published_pipeline_id: Optional[str] = None
+    status: str = Field(index=True)
+    created_at: float = Field(index=True)
+    start_time: Optional[float] = None
+    end_time: Optional[float] = None
+    runner_pid: Optional[int] = None
+    runner_create_time: Optional[float] = None
+    parameters_json: str = "{}"
+    tags_json: str = "{}"
+    properties_json: str = "{}"
+    continue_on_step_failure: bool = False
+    regenerate_outputs: bool = False
+    cancel_requested: bool = False
+    error: Optional[str] = None
+    git_repository: Optional[str] = None
+    git_branch: Optional[str] = None
+    git_commit: Optional[str] = None
+    git_dirty: Optional[bool] = None
+    run_dir: str
+
+
+class StepRun(SQLModel, table=True):
+    """One step of a pipeline run: its status, timing, process outcome and working folder."""
+
+    __tablename__ = "step_run"
+
+    id: str = Field(primary_key=True)
+    pipeline_run_id: str = Field(foreign_key="pipeline_run.id", index=True)
+    node_id: str
+    name: str
+    position: int
+    status: str
+    created_at: float
+    start_time: Optional[float] = None
+    end_time: Optional[float] = None
+    exit_code: Optional[int] = None
+    error: Optional[str] = None
+    executor: Optional[str] = None
+    process_id: Optional[int] = None
+    process_create_time: Optional[float] = None
+    compute_target: Optional[str] = None
+    snapshot_id: Optional[str] = None
+    decision: Optional[str] = None
+    reason: Optional[str] = None
+    reused_step_run_id: Optional[str] = None
+    arguments_json: str = "[]"
+    outputs_json: str = "{}"
+    properties_json: str = "{}"
+    tags_json: str = "{}"
+    run_dir: str
+
+
+class Metric(SQLModel, table=True):
+    """Every logged metric value, in order (the full history)."""
+
+    __tablename__ = "metric"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    name: str
+    kind: str
+    seq: int
+    value: Optional[float] = None
+    value_json: Optional[str] = None
+    logged_at: float
+
+
+class MetricLatest(SQLModel, table=True):
+    """The latest value of each metric of a run, and how many values it has."""
+
+    __tablename__ = "metric_latest"
+
+    run_id: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    kind: str
+    value: Optional[float] = None
+    value_json: Optional[str] = None
+    count: int
+    updated_at: float
+
+
+class Artifact(SQLModel, table=True):
+    """A file kept with a run: `./outputs`, `./logs`, `upload_file`, `log_image`."""
+
+    __tablename__ = "artifact"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    name: str
+    path: str
+    size: int
+    created_at: float
+
+
+class Snapshot(SQLModel, table=True):
+    """A content-addressed copy of a step's source directory."""
+
+    __tablename__ = "snapshot"
+
+    id: str = Field(primary_key=True)
+    file_count: int
+    total_size: int
+    created_at: float
+
+
+class FileHash(SQLModel, table=True):
+    """Remembered content hash of a file, valid while size, mtime and inode are unchanged."""
+
+    __tablename__ = "file_hash"
+
+    path: str = Field(primary_key=True)
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+
+
+class Datastore(SQLModel, table=True):
+    """A registered datastore, emulated as a folder; secrets are never stored."""
+
+    __tablename__ = "datastore"
+
+    name: str = Field(primary_key=True)
+    datastore_type: str
+    config_json: str = "{}"
+    is_default: bool = False
+    created_at: float
+
+
+class ComputeTarget(SQLModel, table=True):
+    """A registered compute target; `max_nodes` bounds how many of its steps run at once."""
+
+    __tablename__ = "compute_target"
+
+    name: str = Field(primary_key=True)
+    compute_type: str
+    vm_size: Optional[str] = None
+    max_nodes: Optional[int] = None
+    config_json: str = "{}"
+    created_at: float
+
+
+class Module(SQLModel, table=True):
+    """A reusable module (`azureml.pipeline.core.Module`)."""
+
+    __tablename__ = "module"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True, index=True)
+    description: Optional[str] = None
+    status: str = "Active"
+    default_version: Optional[str] = None
+    created_at: float
+
+
+class ModuleVersion(SQLModel, table=True):
+    """One published version of a module: the step definition it runs."""
+
+    __tablename__ = "module_version"
+
+    id: str = Field(primary_key=True)
+    module_id: str = Field(foreign_key="module.id", index=True)
+    version: str
+    definition_json: str
+    created_at: float

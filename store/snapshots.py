@@ -1,0 +1,180 @@
+"""Content-addressed snapshots of step source directories.
+
+A snapshot is a manifest (relative path → sha256, size, executable bit) whose own sha256 is
+the snapshot id; file contents live once in `snapshots/objects/`. The top-level `.amlignore`
+of the source directory decides what is left out, else its `.gitignore` (as the SDK does).
+File hashes are remembered by path, size, mtime and inode, so an unchanged tree costs one
+stat per file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from store.database import transaction
+from store.errors import StoreError
+
+ALWAYS_EXCLUDED_DIRS = frozenset({".git", ".amlocal"})
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One file of a snapshot."""
+
+    path: str
+    sha256: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A stored snapshot: its id and files."""
+
+    id: str
+    entries: tuple[ManifestEntry, ...]
+
+    @property
+    def total_size(self) -> int:
+        return sum(e.size for e in self.entries)
+
+
+def load_ignore_spec(source_dir: Path) -> pathspec.PathSpec | None:
+    """The ignore rules of `source_dir`: `.amlignore` if present, else `.gitignore`."""
+    for name in (".amlignore", ".gitignore"):
+        candidate = source_dir / name
+        if candidate.is_file():
+            lines = candidate.read_text(encoding="utf-8", errors="replace").splitlines()
+            return pathspec.GitIgnoreSpec.from_lines(lines)
+    return None
+
+
+def list_source_files(source_dir: Path, exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
+    """(relative POSIX path, absolute path) of every file a snapshot of `source_dir` keeps."""
+    source_dir = Path(source_dir).resolve()
+    if not source_dir.is_dir():
+        raise StoreError(f"source directory {source_dir} does not exist")
+    spec = load_ignore_spec(source_dir)
+    excluded = {p.resolve() for p in exclude}
+    files: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(source_dir):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(source_dir).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        kept_dirs = []
+        for d in sorted(dirnames):
+            full = here / d
+            if d in ALWAYS_EXCLUDED_DIRS or full in excluded:
+                continue
+            if spec is not None and spec.match_file(prefix + d + "/"):
+                continue
+            kept_dirs.append(d)
+        dirnames[:] = kept_dirs
+        for f in sorted(filenames):
+            rel = prefix + f
+            if spec is not None and spec.match_file(rel):
+                continue
+            full = here / f
+            if full.is_file():
+                files.append((rel, full))
+    return files
+
+
+class SnapshotStore:
+    """Stores and materialises snapshots under one workspace's `snapshots/` folder."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
+        self.root = Path(root)
+        self.conn = conn
+        self.objects = self.root / "objects"
+        self.manifests = self.root / "manifests"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.manifests.mkdir(parents=True, exist_ok=True)
+
+    def _object_path(self, sha: str) -> Path:
+        return self.objects / sha[:2] / sha
+
+    def _hash_and_store(self, path: Path, st: os.stat_result,
+                        cache: dict[str, tuple[int, int, int, str]],
+                        updates: list[tuple]) -> str:
+        key = str(path)
+        cached = cache.get(key)
+        if cached and cached[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+            if self._object_path(cached[3]).exists():
+                return cached[3]
+        digest = hashlib.sha256()
+        obj_dir = self.objects / "tmp"
+        obj_dir.mkdir(exist_ok=True)
+        with open(path, "rb") as src, tempfile.NamedTemporaryFile(dir=obj_dir, delete=False) as tmp:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                tmp.write(chunk)
+        sha = digest.hexdigest()
+        target = self._object_path(sha)
+        if target.exists():
+            os.unlink(tmp.name)
+        else:
+            target.parent.mkdir(exist_ok=True)
+            os.replace(tmp.name, target)
+        updates.append((key, st.st_size, st.st_mtime_ns, st.st_ino, sha))
+        return sha
+
+    def take(self, source_dir: Path, exclude: tuple[Path, ...] = ()) -> SnapshotInfo:
+        """Snapshot `source_dir` and return its id and manifest."""
+        files = list_source_files(source_dir, exclude)
+        cache = {row[0]: tuple(row[1:]) for row in self.conn.execute(
+            "SELECT path, size, mtime_ns, inode, sha256 FROM file_hash WHERE path >= ? AND path < ?",
+            (str(Path(source_dir).resolve()) + "/", str(Path(source_dir).resolve()) + "0"))}
+        updates: list[tuple] = []
+        entries = []
+        for rel, full in files:
+            st = full.stat()
+            sha = self._hash_and_store(full, st, cache, updates)
+            entries.append(ManifestEntry(rel, sha, st.st_size, bool(st.st_mode & stat.S_IXUSR)))
+        manifest = [[e.path, e.sha256, e.size, e.executable] for e in entries]
+        text = json.dumps(manifest, separators=(",", ":"))
+        snapshot_id = hashlib.sha256(text.encode()).hexdigest()
+        manifest_path = self.manifests / f"{snapshot_id}.json"
+        with transaction(self.conn):
+            if updates:
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO file_hash (path, size, mtime_ns, inode, sha256) "
+                    "VALUES (?, ?, ?, ?, ?)", updates)
+            if not manifest_path.exists():
+                tmp = manifest_path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(text)
+                os.replace(tmp, manifest_path)
+            self.conn.execute("INSERT OR IGNORE INTO snapshot (id, file_count, total_size, "
+                              "created_at) VALUES (?, ?, ?, ?)",
+                              (snapshot_id, len(entries), sum(e.size for e in entries), time.time()))
+        return SnapshotInfo(snapshot_id, tuple(entries))
+
+    def load(self, snapshot_id: str) -> SnapshotInfo:
+        """The manifest of a stored snapshot."""
+        manifest_path = self.manifests / f"{snapshot_id}.json"
+        if not manifest_path.exists():
+            raise StoreError(f"snapshot {snapshot_id} is missing from {self.manifests}")
+        entries = tuple(ManifestEntry(p, s, n, x) for p, s, n, x in json.loads(manifest_path.read_text()))
+        return SnapshotInfo(snapshot_id, entries)
+
+    def materialize(self, snapshot_id: str, dest: Path) -> None:
+        """Write a private, writable copy of the snapshot's files into `dest`."""
+        info = self.load(snapshot_id)
+        dest.mkdir(parents=True, exist_ok=True)
+        for entry in info.entries:
+            target = dest / entry.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self._object_path(entry.sha256), target)
+            if entry.executable:
+                target.chmod(0o755)
