@@ -58,7 +58,12 @@ def get_pipeline_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
 
 
 def resolve_run_id(conn: sqlite3.Connection, prefix: str) -> str:
-    """The full id of the one pipeline run whose id starts with `prefix`."""
+    """The full id of the one pipeline run whose id starts with `prefix` ("latest": the newest)."""
+    if prefix == "latest":
+        row = conn.execute("SELECT id FROM pipeline_run ORDER BY created_at DESC LIMIT 1").fetchone()
+        if row is None:
+            raise NotFoundError("there are no runs yet (start one with `amlocal run PIPELINE.py`)")
+        return row["id"]
     rows = conn.execute("SELECT id FROM pipeline_run WHERE id >= ? AND id < ? LIMIT 2",
                         (prefix, prefix + "\uffff")).fetchall()
     if not rows:

@@ -1,0 +1,1 @@
+"""The user-facing layer: the `amlocal` command line (and later the dashboard)."""

@@ -1,0 +1,72 @@
+"""The `amlocal` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amlocal", description="Run Azure ML SDK v1 pipelines on this machine.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run a pipeline script (unmodified `azureml` imports work)")
+    run.add_argument("script", help="the pipeline script, e.g. pipeline.py")
+    run.add_argument("--no-wait", action="store_true", help="return once the runs are submitted")
+    run.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
+    runs = sub.add_parser("runs", help="list the latest pipeline runs")
+    runs.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("-e", "--experiment", help="only this experiment")
+    show = sub.add_parser("show", help="a run's steps, parameters, git info and metrics")
+    show.add_argument("run_id", help="run id (a unique prefix, or \"latest\")")
+    logs = sub.add_parser("logs", help="a step's stdout/stderr")
+    logs.add_argument("run_id")
+    logs.add_argument("step", nargs="?", help="step name (default: every step)")
+    logs.add_argument("-f", "--follow", action="store_true", help="follow while the run goes on")
+    metrics = sub.add_parser("metrics", help="every step's metrics: latest value, history length")
+    metrics.add_argument("run_id")
+    cancel = sub.add_parser("cancel", help="stop a run (its steps get SIGTERM, then SIGKILL)")
+    cancel.add_argument("run_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `amlocal` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    from store.errors import StoreError
+    from runner.errors import RunnerError
+    try:
+        if args.command == "run":
+            from tui.run_command import run_script
+            return run_script(args.script, args.script_args, wait=not args.no_wait)
+        from tui import commands
+        if args.command == "runs":
+            return commands.cmd_runs(args.limit, args.experiment)
+        if args.command == "show":
+            return commands.cmd_show(args.run_id)
+        if args.command == "logs":
+            return commands.cmd_logs(args.run_id, args.step, args.follow)
+        if args.command == "metrics":
+            return commands.cmd_metrics(args.run_id)
+        if args.command == "cancel":
+            return commands.cmd_cancel(args.run_id)
+    except KeyboardInterrupt:
+        print("amlocal: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except (StoreError, RunnerError, FileNotFoundError) as exc:
+        print(f"amlocal: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from tui.run_command import ScriptError
+        if isinstance(exc, ScriptError):
+            print(f"amlocal: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+    return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The read-side commands: `runs`, `show`, `logs`, `metrics`, `cancel`.
+
+They read SQLite with the standard library only (no SQLModel, textual or docker import), so
+`amlocal runs` answers fast even on a large store.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from runner.engine.liveness import cancel_run, reconcile_active_runs
+from runner.engine.progress import LogTail
+from store import status as st
+from store.database import connect
+from store.errors import NotFoundError
+from store.layout import require_workspace
+from store.metrics import decode, latest_metrics
+from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
+from tui.formatting import duration, short_value, table, when
+
+
+def _open() -> sqlite3.Connection:
+    conn = connect(require_workspace().db_path)
+    reconcile_active_runs(conn)
+    return conn
+
+
+def cmd_runs(limit: int, experiment: str | None) -> int:
+    conn = _open()
+    experiment_id = None
+    if experiment:
+        row = conn.execute("SELECT id FROM experiment WHERE name = ?", (experiment,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no experiment named {experiment!r}")
+        experiment_id = row["id"]
+    rows = list_pipeline_runs(conn, experiment_id, limit)
+    if not rows:
+        print("no runs yet: start one with `amlocal run PIPELINE.py`")
+        return 0
+    out = []
+    for r in rows:
+        commit = (r["git_commit"] or "")[:8] + ("*" if r["git_dirty"] else "") if r["git_commit"] else "-"
+        out.append([r["id"], r["experiment_name"], r["status"], when(r["start_time"] or r["created_at"]),
+                    duration(r["start_time"], r["end_time"]), commit])
+    print(table(["RUN ID", "EXPERIMENT", "STATUS", "STARTED", "DURATION", "COMMIT"], out))
+    return 0
+
+
+def _step(conn: sqlite3.Connection, run_id: str, name: str | None) -> list[sqlite3.Row]:
+    steps = get_step_runs(conn, run_id)
+    if name is None:
+        return steps
+    chosen = [s for s in steps if s["name"] == name or s["id"].startswith(name)]
+    if not chosen:
+        raise NotFoundError(f"run {run_id} has no step {name!r} (steps: "
+                            f"{', '.join(s['name'] for s in steps) or 'none yet'})")
+    return chosen
+
+
+def cmd_show(run_prefix: str) -> int:
+    conn = _open()
+    run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
+    print(f"Run         {run['id']}")
+    print(f"Experiment  {run['experiment_name']}")
+    print(f"Status      {run['status']}" + (f"  ({run['error']})" if run["error"] else ""))
+    print(f"Started     {when(run['start_time'] or run['created_at'])}   "
+          f"Duration {duration(run['start_time'], run['end_time'])}")
+    if run["git_commit"]:
+        print(f"Git         {run['git_branch']}@{run['git_commit'][:12]}"
+              f"{' (dirty)' if run['git_dirty'] else ''}  {run['git_repository']}")
+    params = json.loads(run["parameters_json"])
+    if params:
+        print("Parameters  " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    steps = get_step_runs(conn, run["id"])
+    print()
+    rows = [[s["name"], s["status"], duration(s["start_time"], s["end_time"]),
+             s["executor"] or "-", s["id"][:8], s["error"] or ""] for s in steps]
+    print(table(["STEP", "STATUS", "DURATION", "EXECUTOR", "STEP RUN", "NOTE"], rows))
+    metrics = latest_metrics(conn, [s["id"] for s in steps] + [run["id"]])
+    if metrics:
+        names = {s["id"]: s["name"] for s in steps} | {run["id"]: "(pipeline)"}
+        print()
+        print("Metrics     " + ", ".join(f"{names[m['run_id']]}.{m['name']}={short_value(decode(m), 16)}"
+                                         for m in metrics if m["kind"] == "scalar"))
+    return 0
+
+
+def _print_logs(step: sqlite3.Row, header: bool) -> None:
+    run_dir = Path(step["run_dir"])
+    if header:
+        print(f"===== {step['name']} ({step['status']}) =====")
+    for name, stream in (("stdout.txt", sys.stdout), ("stderr.txt", sys.stderr)):
+        path = run_dir / name
+        if path.exists():
+            stream.write(path.read_text(errors="replace"))
+            stream.flush()
+
+
+def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
+    conn = _open()
+    run_id = resolve_run_id(conn, run_prefix)
+    steps = _step(conn, run_id, step_name)
+    if not follow:
+        for s in steps:
+            _print_logs(s, header=len(steps) > 1 or step_name is None)
+        return 0
+    tails: dict[str, tuple[LogTail, LogTail]] = {}
+    while True:
+        run = get_pipeline_run(conn, run_id)
+        steps = _step(conn, run_id, step_name)
+        for s in steps:
+            if s["id"] not in tails:
+                d = Path(s["run_dir"])
+                tails[s["id"]] = (LogTail(d / "stdout.txt"), LogTail(d / "stderr.txt"))
+            prefix = f"[{s['name']}] " if step_name is None else ""
+            out, err = tails[s["id"]]
+            final = s["status"] in st.TERMINAL
+            for line in out.read_lines() + (out.flush_partial() if final else []):
+                print(prefix + line, flush=True)
+            for line in err.read_lines() + (err.flush_partial() if final else []):
+                print(prefix + line, file=sys.stderr, flush=True)
+        if run["status"] in st.TERMINAL or (step_name and all(s["status"] in st.TERMINAL for s in steps)):
+            return 0
+        time.sleep(0.2)
+        reconcile_active_runs(conn)
+
+
+def cmd_metrics(run_prefix: str) -> int:
+    conn = _open()
+    run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
+    steps = get_step_runs(conn, run["id"])
+    names = {s["id"]: s["name"] for s in steps} | {run["id"]: "(pipeline)"}
+    rows = [[names[m["run_id"]], m["name"], m["kind"], short_value(decode(m)), str(m["count"])]
+            for m in latest_metrics(conn, list(names))]
+    if not rows:
+        print(f"run {run['id']} has logged no metrics")
+        return 0
+    print(table(["STEP", "METRIC", "KIND", "LATEST", "VALUES"], rows))
+    return 0
+
+
+def cmd_cancel(run_prefix: str) -> int:
+    conn = _open()
+    print(cancel_run(conn, resolve_run_id(conn, run_prefix)))
+    return 0

@@ -1,0 +1,62 @@
+"""`amlocal run PIPELINE.py`: run an unmodified Azure ML v1 pipeline script locally.
+
+The compat `azureml` package goes first on sys.path, the script runs as `__main__` from its
+own directory, and runs it submitted but did not wait for are followed to their end.
+"""
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import traceback
+from pathlib import Path
+
+
+COMPAT_DIR = Path(__file__).resolve().parents[1] / "runner" / "compat"
+
+
+class ScriptError(Exception):
+    """The pipeline script raised; the message names the script line."""
+
+
+def _user_frame(exc: BaseException, script: Path) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if Path(frame.filename).resolve() == script:
+            return f"{script.name}:{frame.lineno}"
+    return script.name
+
+
+def run_script(script_arg: str, script_args: list[str], wait: bool) -> int:
+    """Run the pipeline script; returns the process exit code."""
+    script = Path(script_arg).resolve()
+    if not script.is_file():
+        raise FileNotFoundError(f"pipeline script {script_arg} does not exist")
+    from runner.sdk.local_context import local_workspace
+    os.environ["AMLOCAL_HOME"] = str(local_workspace().layout.root)
+    sys.path.insert(0, str(COMPAT_DIR))
+    sys.path.insert(0, str(script.parent))
+    for name in [m for m in sys.modules if m == "azureml" or m.startswith("azureml.")]:
+        del sys.modules[name]
+    os.chdir(script.parent)
+    sys.argv = [str(script), *script_args]
+    from runner.sdk.experiment import submitted_runs
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            return exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        where = _user_frame(exc, script)
+        message = str(exc).strip() or "(no message)"
+        raise ScriptError(f"{where}: {type(exc).__name__}: {message}") from exc
+    failed = False
+    for run in submitted_runs():
+        status = run._row()["status"]
+        if wait and status not in ("Finished", "Failed", "Canceled"):
+            status = run.wait_for_completion(show_output=True, raise_on_error=False)
+        failed = failed or status != "Finished"
+        print(f"amlocal: run {run.id} {status}; see `amlocal show {run.id[:8]}`")
+    return 1 if failed else 0
