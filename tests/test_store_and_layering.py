@@ -1,0 +1,94 @@
+"""The database refuses other schema versions; the layering and SDK fidelity hold."""
+from __future__ import annotations
+
+import ast
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store import database
+from store.errors import SchemaVersionError
+from tests.conftest import REPO
+
+
+def test_fresh_database_is_wal_and_versioned(tmp_path):
+    conn = database.connect(tmp_path / "a.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
+    from store.schema import SCHEMA_VERSION
+    assert SCHEMA_VERSION == database.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("version, word", [(database.SCHEMA_VERSION + 1, "newer"),
+                                           (database.SCHEMA_VERSION - 1, "older")])
+def test_other_schema_versions_get_a_clear_message(tmp_path, version, word):
+    path = tmp_path / "a.db"
+    database.connect(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version={version}")
+    raw.commit()
+    raw.close()
+    with pytest.raises(SchemaVersionError, match=f"written by an? {word} amlocal"):
+        database.connect(path)
+
+
+def test_a_foreign_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE mine (x)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(SchemaVersionError, match="is not an amlocal database"):
+        database.connect(path)
+    assert sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall() == [("mine",)]
+
+
+def test_import_layers_hold():
+    done = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Contracts: 2 kept, 0 broken." in done.stdout
+
+
+def test_step_runtime_imports_only_the_standard_library():
+    for path in (REPO / "runner" / "step_runtime").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or name.startswith("runner.step_runtime"), \
+                    f"{path.name} imports {name}"
+
+
+def test_in_step_imports_do_not_load_the_client_side():
+    code = ("import sys; from azureml.core import Run; Run.get_context(); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('store', 'sqlmodel', 'psutil', 'pathspec')"
+            " or m.startswith('runner.sdk')]; print(bad)")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{REPO / 'runner' / 'compat'}:{REPO}"})
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_offline_run_prints_as_the_sdk_does(capsys):
+    from runner.step_runtime import Run
+    run = Run.get_context()
+    assert run.id.startswith("OfflineRun_") and Run.get_context().id != run.id
+    run.log("accuracy", 0.9)
+    assert capsys.readouterr().out == "Attempted to log scalar metric accuracy:\n0.9\n"
+
+
+def test_seed_api_fidelity_is_complete():
+    checker = REPO.parent / "shared" / "azureml-v1" / "check_api.py"
+    if not checker.exists():
+        pytest.skip(f"{checker} is not beside this checkout")
+    done = subprocess.run([sys.executable, str(checker), "--sys-path", "runner/compat",
+                           "--seed-only", "--quiet"], cwd=REPO, capture_output=True, text=True)
+    line = [l for l in done.stdout.splitlines() if l.startswith("seed api fidelity")][0]
+    counts = line.split(": ", 1)[1].split(", ")
+    for count in counts:
+        have, total = count.split()[0].split("/")
+        assert have == total, line
