@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from store.database import transaction
 
 
-@dataclass(frozen=True)
-class MetricPoint:
-    """One logged value."""
+class MetricPoint(NamedTuple):
+    """One logged value (a tuple: ingestion creates one per logged value)."""
 
     run_id: str
     name: str
@@ -43,15 +41,18 @@ def insert_metrics(conn: sqlite3.Connection, points: Iterable[MetricPoint]) -> i
         rows = []
         for p in points:
             key = (p.run_id, p.name)
-            if key not in counts:
+            seq = counts.get(key)
+            if seq is None:
                 row = conn.execute("SELECT count FROM metric_latest WHERE run_id = ? AND name = ?",
                                    key).fetchone()
-                counts[key] = row[0] if row else 0
-            seq = counts[key]
+                seq = row[0] if row else 0
             counts[key] = seq + 1
             latest[key] = p
-            number, text = _split(p.value)
-            rows.append((p.run_id, p.name, p.kind, seq, number, text, p.logged_at))
+            value = p.value
+            if type(value) is float or type(value) is int:
+                rows.append((p.run_id, p.name, p.kind, seq, value, None, p.logged_at))
+            else:
+                rows.append((p.run_id, p.name, p.kind, seq, *_split(value), p.logged_at))
         conn.executemany("INSERT INTO metric (run_id, name, kind, seq, value, value_json, "
                          "logged_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany(

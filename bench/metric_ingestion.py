@@ -1,0 +1,56 @@
+"""Metric ingestion: one step calls run.log 100 000 times. Prints the per-call cost inside the
+step and how many points per second the runner ingests into SQLite (target >= 100 000/s)."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+
+from _common import fresh_workspace
+
+N = 100_000
+STEP = f"""
+import json, os, time
+from azureml.core import Run
+run = Run.get_context()
+t0 = time.perf_counter()
+for i in range({N}):
+    run.log("loss", i * 0.5)
+elapsed = time.perf_counter() - t0
+open(os.path.join(os.environ["AMLOCAL_ARTIFACTS_DIR"], "timing.json"), "w").write(json.dumps(elapsed))
+"""
+
+
+def main() -> None:
+    folder = fresh_workspace()
+    (folder / "steps").mkdir()
+    (folder / "steps" / "log.py").write_text(STEP)
+    from runner.engine.ingest import EventIngestor
+    from runner.sdk import Experiment, Pipeline, PythonScriptStep, Workspace
+    ws = Workspace.get("bench")
+    step = PythonScriptStep("log.py", source_directory=str(folder / "steps"))
+    with contextlib.redirect_stdout(io.StringIO()):
+        run = Experiment(ws, "bench").submit(Pipeline(ws, [step]))
+        run.wait_for_completion(show_output=False)
+    step_run = next(run.get_steps())
+    row = step_run._row()
+    per_call = json.loads((folder / ".amlocal" / "runs" / run.id / step_run.id / "artifacts" / "timing.json").read_text())
+    count = ws._local.conn.execute("SELECT count FROM metric_latest WHERE run_id = ?", (step_run.id,)).fetchone()[0]
+    assert count == N, count
+    # Re-ingest the same event file into a fresh step id to time ingestion alone.
+    from pathlib import Path
+    events = Path(row["run_dir"]) / "events.jsonl"
+    conn = ws._local.conn
+    conn.execute("DELETE FROM metric WHERE run_id = ?", (step_run.id,))
+    conn.execute("DELETE FROM metric_latest WHERE run_id = ?", (step_run.id,))
+    ingestor = EventIngestor(conn, events, step_run.id, run.id, {})
+    t0 = time.perf_counter()
+    ingestor.poll()
+    took = time.perf_counter() - t0
+    print(f"in the step: {per_call / N * 1e6:.2f} us per run.log call ({N} calls in {per_call:.3f} s)")
+    print(f"ingestion: {N} points in {took:.3f} s = {N / took:,.0f} points/s  [target >= 100,000/s]")
+
+
+if __name__ == "__main__":
+    main()
