@@ -24,6 +24,9 @@ class MetricPoint(NamedTuple):
 
 
 def _split(value: Any) -> tuple[float | None, str | None]:
+    """(number, None) for an int or float, (None, JSON text) for anything else (bools too)."""
+    if type(value) is float or type(value) is int:  # the common case, checked first: hot path
+        return value, None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, json.dumps(value, default=str)
     return float(value), None
@@ -48,11 +51,7 @@ def insert_metrics(conn: sqlite3.Connection, points: Iterable[MetricPoint]) -> i
                 seq = row[0] if row else 0
             counts[key] = seq + 1
             latest[key] = p
-            value = p.value
-            if type(value) is float or type(value) is int:
-                rows.append((p.run_id, p.name, p.kind, seq, value, None, p.logged_at))
-            else:
-                rows.append((p.run_id, p.name, p.kind, seq, *_split(value), p.logged_at))
+            rows.append((p.run_id, p.name, p.kind, seq, *_split(p.value), p.logged_at))
         conn.executemany("INSERT INTO metric (run_id, name, kind, seq, value, value_json, "
                          "logged_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany(

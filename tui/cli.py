@@ -34,8 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `amlocal` console script; returns the exit status."""
     args = _parser().parse_args(argv)
-    from store.errors import StoreError
     from runner.errors import RunnerError
+    from store.errors import StoreError
+    from tui.run_command import ScriptError
     try:
         if args.command == "run":
             from tui.run_command import run_script
@@ -56,15 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except (StoreError, RunnerError, FileNotFoundError) as exc:
+    except (StoreError, RunnerError, ScriptError, FileNotFoundError) as exc:
         print(f"amlocal: error: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:
-        from tui.run_command import ScriptError
-        if isinstance(exc, ScriptError):
-            print(f"amlocal: error: {exc}", file=sys.stderr)
-            return 1
-        raise
     return USAGE_ERROR
 
 

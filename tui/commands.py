@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from runner.engine.liveness import cancel_run, reconcile_active_runs
+from runner.engine.liveness import cancel_run, reconcile_active_runs, reconcile_run
 from runner.engine.progress import LogTail
 from store import status as st
 from store.database import connect
@@ -125,7 +125,7 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
         if run["status"] in st.TERMINAL or (step_name and all(s["status"] in st.TERMINAL for s in steps)):
             return 0
         time.sleep(0.2)
-        reconcile_active_runs(conn)
+        reconcile_run(conn, run_id)
 
 
 def cmd_metrics(run_prefix: str) -> int:

@@ -11,8 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
-
-COMPAT_DIR = Path(__file__).resolve().parents[1] / "runner" / "compat"
+from runner.paths import COMPAT_DIR
 
 
 class ScriptError(Exception):

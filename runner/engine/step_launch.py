@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import RunnerError
+from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from runner.executors.base import Executor, Mount, ResourceLimits, StepInvocation
 from runner.step_runtime import contract
 from store.datastore_paths import check_name, resolve_in_datastore
 from store.layout import WorkspaceLayout
 
-COMPAT_DIR = Path(__file__).resolve().parents[1] / "compat"
-PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 
 class StepSetupError(RunnerError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.gitinfo import read_git_info
+from runner.paths import PACKAGE_PARENT
 from store import catalog
 from store.runs import NewPipelineRun, create_pipeline_run
 from store.workspace import OpenWorkspace
@@ -83,8 +84,8 @@ def start_runner(workspace_root: Path, run_id: str, run_dir: Path) -> int:
     log = open(run_dir / "runner.log", "ab")
     try:
         env = dict(os.environ)
-        package_parent = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PACKAGE_PARENT), env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen(
             [sys.executable, "-m", "runner.engine.runner_process", str(workspace_root), run_id],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
