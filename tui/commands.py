@@ -49,9 +49,14 @@ def cmd_runs(limit: int, experiment: str | None) -> int:
     return 0
 
 
-def _step(conn: sqlite3.Connection, run_id: str, name: str | None) -> list[sqlite3.Row]:
+def _step(conn: sqlite3.Connection, run_id: str, name: str | None,
+          missing_ok: bool = False) -> list[sqlite3.Row]:
+    """The step runs of `run_id` named (or id-prefixed) `name`, all of them without a name.
+
+    `missing_ok` is for following a run whose runner has not created its step runs yet.
+    """
     steps = get_step_runs(conn, run_id)
-    if name is None:
+    if name is None or (missing_ok and not steps):
         return steps
     chosen = [s for s in steps if s["name"] == name or s["id"].startswith(name)]
     if not chosen:
@@ -102,7 +107,7 @@ def _print_logs(step: sqlite3.Row, header: bool) -> None:
 def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
     conn = _open()
     run_id = resolve_run_id(conn, run_prefix)
-    steps = _step(conn, run_id, step_name)
+    steps = _step(conn, run_id, step_name, missing_ok=follow)
     if not follow:
         for s in steps:
             _print_logs(s, header=len(steps) > 1 or step_name is None)
@@ -110,7 +115,7 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
     tails: dict[str, tuple[LogTail, LogTail]] = {}
     while True:
         run = get_pipeline_run(conn, run_id)
-        steps = _step(conn, run_id, step_name)
+        steps = _step(conn, run_id, step_name, missing_ok=run["status"] not in st.TERMINAL)
         for s in steps:
             if s["id"] not in tails:
                 d = Path(s["run_dir"])
@@ -122,7 +127,8 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
                 print(prefix + line, flush=True)
             for line in err.read_lines() + (err.flush_partial() if final else []):
                 print(prefix + line, file=sys.stderr, flush=True)
-        if run["status"] in st.TERMINAL or (step_name and all(s["status"] in st.TERMINAL for s in steps)):
+        if run["status"] in st.TERMINAL or (step_name and steps and
+                                             all(s["status"] in st.TERMINAL for s in steps)):
             return 0
         time.sleep(0.2)
         reconcile_run(conn, run_id)

@@ -210,7 +210,7 @@ class PipelineRun(_StoredRun):
             failed = [s for s in store_runs.get_step_runs(self._conn, self.id) if s["status"] == st.FAILED]
             detail = "; ".join(f"step {s['name']}: {s['error']}" for s in failed) or row["error"]
             raise ActivityFailedException(
-                f"ActivityFailedException: Activity Failed: pipeline run {self.id} failed: {detail}")
+                f"Activity Failed: pipeline run {self.id} failed: {detail}")
         return status
 
 
