@@ -104,7 +104,7 @@ def finish_pipeline_run(conn: sqlite3.Connection, run_id: str, status: str,
     with transaction(conn):
         conn.execute("UPDATE pipeline_run SET status = ?, error = coalesce(?, error), "
                      "end_time = ?, start_time = coalesce(start_time, ?) "
-                     "WHERE id = ? AND status IN (?, ?, ?)",
+                     f"WHERE id = ? AND status IN ({st.ACTIVE_PLACEHOLDERS})",
                      (status, error, time.time(), time.time(), run_id, *sorted(st.ACTIVE)))
 
 
@@ -193,5 +193,5 @@ def finish_open_step_runs(conn: sqlite3.Connection, pipeline_run_id: str, status
     with transaction(conn):
         conn.execute("UPDATE step_run SET status = ?, error = coalesce(error, ?), "
                      "end_time = CASE WHEN start_time IS NULL THEN NULL ELSE ? END "
-                     "WHERE pipeline_run_id = ? AND status IN (?, ?, ?)",
+                     f"WHERE pipeline_run_id = ? AND status IN ({st.ACTIVE_PLACEHOLDERS})",
                      (status, error, time.time(), pipeline_run_id, *sorted(st.ACTIVE)))

@@ -2,10 +2,14 @@
 
 NOT_STARTED = "NotStarted"
 QUEUED = "Queued"
+PREPARING = "Preparing"  # building the step's image (the SDK's "Preparing" phase)
 RUNNING = "Running"
 FINISHED = "Finished"
 FAILED = "Failed"
 CANCELED = "Canceled"
 
-ACTIVE = frozenset({NOT_STARTED, QUEUED, RUNNING})
+ACTIVE = frozenset({NOT_STARTED, QUEUED, PREPARING, RUNNING})
 TERMINAL = frozenset({FINISHED, FAILED, CANCELED})
+
+# "?, ?, …" for an SQL `IN` over the active statuses.
+ACTIVE_PLACEHOLDERS = ", ".join("?" * len(ACTIVE))

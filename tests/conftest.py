@@ -20,6 +20,7 @@ def workspace(tmp_path, monkeypatch):
     from runner.sdk.experiment import _submitted_runs
     root = tmp_path / ".amlocal"
     monkeypatch.setenv("AMLOCAL_HOME", str(root))
+    monkeypatch.setenv("AMLOCAL_EXECUTOR", "local")  # Docker tests ask for it explicitly
     monkeypatch.chdir(tmp_path)
     local_context.reset_local_workspace()
     _submitted_runs.clear()
@@ -42,7 +43,42 @@ def write(tmp_path):
 
 def amlocal(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real `amlocal` command line in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, "AMLOCAL_EXECUTOR": "local", **(env or {})}
     full_env["PYTHONPATH"] = str(REPO)
     return subprocess.run([*AMLOCAL, *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def _docker_or_skip() -> str:
+    """The base image Docker tests run steps in; skips (fails when CI=true) without an engine."""
+    from runner.executors.docker_engine import engine_answers
+    answers, why = engine_answers()
+    image = None
+    if answers:
+        from runner.executors.docker_engine import docker_client
+        wanted = [os.environ.get("AMLOCAL_BASE_IMAGE"), "python:3.11-slim",
+                  "amlocal/python-base:bookworm"]
+        names = {tag for img in docker_client().images.list() for tag in img.tags}
+        image = next((w for w in wanted if w and w in names), None)
+        if image is None:
+            why = "no base image with Python (python:3.11-slim or amlocal/python-base:bookworm)"
+    if image is None:
+        message = f"{why}; run scripts/ensure-docker.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs Docker: {message}")
+        pytest.skip(message)
+    return image
+
+
+@pytest.fixture
+def docker_image() -> str:
+    """The base image of Docker tests (see `_docker_or_skip`)."""
+    return _docker_or_skip()
+
+
+@pytest.fixture
+def docker_workspace(workspace, docker_image, monkeypatch):
+    """A workspace whose runs execute in Docker containers of `docker_image`."""
+    monkeypatch.setenv("AMLOCAL_EXECUTOR", "docker")
+    monkeypatch.setenv("AMLOCAL_BASE_IMAGE", docker_image)
+    yield workspace

@@ -14,6 +14,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a pipeline script (unmodified `azureml` imports work)")
     run.add_argument("script", help="the pipeline script, e.g. pipeline.py")
     run.add_argument("--no-wait", action="store_true", help="return once the runs are submitted")
+    run.add_argument("--executor", choices=("auto", "docker", "local"),
+                     help="where steps run (default: the workspace setting, else auto: Docker "
+                          "when an engine answers)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
     runs = sub.add_parser("runs", help="list the latest pipeline runs")
     runs.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
@@ -28,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument("run_id")
     cancel = sub.add_parser("cancel", help="stop a run (its steps get SIGTERM, then SIGKILL)")
     cancel.add_argument("run_id")
+    config = sub.add_parser("config", help="show or change workspace settings")
+    config.add_argument("name", nargs="?", help="a setting (executor, base_image)")
+    config.add_argument("value", nargs="?", help="its new value")
+    config.add_argument("--unset", action="store_true", help="remove the setting")
     return parser
 
 
@@ -40,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             from tui.run_command import run_script
-            return run_script(args.script, args.script_args, wait=not args.no_wait)
+            return run_script(args.script, args.script_args, wait=not args.no_wait,
+                              executor=args.executor)
         from tui import commands
         if args.command == "runs":
             return commands.cmd_runs(args.limit, args.experiment)
@@ -52,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_metrics(args.run_id)
         if args.command == "cancel":
             return commands.cmd_cancel(args.run_id)
+        if args.command == "config":
+            return commands.cmd_config(args.name, args.value, args.unset)
     except KeyboardInterrupt:
         print("amlocal: interrupted", file=sys.stderr)
         return 130

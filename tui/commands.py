@@ -19,6 +19,7 @@ from store.errors import NotFoundError
 from store.layout import require_workspace
 from store.metrics import decode, latest_metrics
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
+from store.settings import SettingsError
 from tui.formatting import duration, short_value, table, when
 
 
@@ -151,4 +152,22 @@ def cmd_metrics(run_prefix: str) -> int:
 def cmd_cancel(run_prefix: str) -> int:
     conn = _open()
     print(cancel_run(conn, resolve_run_id(conn, run_prefix)))
+    return 0
+
+
+def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
+    """Show every setting, show one, set one, or (with --unset) remove one."""
+    from store.layout import find_or_create_workspace
+    from store.settings import KNOWN_SETTINGS, read_settings, write_setting
+    layout, _ = find_or_create_workspace()
+    if unset or value is not None:
+        if name is None:
+            raise SettingsError("name the setting to change")
+        write_setting(layout, name, None if unset else value)
+    settings = read_settings(layout)
+    for key in ([name] if name else sorted(KNOWN_SETTINGS)):
+        if key not in KNOWN_SETTINGS:
+            raise SettingsError(f"unknown setting {key!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
+        shown = settings.get(key, "(not set)")
+        print(f"{key:<12} {shown:<24} {KNOWN_SETTINGS[key][1]}")
     return 0

@@ -26,11 +26,18 @@ def _user_frame(exc: BaseException, script: Path) -> str:
     return script.name
 
 
-def run_script(script_arg: str, script_args: list[str], wait: bool) -> int:
-    """Run the pipeline script; returns the process exit code."""
+def run_script(script_arg: str, script_args: list[str], wait: bool,
+               executor: str | None = None) -> int:
+    """Run the pipeline script; returns the process exit code.
+
+    `executor` (auto, docker, local) applies to every run the script submits.
+    """
     script = Path(script_arg).resolve()
     if not script.is_file():
         raise FileNotFoundError(f"pipeline script {script_arg} does not exist")
+    if executor:
+        from runner.engine.executor_choice import EXECUTOR_ENV
+        os.environ[EXECUTOR_ENV] = executor
     from runner.sdk.local_context import local_workspace
     os.environ["AMLOCAL_HOME"] = str(local_workspace().layout.root)
     sys.path.insert(0, str(COMPAT_DIR))

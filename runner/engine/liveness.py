@@ -5,10 +5,12 @@ import os
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import psutil
 
 from store import status as st
+from store.errors import NotFoundError
 from store.runs import (finish_open_step_runs, finish_pipeline_run, get_pipeline_run,
                         get_step_runs, request_cancel)
 
@@ -46,22 +48,48 @@ def kill_process_group(pid: int | None, create_time: float | None, grace: float)
         pass
 
 
+def _runner_alive(run: sqlite3.Row, started_grace: float = 30.0) -> bool:
+    """Whether the active run `run` has a live runner (a NotStarted run gets `started_grace` s)."""
+    if run["status"] not in st.ACTIVE:
+        return False
+    if run["runner_pid"] is None:
+        return time.time() - run["created_at"] < started_grace
+    return process_alive(run["runner_pid"], run["runner_create_time"])
+
+
+def runner_alive(conn: sqlite3.Connection, run_id: str) -> bool:
+    """Whether run `run_id` is active and its runner process still runs (or may still start)."""
+    try:
+        return _runner_alive(get_pipeline_run(conn, run_id))
+    except NotFoundError:
+        return False
+
+
+def _remove_step_containers(run: sqlite3.Row) -> None:
+    """Remove the containers of a lost run's Docker steps (a container has no pid of ours)."""
+    from runner.errors import RunnerError
+    from runner.executors.docker import remove_containers
+    workspace_root = Path(run["run_dir"]).parents[1]  # <root>/runs/<run id>
+    try:
+        remove_containers(workspace_root, keep_run=lambda rid: rid != run["id"])
+    except RunnerError:
+        pass  # no engine now: the next Docker runner start removes them
+
+
 def reconcile_run(conn: sqlite3.Connection, run_id: str, started_grace: float = 30.0) -> bool:
     """Mark `run_id` failed with "runner lost" if its runner is gone; True when it did.
 
     A run still NotStarted gets `started_grace` seconds for its runner to come up.
     """
     run = get_pipeline_run(conn, run_id)
-    if run["status"] not in st.ACTIVE:
+    if run["status"] not in st.ACTIVE or _runner_alive(run, started_grace):
         return False
-    if run["runner_pid"] is None:
-        if time.time() - run["created_at"] < started_grace:
-            return False
-    elif process_alive(run["runner_pid"], run["runner_create_time"]):
-        return False
-    for step in get_step_runs(conn, run_id):
+    steps = get_step_runs(conn, run_id)
+    for step in steps:
         if step["status"] in st.ACTIVE and step["process_id"]:
             kill_process_group(step["process_id"], step["process_create_time"], grace=1.0)
+    if any(step["status"] in st.ACTIVE and step["executor"] == "docker" for step in steps):
+        _remove_step_containers(run)
     finish_open_step_runs(conn, run_id, st.FAILED, RUNNER_LOST)
     finish_pipeline_run(conn, run_id, st.FAILED, RUNNER_LOST)
     return True
@@ -69,7 +97,7 @@ def reconcile_run(conn: sqlite3.Connection, run_id: str, started_grace: float = 
 
 def reconcile_active_runs(conn: sqlite3.Connection) -> int:
     """Reconcile every active run; returns how many were found lost."""
-    rows = conn.execute("SELECT id FROM pipeline_run WHERE status IN (?, ?, ?)",
+    rows = conn.execute(f"SELECT id FROM pipeline_run WHERE status IN ({st.ACTIVE_PLACEHOLDERS})",
                         tuple(sorted(st.ACTIVE))).fetchall()
     return sum(reconcile_run(conn, r["id"]) for r in rows)
 

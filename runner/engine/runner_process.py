@@ -5,16 +5,36 @@ SIGTERM (what `amlocal cancel` sends) stops the run politely.
 """
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import traceback
 from pathlib import Path
 
+from runner.engine.executor_choice import BASE_IMAGE_PROPERTY, EXECUTOR_PROPERTY
+from runner.engine.liveness import runner_alive
 from runner.engine.scheduler import PipelineRunExecution
+from runner.errors import RunnerError
+from runner.executors.base import Executor
 from runner.executors.local import LocalExecutor
 from store import status as st
-from store.runs import finish_open_step_runs, finish_pipeline_run
-from store.workspace import open_workspace_at
+from store.runs import finish_open_step_runs, finish_pipeline_run, get_pipeline_run
+from store.workspace import OpenWorkspace, open_workspace_at
+
+
+def make_executor(local: OpenWorkspace, run_id: str) -> Executor:
+    """The executor recorded for `run_id` at submit; for Docker, first reap dead runs' containers."""
+    props = json.loads(get_pipeline_run(local.conn, run_id)["properties_json"])
+    if props.get(EXECUTOR_PROPERTY, "local") == "local":
+        return LocalExecutor()
+    from runner.executors.docker import DockerExecutor, remove_containers
+    executor = DockerExecutor(local.layout, props.get(BASE_IMAGE_PROPERTY))
+    removed = remove_containers(local.layout.root, keep_run=lambda rid: rid == run_id or (
+        rid is not None and runner_alive(local.conn, rid)))
+    if removed:
+        print(f"amlocal runner: removed {len(removed)} container(s) left by dead runners",
+              file=sys.stderr)
+    return executor
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root, run_id = Path(args[0]), args[1]
     local = open_workspace_at(root)
-    execution = PipelineRunExecution(local, run_id, LocalExecutor())
+    try:
+        executor = make_executor(local, run_id)
+    except RunnerError as exc:
+        finish_open_step_runs(local.conn, run_id, st.FAILED, str(exc))
+        finish_pipeline_run(local.conn, run_id, st.FAILED, str(exc))
+        local.close()
+        print(f"amlocal runner: {exc}", file=sys.stderr)
+        return 1
+    execution = PipelineRunExecution(local, run_id, executor)
     signal.signal(signal.SIGTERM, lambda *_: execution.request_stop("canceled by user"))
     signal.signal(signal.SIGINT, lambda *_: execution.request_stop("canceled by user"))
     try:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.ingest import EventIngestor
-from runner.engine.step_launch import RunFacts, StepSetupError, prepare_step
-from runner.executors.base import Executor
+from runner.engine.compute_limits import step_limits
+from runner.engine.step_launch import PreparedStep, RunFacts, StepSetupError, prepare_step
+from runner.errors import RunnerError
+from runner.executors.base import Executor, RunningStep
 from store import status as st
 from store.artifacts import record_artifacts
 from store.database import connect
@@ -19,6 +21,8 @@ from store.snapshots import SnapshotStore
 
 INGEST_SECONDS = 0.25
 CANCEL_GRACE_SECONDS = 10.0
+# Kept with the step run: limits notes and the image build (the SDK's "Preparing" phase).
+PREPARATION_LOG = "preparation.txt"
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,11 @@ def _last_line(path: Path) -> str:
 
 
 def _collect_artifacts(conn, step_run_id: str, workdir: Path, artifacts_dir: Path) -> None:
-    """Record `./outputs` and `./logs` of the step and files it uploaded as its artifacts."""
+    """Record `./outputs` and `./logs` of the step, files it uploaded and its preparation log."""
     files: list[tuple[str, Path]] = []
+    preparation = artifacts_dir.parent / PREPARATION_LOG
+    if preparation.exists():
+        files.append(("azureml-logs/20_image_build_log.txt", preparation))
     for folder in ("outputs", "logs"):
         base = workdir / folder
         if base.is_dir():
@@ -89,7 +96,7 @@ class StepExecution:
         conn = connect(self.facts.layout.db_path)
         try:
             return self._run(conn)
-        except (StepSetupError, StoreError) as exc:
+        except (RunnerError, StoreError) as exc:
             return self._end(conn, StepResult(st.FAILED, str(exc)))
         except Exception as exc:  # a bug of ours must not hang the run: fail the step, say why
             return self._end(conn, StepResult(st.FAILED, f"internal error: {type(exc).__name__}: {exc}"))
@@ -120,10 +127,17 @@ class StepExecution:
             store, self.step["source_directory"], (layout.root,))
         workdir = self.run_dir / "wd"
         store.materialize(snapshot_id, workdir)
+        limits, notes = step_limits(conn, self.step)
         prepared = prepare_step(self.facts, self.step, self.step_run_id, self.run_dir, workdir,
-                                self.executor)
-        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id,
+                                self.executor, limits)
+        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id, status=st.PREPARING,
                         arguments_json=prepared.resolved_arguments, outputs_json=prepared.outputs)
+        build_log = self.run_dir / PREPARATION_LOG
+        if notes:
+            build_log.write_text("".join(f"limits: {note}\n" for note in notes))
+        facts = self.executor.prepare(prepared.invocation, build_log)
+        if facts:
+            update_step_run(conn, self.step_run_id, properties_json=facts)
         if self.stop.is_set():
             return self._end(conn, StepResult(st.CANCELED, self.stop_reason[0] if self.stop_reason else "canceled"))
         ingestor = EventIngestor(conn, self.run_dir / "events.jsonl", self.step_run_id,
@@ -132,6 +146,14 @@ class StepExecution:
                                   self.facts.pipeline_run_id:
                                       layout.pipeline_run_dir(self.facts.pipeline_run_id) / "artifacts"})
         handle = self.executor.start(prepared.invocation)
+        try:
+            return self._follow(conn, handle, prepared, ingestor, workdir)
+        finally:
+            handle.close()
+
+    def _follow(self, conn, handle: RunningStep, prepared: PreparedStep, ingestor: EventIngestor,
+                workdir: Path) -> StepResult:
+        """Wait for the started step, ingesting its events, enforcing its time limit and stops."""
         started = time.time()
         update_step_run(conn, self.step_run_id, status=st.RUNNING, start_time=started,
                         process_id=handle.pid, process_create_time=handle.create_time)

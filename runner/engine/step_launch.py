@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,7 @@ def _copy_tree(src: Path, dest: Path) -> None:
 
 
 def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, workdir: Path,
-                 executor: Executor) -> PreparedStep:
+                 executor: Executor, limits: ResourceLimits | None = None) -> PreparedStep:
     """Resolve inputs, outputs, arguments and environment of `step` (its snapshot is in `workdir`)."""
     layout = facts.layout
     env_vars: dict[str, str] = {}
@@ -175,22 +174,18 @@ def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, w
         contract.PARENT_ARTIFACTS_DIR: executor.map_path(parent_artifacts),
         contract.STEP_NAME: step["name"],
     })
-    python = os.environ.get("AMLOCAL_PYTHON") or sys.executable
-    argv = [python, step["script_name"], *arguments]
+    argv = [executor.python, step["script_name"], *arguments]
     invocation = StepInvocation(
         step_run_id=step_run_id, pipeline_run_id=facts.pipeline_run_id, argv=argv, env=env,
         cwd=workdir, stdout_path=run_dir / "stdout.txt", stderr_path=run_dir / "stderr.txt",
         mounts=mounts, environment=environment,
-        limits=ResourceLimits(timeout_seconds=runconfig.get("max_run_duration_seconds")))
+        limits=limits or ResourceLimits(timeout_seconds=runconfig.get("max_run_duration_seconds")))
     return PreparedStep(invocation, outputs, uploads, run_dir, workdir, arguments)
 
 
 def _base_environment(executor: Executor) -> dict[str, str]:
-    """The environment a step starts from: the runner's, with our compat package first."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AMLOCAL_", "AZUREML_", "AML_PARAMETER_"))}
-    for keep in ("AMLOCAL_PYTHON",):
-        if keep in os.environ:
-            env[keep] = os.environ[keep]
+    """The environment a step starts from: the executor's, with our compat package first."""
+    env = executor.base_environment()
     path = [executor.map_path(COMPAT_DIR), executor.map_path(PACKAGE_PARENT)]
     if env.get("PYTHONPATH"):
         path.append(env["PYTHONPATH"])

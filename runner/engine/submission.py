@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from runner.engine.executor_choice import (BASE_IMAGE_PROPERTY, EXECUTOR_PROPERTY, ExecutorChoice,
+                                           choose_executor)
 from runner.engine.gitinfo import read_git_info
 from runner.paths import PACKAGE_PARENT
 from store import catalog
@@ -55,10 +57,12 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
                cycle_errors: list[str], parameters: dict | None, tags: dict | None,
                continue_on_step_failure: bool, regenerate_outputs: bool,
                identity: dict[str, str], source_folder: Path,
-               published_pipeline_id: str | None = None, start: bool = True) -> str:
-    """Record a new pipeline run and start its runner; returns the run id."""
+               published_pipeline_id: str | None = None,
+               start: bool = True) -> tuple[str, ExecutorChoice]:
+    """Record a new pipeline run and start its runner; returns the run id and its executor."""
     refuse_cycles(spec, cycle_errors)
     values = check_parameters(spec, parameters)
+    choice = choose_executor(local.layout)
     conn = local.conn
     git = read_git_info(source_folder)
     run_id = str(uuid.uuid4())
@@ -66,7 +70,10 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
     run_dir.mkdir(parents=True)
     experiment_id = catalog.ensure_experiment(conn, experiment_name)
     pipeline_id = catalog.ensure_pipeline(conn, pipeline_name, spec)
-    properties = {**git.as_properties(), **{f"amlocal.workspace.{k}": v for k, v in identity.items()}}
+    properties = {**git.as_properties(), **{f"amlocal.workspace.{k}": v for k, v in identity.items()},
+                  EXECUTOR_PROPERTY: choice.name}
+    if choice.base_image:
+        properties[BASE_IMAGE_PROPERTY] = choice.base_image
     create_pipeline_run(conn, NewPipelineRun(
         id=run_id, experiment_id=experiment_id, pipeline_id=pipeline_id, run_dir=str(run_dir),
         parameters=values, tags={k: str(v) for k, v in (tags or {}).items()},
@@ -76,7 +83,7 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
         git_dirty=git.dirty))
     if start:
         start_runner(local.layout.root, run_id, run_dir)
-    return run_id
+    return run_id, choice
 
 
 def start_runner(workspace_root: Path, run_id: str, run_dir: Path) -> int:

@@ -27,6 +27,7 @@ class ResourceLimits:
     cpus: float | None = None
     memory_mb: int | None = None
     timeout_seconds: float | None = None
+    network: str | None = None  # "none" cuts the step off the network (Docker only)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class StepInvocation:
     mounts: list[Mount] = field(default_factory=list)
     environment: dict | None = None
     limits: ResourceLimits = field(default_factory=ResourceLimits)
+    image: str | None = None  # set by the executor's `prepare` when the step runs in a container
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,10 @@ class StepOutcome:
 
 
 class RunningStep(Protocol):
-    """A started step."""
+    """A started step. `pid`/`create_time` identify a local process (None in a container)."""
 
-    pid: int
-    create_time: float
+    pid: int | None
+    create_time: float | None
 
     def wait(self, timeout: float) -> StepOutcome | None:
         """The outcome once the step ended, or None if it still runs after `timeout` seconds."""
@@ -65,14 +67,27 @@ class RunningStep(Protocol):
     def stop(self, grace_seconds: float) -> None:
         """Ask the step to stop (SIGTERM), wait up to `grace_seconds`, then kill it."""
 
+    def close(self) -> None:
+        """Release what the step held (a container is removed); called once, always."""
+
 
 class Executor(Protocol):
     """Starts step invocations."""
 
     name: str
+    python: str  # the interpreter that runs step scripts, as the step sees it
 
     def map_path(self, host_path: Path) -> str:
         """How the step sees `host_path`."""
+
+    def base_environment(self) -> dict[str, str]:
+        """The environment variables a step starts from, before the step contract's own."""
+
+    def prepare(self, invocation: StepInvocation, log_path: Path) -> dict[str, str]:
+        """Make the step's environment ready (build its image), logging to `log_path`.
+
+        Returns facts to record with the step run (which image it runs in).
+        """
 
     def start(self, invocation: StepInvocation) -> RunningStep:
         """Start the step; its output goes to the invocation's log files as it is written."""

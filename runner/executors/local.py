@@ -1,7 +1,9 @@
 """The local executor: each step is a child process in its own session (process group)."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -9,15 +11,19 @@ import psutil
 from runner.engine.liveness import kill_process_group
 from runner.executors.base import StepInvocation, StepOutcome
 
+# Environment variables of the runner that a step must not inherit (they are amlocal's or
+# belong to another run).
+_NOT_INHERITED = ("AMLOCAL_", "AZUREML_", "AML_PARAMETER_")
+
 
 class LocalProcess:
     """A step running as a local process group."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self._proc = proc
-        self.pid = proc.pid
+        self.pid: int | None = proc.pid
         try:
-            self.create_time = psutil.Process(proc.pid).create_time()
+            self.create_time: float | None = psutil.Process(proc.pid).create_time()
         except psutil.NoSuchProcess:
             self.create_time = 0.0
 
@@ -38,14 +44,37 @@ class LocalProcess:
         except subprocess.TimeoutExpired:
             pass
 
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self.stop(0.0)
+
 
 class LocalExecutor:
-    """Runs steps as processes of this machine, with the host paths as they are."""
+    """Runs steps as processes of this machine, with the host paths as they are.
+
+    The step's environment (pip packages, base image) is not installed: steps use the
+    runner's Python, and `prepare` says so in the step's preparation log.
+    """
 
     name = "local"
 
+    def __init__(self) -> None:
+        self.python = os.environ.get("AMLOCAL_PYTHON") or sys.executable
+
     def map_path(self, host_path: Path) -> str:
         return str(host_path)
+
+    def base_environment(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+
+    def prepare(self, invocation: StepInvocation, log_path: Path) -> dict[str, str]:
+        packages = (invocation.environment or {}).get("pip_packages") or []
+        conda = (invocation.environment or {}).get("conda_packages") or []
+        if packages or conda:
+            with open(log_path, "a") as log:
+                log.write(f"local executor: environment packages {', '.join([*conda, *packages])} "
+                          f"are not installed; the step runs with {self.python}\n")
+        return {}
 
     def start(self, invocation: StepInvocation) -> LocalProcess:
         with open(invocation.stdout_path, "ab") as out, open(invocation.stderr_path, "ab") as err:

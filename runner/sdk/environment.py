@@ -199,7 +199,12 @@ class Environment:
 
     def _to_spec(self) -> dict:
         deps = self.python.conda_dependencies
-        return {"name": self.name, "base_image": self.docker.base_image,
+        base_image = self.docker.base_image
+        return {"name": self.name,
+                "base_image": None if base_image == DEFAULT_CPU_IMAGE else base_image,
+                "base_dockerfile": self.docker.base_dockerfile,
+                "docker_arguments": [str(a) for a in self.docker.arguments],
+                "shm_size": self.docker.shm_size,
                 "python_version": deps.get_python_version(), "pip_packages": deps.pip_packages,
                 "conda_packages": deps.conda_packages, "pip_options": deps.pip_options,
                 "user_managed": self.python.user_managed_dependencies,

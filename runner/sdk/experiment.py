@@ -68,7 +68,7 @@ class Experiment:
         else:
             raise UserErrorException(f"cannot submit a {type(config).__name__}: amlocal runs "
                                      "Pipeline and PublishedPipeline objects")
-        run_id = submit_run(
+        run_id, executor = submit_run(
             self._workspace._local, experiment_name=self._name, pipeline_name=name, spec=spec,
             cycle_errors=cycles, parameters=parameters, tags=tags,
             continue_on_step_failure=bool(continue_on_failure),
@@ -77,6 +77,7 @@ class Experiment:
         run = PipelineRun(self, run_id)
         print(f"Submitted PipelineRun {run_id}")
         print(f"Link to Azure Machine Learning Portal: amlocal show {run_id}")
+        print(f"amlocal: {executor.why}")
         _submitted_runs.append(run)
         return run
 

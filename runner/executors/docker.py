@@ -1,0 +1,188 @@
+"""The Docker executor: each step in its own container, removed when the step ends.
+
+Paths are mapped, not copied: the workspace folder appears at /amlocal/workspace (each
+input mounted read-only, each output and the step run's own folder writable, nothing else)
+and amlocal's `runner` package (step runtime and compat `azureml`) read-only at
+/amlocal/lib, on PYTHONPATH. The container runs as the workspace owner, so what a step
+writes belongs to the user. Output goes straight to the step's log files through the
+mounted run folder, so nothing is lost if the runner dies, and nothing streams through it.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from runner.executors.base import Mount, StepInvocation, StepOutcome
+from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
+from runner.executors.images import ImageBuilder, ImageRecipe
+from runner.paths import PACKAGE_PARENT
+from store.layout import WorkspaceLayout
+
+WORKSPACE_IN_CONTAINER = "/amlocal/workspace"
+LIB_IN_CONTAINER = "/amlocal/lib"
+LABEL_WORKSPACE = "amlocal.workspace"
+LABEL_RUN = "amlocal.pipeline-run"
+LABEL_STEP_RUN = "amlocal.step-run"
+OOM_EXIT_CODE = 137
+# sh replaces itself with the step's command, whose stdout and stderr go to the log files.
+_REDIRECT = 'exec "$0" "$@" >>"$AMLOCAL_STDOUT_FILE" 2>>"$AMLOCAL_STDERR_FILE"'
+
+
+class ContainerStep:
+    """A step running in a container; `close` removes the container."""
+
+    pid: int | None = None
+    create_time: float | None = None
+
+    def __init__(self, api: Any, container_id: str, memory_mb: int | None) -> None:
+        self._api = api
+        self.container_id = container_id
+        self._memory_mb = memory_mb
+        self._done = threading.Event()
+        self._outcome: StepOutcome | None = None
+        threading.Thread(target=self._wait, name=f"wait-{container_id[:12]}", daemon=True).start()
+
+    def _wait(self) -> None:
+        try:
+            code = int(self._api.wait(self.container_id, timeout=None)["StatusCode"])
+            reason = None
+            if code == OOM_EXIT_CODE:
+                state = self._api.inspect_container(self.container_id)["State"]
+                if state.get("OOMKilled"):
+                    reason = f"out of memory (limit {self._memory_mb} MiB)" if self._memory_mb \
+                        else "out of memory"
+                else:
+                    reason = "killed (SIGKILL)"
+            self._outcome = StepOutcome(code, reason)
+        except Exception as exc:
+            self._outcome = StepOutcome(None, f"lost contact with the Docker engine: {exc}")
+        self._done.set()
+
+    def wait(self, timeout: float) -> StepOutcome | None:
+        return self._outcome if self._done.wait(timeout) else None
+
+    def stop(self, grace_seconds: float) -> None:
+        try:
+            self._api.stop(self.container_id, timeout=max(1, int(grace_seconds)))
+        except Exception:
+            pass  # already gone; close() removes whatever is left
+        self._done.wait(5)
+
+    def close(self) -> None:
+        try:
+            self._api.remove_container(self.container_id, force=True)
+        except Exception:
+            pass  # removed already (or the engine is gone: the next runner start reaps it)
+
+
+class DockerExecutor:
+    """Runs each step in a container of its environment's image."""
+
+    name = "docker"
+    python = "python3"
+
+    def __init__(self, layout: WorkspaceLayout, base_image: str | None = None) -> None:
+        self.layout = layout
+        self.base_image = base_image or DEFAULT_BASE_IMAGE
+        self.client = docker_client()
+        self.images = ImageBuilder(self.client, layout.root / "images")
+        owner = layout.root.stat()
+        self.uid, self.gid = owner.st_uid, owner.st_gid
+        # Checked in order: a workspace inside amlocal's own folder maps as workspace.
+        self._roots = [(Path(layout.root), WORKSPACE_IN_CONTAINER), (PACKAGE_PARENT, LIB_IN_CONTAINER)]
+
+    def map_path(self, host_path: Path) -> str:
+        path = Path(host_path)
+        for root, inside in self._roots:
+            if path == root or path.is_relative_to(root):
+                return inside + ("/" + path.relative_to(root).as_posix() if path != root else "")
+        raise explain(ValueError(f"{path} is outside the workspace {self.layout.root}"),
+                      "mounting a step's folder")
+
+    def base_environment(self) -> dict[str, str]:
+        return {"HOME": "/tmp", "LANG": "C.UTF-8"}
+
+    def prepare(self, invocation: StepInvocation, log_path: Path) -> dict[str, str]:
+        with open(log_path, "a") as log:
+            recipe = ImageRecipe.from_environment(invocation.environment, self.base_image)
+            image, image_id = self.images.ensure(recipe, log)
+        invocation.image = image
+        return {"amlocal.image": image, "amlocal.image_id": image_id}
+
+    def _docker_mounts(self, mounts: list[Mount]) -> list[Any]:
+        from docker.types import Mount as DockerMount
+        seen = [DockerMount(self.map_path(PACKAGE_PARENT / "runner"), str(PACKAGE_PARENT / "runner"),
+                            type="bind", read_only=True)]
+        for m in mounts:
+            seen.append(DockerMount(self.map_path(m.host_path), str(m.host_path), type="bind",
+                                    read_only=m.read_only))
+        return seen
+
+    def _hand_over(self, mounts: list[Mount]) -> None:
+        """A root runner gives the writable folders to the workspace owner the step runs as."""
+        if os.geteuid() != 0 or self.uid == 0:
+            return
+        for m in mounts:
+            if m.read_only:
+                continue
+            os.chown(m.host_path, self.uid, self.gid)
+            for folder, dirs, files in os.walk(m.host_path):
+                for name in dirs + files:
+                    os.lchown(os.path.join(folder, name), self.uid, self.gid)
+
+    def start(self, invocation: StepInvocation) -> ContainerStep:
+        image = invocation.image or self.base_image
+        limits = invocation.limits
+        api = self.client.api
+        self._hand_over(invocation.mounts)
+        env = dict(invocation.env)
+        env["AMLOCAL_STDOUT_FILE"] = self.map_path(invocation.stdout_path)
+        env["AMLOCAL_STDERR_FILE"] = self.map_path(invocation.stderr_path)
+        host_config = api.create_host_config(
+            mounts=self._docker_mounts(invocation.mounts),
+            mem_limit=f"{limits.memory_mb}m" if limits.memory_mb else None,
+            memswap_limit=f"{limits.memory_mb}m" if limits.memory_mb else None,
+            nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
+            network_mode=limits.network or None,
+            shm_size=(invocation.environment or {}).get("shm_size") or None,
+            init=True)  # an init as PID 1 passes SIGTERM on, so a stop is not a 10 s kill
+        labels = {LABEL_WORKSPACE: str(self.layout.root), LABEL_RUN: invocation.pipeline_run_id,
+                  LABEL_STEP_RUN: invocation.step_run_id}
+        try:
+            created = api.create_container(
+                image, command=["sh", "-c", _REDIRECT, *invocation.argv], environment=env,
+                working_dir=self.map_path(invocation.cwd), user=f"{self.uid}:{self.gid}",
+                labels=labels, host_config=host_config, detach=True, stdin_open=False, tty=False)
+        except Exception as exc:
+            raise explain(exc, f"creating the container of step run {invocation.step_run_id}") from exc
+        container_id = created["Id"]
+        try:
+            api.start(container_id)
+        except Exception as exc:
+            try:
+                api.remove_container(container_id, force=True)
+            except Exception:
+                pass
+            raise explain(exc, f"starting the container of step run {invocation.step_run_id}") from exc
+        return ContainerStep(api, container_id, limits.memory_mb)
+
+
+def remove_containers(workspace_root: Path, keep_run: Any = None) -> list[str]:
+    """Remove this workspace's step containers whose run is over; returns their step run ids.
+
+    `keep_run(pipeline_run_id) -> bool` says which runs are still alive (their containers stay).
+    """
+    api = docker_client().api
+    removed = []
+    for c in api.containers(all=True, filters={"label": f"{LABEL_WORKSPACE}={workspace_root}"}):
+        labels = c.get("Labels") or {}
+        if keep_run is not None and keep_run(labels.get(LABEL_RUN)):
+            continue
+        try:
+            api.remove_container(c["Id"], force=True)
+            removed.append(labels.get(LABEL_STEP_RUN, c["Id"]))
+        except Exception:
+            pass
+    return removed

@@ -1,0 +1,249 @@
+"""Step environments → Docker images, built once per distinct environment and reused.
+
+An environment (base image, pip packages, conda packages that pip can satisfy) is turned
+into a recipe; the recipe's content hash (with the base image's *id*, not its tag) names the
+image `amlocal-env:<hash>`. Packages are fetched on the host with pip (so the host's pip
+configuration, index and certificates apply) into a wheelhouse, and installed in the image
+with no network. A step with no packages runs in the base image itself.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from runner.executors.docker_engine import DockerProblem, explain
+
+IMAGE_REPOSITORY = "amlocal-env"
+WHEELHOUSE = "/tmp/amlocal-wheels"
+_CONDA_ONLY = {"pip", "python", "setuptools", "wheel"}
+
+
+class UnbuildableEnvironment(DockerProblem):
+    """An environment amlocal cannot build (a conda-only package, a Dockerfile, …)."""
+
+
+def conda_to_pip(spec: str) -> str | None:
+    """A conda package spec as a pip requirement (None for conda's own python/pip)."""
+    text = spec.split("::", 1)[-1].strip()
+    match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", text)
+    if not match:
+        raise UnbuildableEnvironment(f"conda package {spec!r} is not a package spec")
+    name, rest = match.group(1), match.group(2).strip()
+    if name.lower() in _CONDA_ONLY:
+        return None
+    if not rest:
+        return name
+    if rest.startswith("=") and not rest.startswith("=="):
+        version = rest[1:].split("=", 1)[0]  # name=1.2=build: the build string has no pip meaning
+        if re.fullmatch(r"[0-9][0-9.]*", version):
+            return f"{name}=={version}" if version.count(".") >= 2 else f"{name}=={version}.*"
+        return f"{name}=={version}"
+    return f"{name}{rest}"
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """What an environment's image holds: a base image and the pip requirements on top."""
+
+    base_image: str
+    requirements: tuple[str, ...] = ()
+    pip_options: tuple[str, ...] = ()
+    name: str = "environment"
+
+    @staticmethod
+    def from_environment(environment: dict | None, default_base: str) -> "ImageRecipe":
+        env = environment or {}
+        if env.get("base_dockerfile"):
+            raise UnbuildableEnvironment(
+                f"environment {env.get('name')}: docker.base_dockerfile is not built by amlocal; "
+                "build that image yourself and set environment.docker.base_image to its tag")
+        base = env.get("base_image") or default_base
+        if env.get("user_managed"):
+            return ImageRecipe(base, name=env.get("name") or "environment")
+        requirements = [r for r in (conda_to_pip(c) for c in env.get("conda_packages") or []) if r]
+        requirements += [str(p) for p in env.get("pip_packages") or []]
+        return ImageRecipe(base, tuple(requirements), tuple(env.get("pip_options") or ()),
+                           env.get("name") or "environment")
+
+    def content_hash(self, base_image_id: str) -> str:
+        text = json.dumps({"base": base_image_id, "requirements": list(self.requirements),
+                           "pip_options": list(self.pip_options)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class ImageBuilder:
+    """Finds or builds the image of a recipe; safe to call from many steps and runners at once."""
+
+    client: Any
+    state_dir: Path  # the workspace's `images/` folder: wheelhouses, locks, probes
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def _thread_lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def base_image_id(self, name: str, log: TextIO) -> str:
+        """The id of image `name`, pulling it once if it is not here."""
+        import docker.errors
+        with self._thread_lock("base:" + name):
+            try:
+                return self.client.images.get(name).id
+            except docker.errors.ImageNotFound:
+                pass
+            except Exception as exc:
+                raise explain(exc, f"looking up image {name}") from exc
+            log.write(f"pulling {name}\n")
+            log.flush()
+            try:
+                return self.client.images.pull(name).id
+            except Exception as exc:
+                reason = str(getattr(exc, "explanation", None) or exc).strip()
+                raise DockerProblem(
+                    f"image {name} is not on this machine and could not be pulled ({reason}); "
+                    f"pull or build it, or choose an image you have with AMLOCAL_BASE_IMAGE or "
+                    f"`amlocal config base_image IMAGE`") from exc
+
+    def ensure(self, recipe: ImageRecipe, log: TextIO) -> tuple[str, str]:
+        """(image reference, image id) to run a step of `recipe` in; builds it if needed."""
+        base_id = self.base_image_id(recipe.base_image, log)
+        if not recipe.requirements:
+            log.write(f"environment {recipe.name}: no packages to add; using {recipe.base_image} "
+                      f"({base_id[:19]})\n")
+            return recipe.base_image, base_id
+        digest = recipe.content_hash(base_id)
+        tag = f"{IMAGE_REPOSITORY}:{digest[:16]}"
+        with self._thread_lock(digest), self._file_lock(digest):
+            found = self._existing(tag)
+            if found:
+                log.write(f"environment {recipe.name}: using image {tag} built before "
+                          f"({', '.join(recipe.requirements)})\n")
+                return tag, found
+            started = time.monotonic()
+            log.write(f"environment {recipe.name}: building image {tag} from {recipe.base_image} "
+                      f"with {', '.join(recipe.requirements)}\n")
+            log.flush()
+            image_id = self._build(recipe, base_id, tag, digest, log)
+            log.write(f"built {tag} in {time.monotonic() - started:.1f} s\n")
+            return tag, image_id
+
+    def _existing(self, tag: str) -> str | None:
+        import docker.errors
+        try:
+            return self.client.images.get(tag).id
+        except docker.errors.ImageNotFound:
+            return None
+        except Exception as exc:
+            raise explain(exc, f"looking up image {tag}") from exc
+
+    def _file_lock(self, digest: str) -> "_FileLock":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return _FileLock(self.state_dir / f"{digest[:16]}.lock")
+
+    def image_python(self, base_id: str) -> tuple[str, str]:
+        """(major.minor, machine) of the Python in image `base_id`, probed once and remembered."""
+        probe = self.state_dir / f"python-{base_id.split(':')[-1][:16]}.json"
+        if probe.exists():
+            found = json.loads(probe.read_text())
+            return found["version"], found["machine"]
+        code = "import sys, platform; print('%d.%d' % sys.version_info[:2], platform.machine())"
+        try:
+            out = self.client.containers.run(base_id, ["python3", "-c", code], remove=True,
+                                             network_mode="none")
+        except Exception as exc:
+            raise DockerProblem(f"image {base_id[:19]} has no working python3 ({exc}); "
+                                "steps need an image with Python 3") from exc
+        version, machine = out.decode().split()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_text(json.dumps({"version": version, "machine": machine}))
+        return version, machine
+
+    def _wheelhouse(self, recipe: ImageRecipe, base_id: str, target: Path, log: TextIO) -> None:
+        """Fetch the requirements (and their dependencies) as wheels, on the host."""
+        version, machine = self.image_python(base_id)
+        host = "%d.%d" % sys.version_info[:2]
+        pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+        if version == host and machine == platform.machine():
+            command = [*pip, "wheel", "--wheel-dir", str(target), *recipe.pip_options,
+                       *recipe.requirements]
+        else:
+            command = [*pip, "download", "--dest", str(target), "--only-binary=:all:",
+                       "--python-version", version, "--implementation", "cp",
+                       *[f"--platform={p}_{machine}" for p in
+                         ("manylinux2014", "manylinux_2_17", "manylinux_2_28", "linux")],
+                       *recipe.pip_options, *recipe.requirements]
+        log.write("$ " + " ".join(command[1:]) + "\n")
+        log.flush()
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log.write(done.stdout)
+        if done.returncode != 0:
+            lines = [line for line in done.stdout.splitlines() if "ERROR" in line]
+            raise UnbuildableEnvironment(
+                f"environment {recipe.name}: pip could not get {', '.join(recipe.requirements)} "
+                f"for Python {version} ({lines[-1].strip() if lines else 'see the build log'}); "
+                "a conda package pip cannot satisfy has no local equivalent")
+
+    def _build(self, recipe: ImageRecipe, base_id: str, tag: str, digest: str, log: TextIO) -> str:
+        context = self.state_dir / f"build-{digest[:16]}"
+        shutil.rmtree(context, ignore_errors=True)
+        (context / "wheels").mkdir(parents=True)
+        try:
+            self._wheelhouse(recipe, base_id, context / "wheels", log)
+            (context / "wheels" / "requirements.txt").write_text("\n".join(recipe.requirements) + "\n")
+            (context / "Dockerfile").write_text(
+                f"FROM {base_id}\n"
+                f"COPY wheels {WHEELHOUSE}\n"
+                "ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore "
+                "PIP_DISABLE_PIP_VERSION_CHECK=1\n"
+                f"RUN python3 -m pip install --no-index --no-cache-dir --find-links {WHEELHOUSE} "
+                f"-r {WHEELHOUSE}/requirements.txt && rm -rf {WHEELHOUSE}\n")
+            labels = {"amlocal.env-hash": digest, "amlocal.environment": recipe.name,
+                      "amlocal.requirements": json.dumps(list(recipe.requirements))}
+            errors: list[str] = []
+            try:
+                for chunk in self.client.api.build(path=str(context), tag=tag, rm=True, forcerm=True,
+                                                   network_mode="none", pull=False, decode=True,
+                                                   labels=labels):
+                    if "stream" in chunk:
+                        log.write(chunk["stream"])
+                        log.flush()
+                    if "error" in chunk:
+                        errors.append(chunk["error"].strip())
+                        log.write(chunk["error"] + "\n")
+            except Exception as exc:
+                raise explain(exc, f"building image {tag}") from exc
+            if errors:
+                raise explain(RuntimeError(errors[-1]), f"building image {tag} for environment "
+                              f"{recipe.name} (log: the step's image build log)")
+            return self.client.images.get(tag).id
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+
+
+class _FileLock:
+    """An exclusive lock on a file, held across processes (two runners building one image)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def __enter__(self) -> "_FileLock":
+        self._file = open(self.path, "a")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
