@@ -12,9 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Where no registry answers, the image scripts/ensure-docker.sh builds stands in for the
+# default python:3.11-slim. Without a Docker engine the demo runs steps as local processes.
+LOCAL_BASE_IMAGE := amlocal/python-base:bookworm
+
 demo: $(STAMP)
-	$(BIN)/amlocal run sample_projects/compare_models/pipeline.py
-	$(BIN)/amlocal runs -n 5
+	@if [ -z "$$AMLOCAL_BASE_IMAGE" ] && docker image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1 \
+	    && ! docker image inspect python:3.11-slim >/dev/null 2>&1; then \
+	  export AMLOCAL_BASE_IMAGE=$(LOCAL_BASE_IMAGE); fi; \
+	$(BIN)/amlocal run sample_projects/compare_models/pipeline.py && \
+	$(BIN)/amlocal runs -n 5 && \
 	$(BIN)/amlocal show latest
 
 test: $(STAMP)
@@ -24,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/runner_overhead.py
 	$(BIN)/python bench/metric_ingestion.py
 	$(BIN)/python bench/cli_runs.py
+	$(BIN)/python bench/docker_step_overhead.py
+	$(BIN)/python bench/docker_fanout.py
 
 clean:
 	rm -rf $(VENV) .amlocal

@@ -5,6 +5,7 @@ The pipeline time is the run's own start-to-end time as the runner records it (r
 process start-up and the client's submission are reported apart)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ def pipeline_once(folder) -> tuple[float, float]:
 
 
 def main() -> None:
+    os.environ["AMLOCAL_EXECUTOR"] = "local"
     folder = fresh_workspace()
     (folder / "steps").mkdir()
     (folder / "steps" / "noop.py").write_text("pass\n")

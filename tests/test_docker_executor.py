@@ -239,3 +239,65 @@ def test_an_environment_image_is_built_once_and_reused_by_later_runs(docker_work
     assert "building image" in first_log or "built before" in first_log  # built by an earlier test run
     assert f"using image {image} built before" in second_log and "building" not in second_log
     assert "azureml-logs/20_image_build_log.txt" in second.get_file_names()
+
+
+def test_a_base_image_that_is_missing_and_not_pullable_fails_the_step_naming_the_fix(
+        docker_workspace, write, tmp_path, monkeypatch):
+    monkeypatch.setenv("AMLOCAL_BASE_IMAGE", "amlocal-test/does-not-exist:1")
+    write("steps/a.py", "print('a')\n")
+    step = PythonScriptStep("a.py", name="a", source_directory=str(tmp_path / "steps"))
+    run = Experiment(docker_workspace, "noimage").submit(Pipeline(docker_workspace, [step]))
+    with pytest.raises(ActivityFailedException, match=r"step a: image amlocal-test/does-not-exist:1 "
+                                                      r"is not on this machine and could not be pulled"):
+        run.wait_for_completion(show_output=False)
+    assert "AMLOCAL_BASE_IMAGE" in run.find_step_run("a")[0].get_details()["error"]
+
+
+def test_the_numpy_sample_runs_in_its_own_image_through_the_cli(tmp_path, docker_image):
+    import shutil
+    from tests.conftest import REPO, amlocal
+    for name in ("numpy_stats", "compare_models"):
+        shutil.copytree(REPO / "sample_projects" / name, tmp_path / name)
+    env = {"AMLOCAL_HOME": str(tmp_path / ".amlocal"), "AMLOCAL_BASE_IMAGE": docker_image}
+    done = amlocal("run", "--executor", "docker", str(tmp_path / "numpy_stats" / "pipeline.py"),
+                   cwd=tmp_path, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "amlocal: steps run in Docker containers (engine" in done.stdout
+    assert "[describe] numpy 2.2.6" in done.stdout
+    assert "[describe] houses.csv y: mean" in done.stdout
+    show = amlocal("show", "latest", cwd=tmp_path, env=env).stdout
+    assert "docker" in show.split("describe", 1)[1].splitlines()[0]  # the executor column
+
+
+def test_warm_containers_wait_for_a_free_node_so_max_nodes_still_bounds_scripts(docker_workspace,
+                                                                              write, tmp_path):
+    from runner.sdk import AmlCompute, ComputeTarget
+    write("steps/s.py", "import time\nprint(time.time()); time.sleep(0.4); print(time.time())\n")
+    ComputeTarget.create(docker_workspace, "one-node", AmlCompute.provisioning_configuration(max_nodes=1))
+    steps = [PythonScriptStep("s.py", name=f"s{i}", source_directory=str(tmp_path / "steps"),
+                              compute_target="one-node") for i in range(3)]
+    run = Experiment(docker_workspace, "warm").submit(Pipeline(docker_workspace, steps))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    spans = sorted(tuple(map(float, s.get_stdout_log().split())) for s in run.get_steps())
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start >= end  # a warm container never runs its script before a node is free
+    assert _containers(run.id) == []
+
+
+def test_cancel_while_a_warm_container_waits_for_a_node_removes_it(docker_workspace, write, tmp_path):
+    from runner.sdk import AmlCompute, ComputeTarget
+    write("steps/slow.py", "import time\nprint('up', flush=True)\ntime.sleep(120)\n")
+    ComputeTarget.create(docker_workspace, "one-node", AmlCompute.provisioning_configuration(max_nodes=1))
+    steps = [PythonScriptStep("slow.py", name=f"s{i}", source_directory=str(tmp_path / "steps"),
+                              compute_target="one-node") for i in range(2)]
+    run = Experiment(docker_workspace, "warm-cancel").submit(Pipeline(docker_workspace, steps))
+    deadline = time.monotonic() + 60
+    while len(_containers(run.id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_containers(run.id)) == 2  # one running, one warm and waiting
+    statuses = sorted(s.get_status() for s in run.get_steps())
+    assert statuses in (["Queued", "Running"], ["Preparing", "Running"])
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    assert _containers(run.id) == []
+    assert all(s.get_stdout_log() in ("up\n", "") for s in run.get_steps())

@@ -11,6 +11,7 @@ from store import status as st
 from store.runs import get_pipeline_run, get_step_runs
 
 POLL_SECONDS = 0.2
+PREPARATION_LOG = "preparation.txt"  # the step run's limits notes and image build log
 
 
 class LogTail:
@@ -49,7 +50,7 @@ class ProgressPrinter:
         self.out = out
         self.only_step = only_step
         self._status: dict[str, str] = {}
-        self._tails: dict[str, tuple[LogTail, LogTail]] = {}
+        self._tails: dict[str, tuple[LogTail, ...]] = {}
 
     def _print(self, text: str) -> None:
         if self.out is not None:
@@ -61,14 +62,12 @@ class ProgressPrinter:
         tails = self._tails.get(sid)
         if tails is None and status != st.NOT_STARTED:
             run_dir = Path(step["run_dir"])
-            tails = self._tails[sid] = (LogTail(run_dir / "stdout.txt"), LogTail(run_dir / "stderr.txt"))
+            # The preparation log (limits, image build) first: it is written before the step starts.
+            tails = self._tails[sid] = tuple(LogTail(run_dir / f) for f in
+                                             (PREPARATION_LOG, "stdout.txt", "stderr.txt"))
         if tails is not None:
-            for line in tails[0].read_lines():
-                self._print(f"[{name}] {line}")
-            for line in tails[1].read_lines():
-                self._print(f"[{name}] {line}")
-            if status in st.TERMINAL:
-                for line in tails[0].flush_partial() + tails[1].flush_partial():
+            for tail in tails:
+                for line in tail.read_lines() + (tail.flush_partial() if status in st.TERMINAL else []):
                     self._print(f"[{name}] {line}")
         if self._status.get(sid) != status:
             self._status[sid] = status

@@ -88,35 +88,58 @@ class PipelineRunExecution:
         deps = step_dependencies(spec)
         pending = set(steps)
         running: dict[str, threading.Thread] = {}
-        in_use: dict[str, int] = {}
-        done: queue.Queue[tuple[str, StepResult]] = queue.Queue()
+        in_use: dict[str, int] = {}  # target → steps holding one of its nodes
+        waiting: dict[str, threading.Event] = {}  # node → its slot, set when a node frees up
+        # (node, result) when a step ends; (node, None) when its container or process is up.
+        done: queue.Queue[tuple[str, StepResult | None]] = queue.Queue()
+        started: set[str] = set()
         finished: set[str] = set()
         failures: list[str] = []
         snapshots = SnapshotCache()
+        warm_start = getattr(self.executor, "warm_start", False)
 
-        def launch(node: str) -> None:
+        def target_of(node: str) -> str:
+            return steps[node].get("compute_target") or "local"
+
+        def launch(node: str, slot: threading.Event | None) -> None:
             step = steps[node]
             step_dir = run_dir / step_ids[node]
             step_dir.mkdir(parents=True, exist_ok=True)
             execution = StepExecution(facts, step, step_ids[node], step_dir, self.executor,
-                                      snapshots, self.stop, self.stop_reason)
+                                      snapshots, self.stop, self.stop_reason, slot,
+                                      on_started=lambda: done.put((node, None)))
             thread = threading.Thread(target=lambda: done.put((node, execution.run())),
                                       name=f"step-{step['name']}", daemon=True)
             running[node] = thread
-            target = step.get("compute_target") or "local"
-            in_use[target] = in_use.get(target, 0) + 1
             thread.start()
+
+        def schedule() -> None:
+            """Give free nodes to warm waiting steps first, then start or warm up ready ones."""
+            for node in list(waiting):
+                if in_use.get(target_of(node), 0) < self._limit(target_of(node)):
+                    in_use[target_of(node)] = in_use.get(target_of(node), 0) + 1
+                    waiting.pop(node).set()
+            for node in sorted(pending, key=lambda n: list(steps).index(n)):
+                if not deps[node] <= finished:
+                    continue
+                target, limit = target_of(node), self._limit(target_of(node))
+                if in_use.get(target, 0) < limit:
+                    pending.discard(node)
+                    in_use[target] = in_use.get(target, 0) + 1
+                    launch(node, None)
+                elif (warm_start and sum(target_of(n) == target for n in waiting) < limit
+                      and all(n in started for n in running if target_of(n) == target)):
+                    # Its container starts now and waits for a node: the start-up cost is paid
+                    # while the running steps work (once they are up), not after they end.
+                    pending.discard(node)
+                    waiting[node] = threading.Event()
+                    launch(node, waiting[node])
 
         while pending or running:
             if not self.stop.is_set() and cancel_requested(conn, self.run_id):
                 self.request_stop("canceled by user")
             if not self.stop.is_set():
-                for node in sorted(pending, key=lambda n: list(steps).index(n)):
-                    if deps[node] <= finished:
-                        target = steps[node].get("compute_target") or "local"
-                        if in_use.get(target, 0) < self._limit(target):
-                            pending.discard(node)
-                            launch(node)
+                schedule()
             elif pending:
                 for node in pending:
                     update_step_run(conn, step_ids[node], status=st.CANCELED,
@@ -130,9 +153,12 @@ class PipelineRunExecution:
                 node, result = done.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 continue
+            if result is None:
+                started.add(node)
+                continue
             running.pop(node).join()
-            target = steps[node].get("compute_target") or "local"
-            in_use[target] -= 1
+            if waiting.pop(node, None) is None:  # it held a node (it never got one otherwise)
+                in_use[target_of(node)] -= 1
             if result.status == st.FINISHED:
                 finished.add(node)
                 facts.producer_outputs[node] = result.outputs or {}

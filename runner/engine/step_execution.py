@@ -6,8 +6,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from runner.engine.ingest import EventIngestor
+from runner.engine.progress import PREPARATION_LOG
 from runner.engine.compute_limits import step_limits
 from runner.engine.step_launch import PreparedStep, RunFacts, StepSetupError, prepare_step
 from runner.errors import RunnerError
@@ -21,8 +23,6 @@ from store.snapshots import SnapshotStore
 
 INGEST_SECONDS = 0.25
 CANCEL_GRACE_SECONDS = 10.0
-# Kept with the step run: limits notes and the image build (the SDK's "Preparing" phase).
-PREPARATION_LOG = "preparation.txt"
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ class StepExecution:
 
     def __init__(self, facts: RunFacts, step: dict, step_run_id: str, run_dir: Path,
                  executor: Executor, snapshots: SnapshotCache, stop: threading.Event,
-                 stop_reason: list[str]) -> None:
+                 stop_reason: list[str], slot: threading.Event | None = None,
+                 on_started: Callable[[], None] = lambda: None) -> None:
         self.facts = facts
         self.step = step
         self.step_run_id = step_run_id
@@ -91,6 +92,10 @@ class StepExecution:
         self.snapshots = snapshots
         self.stop = stop
         self.stop_reason = stop_reason
+        # Set by the scheduler when a node of the compute target is free. Given one, the step
+        # starts warm (its container up, its script held) and runs once the slot is set.
+        self.slot = slot
+        self.on_started = on_started  # told once the step's container or process is up
 
     def run(self) -> StepResult:
         conn = connect(self.facts.layout.db_path)
@@ -145,8 +150,15 @@ class StepExecution:
                                  {self.step_run_id: self.run_dir / "artifacts",
                                   self.facts.pipeline_run_id:
                                       layout.pipeline_run_dir(self.facts.pipeline_run_id) / "artifacts"})
-        handle = self.executor.start(prepared.invocation)
+        handle = self.executor.start(prepared.invocation, held=self.slot is not None)
+        self.on_started()
         try:
+            if self.slot is not None:
+                update_step_run(conn, self.step_run_id, status=st.QUEUED)
+                while not self.slot.wait(0.05):
+                    if self.stop.is_set():
+                        return self._end(conn, StepResult(st.CANCELED, self.stop_reason[0]))
+                handle.release()
             return self._follow(conn, handle, prepared, ingestor, workdir)
         finally:
             handle.close()

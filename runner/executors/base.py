@@ -67,6 +67,9 @@ class RunningStep(Protocol):
     def stop(self, grace_seconds: float) -> None:
         """Ask the step to stop (SIGTERM), wait up to `grace_seconds`, then kill it."""
 
+    def release(self) -> None:
+        """Let a step started `held` run its script now."""
+
     def close(self) -> None:
         """Release what the step held (a container is removed); called once, always."""
 
@@ -89,5 +92,9 @@ class Executor(Protocol):
         Returns facts to record with the step run (which image it runs in).
         """
 
-    def start(self, invocation: StepInvocation) -> RunningStep:
-        """Start the step; its output goes to the invocation's log files as it is written."""
+    def start(self, invocation: StepInvocation, held: bool = False) -> RunningStep:
+        """Start the step; its output goes to the invocation's log files as it is written.
+
+        `held`: get everything up but run the script only on `release()` (an executor with
+        `warm_start = True` makes that cheaper than starting later; others just start late).
+        """

@@ -27,6 +27,9 @@ class LocalProcess:
         except psutil.NoSuchProcess:
             self.create_time = 0.0
 
+    def release(self) -> None:
+        pass  # never held: a process has no start-up worth paying early
+
     def wait(self, timeout: float) -> StepOutcome | None:
         try:
             code = self._proc.wait(timeout)
@@ -57,6 +60,7 @@ class LocalExecutor:
     """
 
     name = "local"
+    warm_start = False
 
     def __init__(self) -> None:
         self.python = os.environ.get("AMLOCAL_PYTHON") or sys.executable
@@ -76,7 +80,7 @@ class LocalExecutor:
                           f"are not installed; the step runs with {self.python}\n")
         return {}
 
-    def start(self, invocation: StepInvocation) -> LocalProcess:
+    def start(self, invocation: StepInvocation, held: bool = False) -> LocalProcess:
         with open(invocation.stdout_path, "ab") as out, open(invocation.stderr_path, "ab") as err:
             proc = subprocess.Popen(invocation.argv, cwd=invocation.cwd, env=invocation.env,
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
