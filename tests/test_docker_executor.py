@@ -301,3 +301,18 @@ def test_cancel_while_a_warm_container_waits_for_a_node_removes_it(docker_worksp
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
     assert _containers(run.id) == []
     assert all(s.get_stdout_log() in ("up\n", "") for s in run.get_steps())
+
+
+def test_a_compute_target_tagged_network_none_cuts_its_steps_off_the_network(docker_workspace,
+                                                                           write, tmp_path):
+    from runner.sdk import AmlCompute, ComputeTarget
+    write("steps/net.py", "import os\nprint(' '.join(sorted(os.listdir('/sys/class/net'))))\n")
+    ComputeTarget.create(docker_workspace, "offline", AmlCompute.provisioning_configuration(
+        max_nodes=1, tags={"amlocal.network": "none"}))
+    offline = PythonScriptStep("net.py", name="offline", source_directory=str(tmp_path / "steps"),
+                               compute_target="offline")
+    online = PythonScriptStep("net.py", name="online", source_directory=str(tmp_path / "steps"))
+    run = Experiment(docker_workspace, "network").submit(Pipeline(docker_workspace, [offline, online]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert run.find_step_run("offline")[0].get_stdout_log() == "lo\n"
+    assert "eth0" in run.find_step_run("online")[0].get_stdout_log()
