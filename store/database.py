@@ -2,7 +2,8 @@
 
 A new database is created in one transaction from the SQLModel declarations in
 `store.schema`; an existing one is opened with `sqlite3` alone (no SQLModel import) after
-checking `PRAGMA user_version`. There is no migration chain: another version is refused.
+checking `PRAGMA user_version`. An older database is brought up to date by the additive
+statements in `MIGRATIONS`, in one transaction; a newer one is refused.
 """
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# version → the statements that turn a database of that version into the next one.
+MIGRATIONS: dict[int, list[str]] = {
+    1: ["ALTER TABLE step_run ADD COLUMN fingerprint VARCHAR",
+        "ALTER TABLE step_run ADD COLUMN fingerprint_json VARCHAR",
+        "CREATE INDEX ix_step_run_fingerprint ON step_run (fingerprint)"],
+}
 BUSY_TIMEOUT_MS = 10_000
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database
 
@@ -36,6 +43,8 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         if is_new or _user_version(conn) == 0:
             _create_schema(conn, path)
+        elif 0 < _user_version(conn) < SCHEMA_VERSION:
+            _migrate(conn)
         _check_version(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
@@ -84,6 +93,22 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> None:
         f"{path} was written by an older amlocal (schema {version}, this amlocal reads "
         f"{SCHEMA_VERSION}); there is no migration: move the .amlocal folder away to start "
         "afresh, or run the older amlocal to read it")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply MIGRATIONS from the database's version up to SCHEMA_VERSION, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _user_version(conn)  # again: another process may have migrated meanwhile
+        while version in MIGRATIONS and version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            version += 1
+            conn.execute(f"PRAGMA user_version={version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def schema_statements() -> list[str]:

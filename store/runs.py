@@ -164,6 +164,7 @@ def update_step_run(conn: sqlite3.Connection, step_run_id: str, **fields: Any) -
     allowed = {"status", "start_time", "end_time", "exit_code", "error", "executor",
                "process_id", "process_create_time",
                "snapshot_id", "decision", "reason", "reused_step_run_id", "arguments_json",
+               "fingerprint", "fingerprint_json",
                "outputs_json", "properties_json"}
     unknown = set(fields) - allowed
     if unknown:

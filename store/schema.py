@@ -4,14 +4,16 @@ These classes are the single definition of every table. They are used to create 
 database; day-to-day reads and writes go through `sqlite3` (see `store.database`) because
 importing SQLModel costs about 0.4 s, more than the whole `amlocal runs` budget.
 
-Bump `SCHEMA_VERSION` with any change here: a database with another version is refused with
-a clear message rather than silently misread.
+Bump `SCHEMA_VERSION` with any change here, and add the statements that bring the previous
+version up to it to `store.database.MIGRATIONS` (additive only: `ALTER TABLE … ADD COLUMN` and
+new indexes cost nothing on open). A database from a newer amlocal is refused with a clear
+message rather than silently misread.
 """
 from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Experiment(SQLModel, table=True):
@@ -105,6 +107,9 @@ class StepRun(SQLModel, table=True):
     decision: Optional[str] = None
     reason: Optional[str] = None
     reused_step_run_id: Optional[str] = None
+    # sha256 of the canonical reuse fields, and the fields themselves (for `amlocal why`).
+    fingerprint: Optional[str] = Field(default=None, index=True)
+    fingerprint_json: Optional[str] = None
     arguments_json: str = "[]"
     outputs_json: str = "{}"
     properties_json: str = "{}"

@@ -19,6 +19,9 @@ KNOWN_SETTINGS: dict[str, tuple[tuple[str, ...] | None, str]] = {
     "executor": (("auto", "docker", "local"),
                  "where steps run: auto (Docker when an engine answers), docker or local"),
     "base_image": (None, "the Docker image steps run in when their environment names none"),
+    "reuse": (("content", "azure"),
+              "content: reuse only when input data is unchanged (default); azure: as Azure, "
+              "datastore inputs by path only"),
 }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pathspec
 
+from store.content import cached_hashes, remember_hashes
 from store.database import transaction
 from store.errors import StoreError
 
@@ -133,9 +134,7 @@ class SnapshotStore:
     def take(self, source_dir: Path, exclude: tuple[Path, ...] = ()) -> SnapshotInfo:
         """Snapshot `source_dir` and return its id and manifest."""
         files = list_source_files(source_dir, exclude)
-        cache = {row[0]: tuple(row[1:]) for row in self.conn.execute(
-            "SELECT path, size, mtime_ns, inode, sha256 FROM file_hash WHERE path >= ? AND path < ?",
-            (str(Path(source_dir).resolve()) + "/", str(Path(source_dir).resolve()) + "0"))}
+        cache = cached_hashes(self.conn, Path(source_dir).resolve())
         updates: list[tuple] = []
         entries = []
         for rel, full in files:
@@ -146,11 +145,8 @@ class SnapshotStore:
         text = json.dumps(manifest, separators=(",", ":"))
         snapshot_id = hashlib.sha256(text.encode()).hexdigest()
         manifest_path = self.manifests / f"{snapshot_id}.json"
+        remember_hashes(self.conn, updates)
         with transaction(self.conn):
-            if updates:
-                self.conn.executemany(
-                    "INSERT OR REPLACE INTO file_hash (path, size, mtime_ns, inode, sha256) "
-                    "VALUES (?, ?, ?, ?, ?)", updates)
             if not manifest_path.exists():
                 tmp = manifest_path.with_suffix(f".tmp{os.getpid()}")
                 tmp.write_text(text)

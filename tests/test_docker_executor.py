@@ -223,7 +223,7 @@ def test_an_environment_image_is_built_once_and_reused_by_later_runs(docker_work
 
     def run_once():
         step = PythonScriptStep("uses_six.py", name="six", source_directory=str(tmp_path / "steps"),
-                                runconfig=config)
+                                runconfig=config, allow_reuse=False)  # run it: check the image
         run = Experiment(docker_workspace, "env").submit(Pipeline(docker_workspace, [step]))
         assert run.wait_for_completion(show_output=False) == "Finished"
         (step_run,) = run.find_step_run("six")

@@ -55,7 +55,8 @@ def test_amlocal_config_sets_shows_and_unsets(tmp_path):
     assert shown[0].split()[:2] == ["base_image", "(not"] and shown[1].split()[:2] == ["executor", "local"]
     bad = amlocal("config", "colour", "red", cwd=tmp_path, env=env)
     assert bad.returncode == 1
-    assert bad.stderr.strip() == "amlocal: error: unknown setting 'colour'; settings: base_image, executor"
+    assert bad.stderr.strip() == ("amlocal: error: unknown setting 'colour'; "
+                                  "settings: base_image, executor, reuse")
     amlocal("config", "--unset", "executor", cwd=tmp_path, env=env)
     assert amlocal("config", "executor", cwd=tmp_path, env=env).stdout.split()[1] == "(not"
 

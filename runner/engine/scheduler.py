@@ -20,6 +20,7 @@ from store import status as st
 from store.catalog import get_compute_target, get_pipeline_spec
 from store.runs import (NewStepRun, cancel_requested, create_step_runs, finish_open_step_runs,
                         finish_pipeline_run, get_pipeline_run, mark_runner_started, update_step_run)
+from store.settings import read_settings
 from store.workspace import OpenWorkspace
 
 POLL_SECONDS = 0.5
@@ -78,7 +79,9 @@ class PipelineRunExecution:
         props = json.loads(run["properties_json"])
         identity = {k.split(".", 2)[2]: v for k, v in props.items() if k.startswith("amlocal.workspace.")}
         facts = RunFacts(self.local.layout, self.run_id, run["experiment_name"],
-                         json.loads(run["parameters_json"]), identity)
+                         json.loads(run["parameters_json"]), identity,
+                         regenerate_outputs=bool(run["regenerate_outputs"]),
+                         reuse_mode=read_settings(self.local.layout).get("reuse", "content"))
         steps = {s["node_id"]: s for s in spec["steps"]}
         step_ids = {node: str(uuid.uuid4()) for node in steps}
         run_dir = Path(run["run_dir"])

@@ -1,6 +1,7 @@
 """Executing one step: snapshot, launch, live metric ingestion, limits, and its outcome."""
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -10,10 +11,11 @@ from typing import Callable
 
 from runner.engine.ingest import EventIngestor
 from runner.engine.progress import PREPARATION_LOG
+from runner.engine.reuse import CONTENT_MODE, ReusePlanner, spec_identity
 from runner.engine.compute_limits import step_limits
 from runner.engine.step_launch import PreparedStep, RunFacts, StepSetupError, prepare_step
 from runner.errors import RunnerError
-from runner.executors.base import Executor, RunningStep
+from runner.executors.base import Executor, ResolvedEnvironment, RunningStep
 from store import status as st
 from store.artifacts import record_artifacts
 from store.database import connect
@@ -116,9 +118,7 @@ class StepExecution:
     def _run(self, conn) -> StepResult:
         kind = self.step.get("kind")
         update_step_run(conn, self.step_run_id, status=st.QUEUED, executor=self.executor.name)
-        if kind == "data_transfer":
-            return self._transfer(conn)
-        if kind != "python":
+        if kind not in ("python", "data_transfer"):
             job = self.step.get("databricks") or {}
             what = ("notebook " + job["notebook_path"]) if job.get("notebook_path") else \
                 ("JAR class " + job["main_class_name"]) if job.get("main_class_name") else \
@@ -128,23 +128,40 @@ class StepExecution:
                 "run locally; use python_script_name with source_directory to run it here"))
         layout = self.facts.layout
         store = SnapshotStore(layout.snapshots_dir, conn)
-        snapshot_id = self.step.get("snapshot_id") or self.snapshots.snapshot_id(
-            store, self.step["source_directory"], (layout.root,))
-        workdir = self.run_dir / "wd"
-        store.materialize(snapshot_id, workdir)
-        limits, notes = step_limits(conn, self.step)
-        prepared = prepare_step(self.facts, self.step, self.step_run_id, self.run_dir, workdir,
-                                self.executor, limits)
-        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id, status=st.PREPARING,
-                        arguments_json=prepared.resolved_arguments, outputs_json=prepared.outputs)
+        snapshot_id = None
+        if kind == "python":
+            snapshot_id = self.step.get("snapshot_id") or self.snapshots.snapshot_id(
+                store, self.step["source_directory"], (layout.root,))
+        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id, status=st.PREPARING)
         build_log = self.run_dir / PREPARATION_LOG
+        limits, notes = step_limits(conn, self.step)
         if notes:
             build_log.write_text("".join(f"limits: {note}\n" for note in notes))
-        facts = self.executor.prepare(prepared.invocation, build_log)
-        if facts:
-            update_step_run(conn, self.step_run_id, properties_json=facts)
+        spec = (self.step.get("runconfig") or {}).get("environment")
+        environment = (self.executor.resolve_environment(spec, build_log) if kind == "python"
+                       else ResolvedEnvironment("the runner copies the data", None, {}))
+        planner = ReusePlanner(conn, self.facts, self.facts.reuse_mode)
+        decision = planner.decide(
+            self.step, self.step_run_id, snapshot_id,
+            environment.identity if self.facts.reuse_mode == CONTENT_MODE else spec_identity(spec),
+            allow_reuse=self.step.get("allow_reuse", True), regenerate=self.facts.regenerate_outputs)
+        update_step_run(conn, self.step_run_id, decision="reused" if decision.reused else "run",
+                        reason=decision.reason, fingerprint=decision.fingerprint,
+                        fingerprint_json={"fields": decision.fields, "about": decision.about},
+                        properties_json=environment.facts)
+        if decision.reused is not None:
+            return self._reuse(conn, decision.reused, environment.facts)
+        if kind == "data_transfer":
+            return self._transfer(conn, planner)
         if self.stop.is_set():
             return self._end(conn, StepResult(st.CANCELED, self.stop_reason[0] if self.stop_reason else "canceled"))
+        workdir = self.run_dir / "wd"
+        store.materialize(snapshot_id, workdir)
+        prepared = prepare_step(self.facts, self.step, self.step_run_id, self.run_dir, workdir,
+                                self.executor, limits)
+        prepared.invocation.image = environment.image
+        update_step_run(conn, self.step_run_id, arguments_json=prepared.resolved_arguments,
+                        outputs_json=prepared.outputs)
         ingestor = EventIngestor(conn, self.run_dir / "events.jsonl", self.step_run_id,
                                  self.facts.pipeline_run_id,
                                  {self.step_run_id: self.run_dir / "artifacts",
@@ -159,12 +176,12 @@ class StepExecution:
                     if self.stop.is_set():
                         return self._end(conn, StepResult(st.CANCELED, self.stop_reason[0]))
                 handle.release()
-            return self._follow(conn, handle, prepared, ingestor, workdir)
+            return self._follow(conn, handle, prepared, ingestor, workdir, planner)
         finally:
             handle.close()
 
     def _follow(self, conn, handle: RunningStep, prepared: PreparedStep, ingestor: EventIngestor,
-                workdir: Path) -> StepResult:
+                workdir: Path, planner: ReusePlanner) -> StepResult:
         """Wait for the started step, ingesting its events, enforcing its time limit and stops."""
         started = time.time()
         update_step_run(conn, self.step_run_id, status=st.RUNNING, start_time=started,
@@ -190,18 +207,38 @@ class StepExecution:
             status = st.CANCELED if not forced.startswith("timed out") else st.FAILED
             return self._end(conn, StepResult(status, forced), outcome.exit_code)
         if outcome.exit_code == 0:
-            return self._end(conn, StepResult(st.FINISHED, None, prepared.outputs), 0)
+            return self._finished(conn, planner, prepared.outputs, 0)
         detail = _last_line(prepared.invocation.stderr_path)
         reason = outcome.reason or f"exit code {outcome.exit_code}"
         return self._end(conn, StepResult(st.FAILED, f"{reason}: {detail}" if detail else reason),
                          outcome.exit_code)
 
-    def _transfer(self, conn) -> StepResult:
+    def _finished(self, conn, planner: ReusePlanner, outputs: dict[str, dict],
+                  exit_code: int | None) -> StepResult:
+        """Record the content of the outputs (what later runs compare) and finish."""
+        outputs = planner.output_hashes(outputs, self.step_run_id, self.step["name"])
+        update_step_run(conn, self.step_run_id, outputs_json=outputs)
+        return self._end(conn, StepResult(st.FINISHED, None, outputs), exit_code)
+
+    def _reuse(self, conn, reused, facts: dict[str, str]) -> StepResult:
+        """Stand in for `reused`: its outputs go downstream; nothing executes."""
+        outputs = json.loads(reused["outputs_json"])
+        now = time.time()
+        properties = {**facts, "azureml.reusedrunid": reused["id"],
+                      "azureml.reusedpipeline": reused["pipeline_run_id"],
+                      "azureml.reusednodeid": reused["node_id"]}
+        update_step_run(conn, self.step_run_id, status=st.FINISHED, start_time=now, end_time=now,
+                        reused_step_run_id=reused["id"], outputs_json=outputs,
+                        arguments_json=json.loads(reused["arguments_json"]),
+                        properties_json=properties)
+        return StepResult(st.FINISHED, None, outputs)
+
+    def _transfer(self, conn, planner: ReusePlanner) -> StepResult:
         """DataTransferStep: copy the source data to the destination, here in the runner."""
-        from runner.engine.step_launch import _input_host_path, output_location
+        from runner.engine.step_launch import input_host_path, output_location
         from store.datastore_paths import resolve_in_datastore
         inp, out = self.step["inputs"][0], self.step["outputs"][0]
-        source = _input_host_path(self.facts, self.step, inp)
+        source = input_host_path(self.facts, self.step, inp)
         datastore, path = output_location(self.facts, self.step_run_id, out)
         target = resolve_in_datastore(self.facts.layout.datastore_dir(datastore), path,
                                       what="destination")
@@ -216,5 +253,4 @@ class StepExecution:
             shutil.copytree(source, target, dirs_exist_ok=True)
         outputs = {out["port"]: {"name": out["port"], "datastore": datastore, "path": path,
                                  "local_path": str(target)}}
-        update_step_run(conn, self.step_run_id, outputs_json=outputs)
-        return self._end(conn, StepResult(st.FINISHED, None, outputs), 0)
+        return self._finished(conn, planner, outputs, 0)

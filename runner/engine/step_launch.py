@@ -37,6 +37,8 @@ class RunFacts:
     parameters: dict[str, Any]
     identity: dict[str, str]
     producer_outputs: dict[str, dict[str, dict]] = field(default_factory=dict)
+    regenerate_outputs: bool = False
+    reuse_mode: str = "content"  # or "azure": datastore inputs by path, as the service does
 
 
 @dataclass
@@ -89,7 +91,7 @@ def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, w
     mounts = [Mount(workdir, read_only=False)]
     dataset_inputs: list[str] = []
     for inp in step["inputs"]:
-        host = _input_host_path(facts, step, inp)
+        host = input_host_path(facts, step, inp)
         mode = inp.get("mode") or "mount"
         if mode == "download":
             datastore = inp["source"].get("datastore") or "outputs"
@@ -194,7 +196,7 @@ def _base_environment(executor: Executor) -> dict[str, str]:
     return env
 
 
-def _input_host_path(facts: RunFacts, step: dict, inp: dict) -> Path:
+def input_host_path(facts: RunFacts, step: dict, inp: dict) -> Path:
     source = inp["source"]
     kind = source["type"]
     if kind == "datastore":

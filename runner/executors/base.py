@@ -48,6 +48,16 @@ class StepInvocation:
 
 
 @dataclass(frozen=True)
+class ResolvedEnvironment:
+    """A step's environment made ready: what identifies it for reuse, the image to run in
+    (containers only), and facts to record with the step run."""
+
+    identity: str
+    image: str | None
+    facts: dict[str, str]
+
+
+@dataclass(frozen=True)
 class StepOutcome:
     """How a step's process ended: its exit code, and a reason when it did not exit by itself."""
 
@@ -86,11 +96,8 @@ class Executor(Protocol):
     def base_environment(self) -> dict[str, str]:
         """The environment variables a step starts from, before the step contract's own."""
 
-    def prepare(self, invocation: StepInvocation, log_path: Path) -> dict[str, str]:
-        """Make the step's environment ready (build its image), logging to `log_path`.
-
-        Returns facts to record with the step run (which image it runs in).
-        """
+    def resolve_environment(self, environment: dict | None, log_path: Path) -> ResolvedEnvironment:
+        """Make a step's environment ready (build its image), logging to `log_path`."""
 
     def start(self, invocation: StepInvocation, held: bool = False) -> RunningStep:
         """Start the step; its output goes to the invocation's log files as it is written.

@@ -10,13 +10,15 @@ mounted run folder, so nothing is lost if the runner dies, and nothing streams t
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from runner.executors.base import Mount, StepInvocation, StepOutcome
+from runner.executors.base import Mount, ResolvedEnvironment, StepInvocation, StepOutcome
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
 from runner.paths import PACKAGE_PARENT
@@ -130,12 +132,17 @@ class DockerExecutor:
     def base_environment(self) -> dict[str, str]:
         return {"HOME": "/tmp", "LANG": "C.UTF-8"}
 
-    def prepare(self, invocation: StepInvocation, log_path: Path) -> dict[str, str]:
+    def resolve_environment(self, environment: dict | None, log_path: Path) -> ResolvedEnvironment:
+        """The image of `environment`, built if needed; it is identified by image id, not tag."""
+        spec = environment or {}
         with open(log_path, "a") as log:
-            recipe = ImageRecipe.from_environment(invocation.environment, self.base_image)
+            recipe = ImageRecipe.from_environment(spec, self.base_image)
             image, image_id = self.images.ensure(recipe, log)
-        invocation.image = image
-        return {"amlocal.image": image, "amlocal.image_id": image_id}
+        text = json.dumps({"image_id": image_id, "variables": spec.get("environment_variables"),
+                           "docker_arguments": spec.get("docker_arguments"),
+                           "shm_size": spec.get("shm_size")}, sort_keys=True)
+        return ResolvedEnvironment("docker:" + hashlib.sha256(text.encode()).hexdigest(), image,
+                                   {"amlocal.image": image, "amlocal.image_id": image_id})
 
     def _docker_mounts(self, mounts: list[Mount]) -> list[Any]:
         from docker.types import Mount as DockerMount

@@ -1,6 +1,8 @@
 """The local executor: each step is a child process in its own session (process group)."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +11,7 @@ from pathlib import Path
 import psutil
 
 from runner.engine.liveness import kill_process_group
-from runner.executors.base import StepInvocation, StepOutcome
+from runner.executors.base import ResolvedEnvironment, StepInvocation, StepOutcome
 
 # Environment variables of the runner that a step must not inherit (they are amlocal's or
 # belong to another run).
@@ -71,14 +73,17 @@ class LocalExecutor:
     def base_environment(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
 
-    def prepare(self, invocation: StepInvocation, log_path: Path) -> dict[str, str]:
-        packages = (invocation.environment or {}).get("pip_packages") or []
-        conda = (invocation.environment or {}).get("conda_packages") or []
-        if packages or conda:
+    def resolve_environment(self, environment: dict | None, log_path: Path) -> ResolvedEnvironment:
+        """The runner's Python; the environment's packages are not installed, and it says so."""
+        spec = environment or {}
+        packages = [*(spec.get("conda_packages") or []), *(spec.get("pip_packages") or [])]
+        if packages:
             with open(log_path, "a") as log:
-                log.write(f"local executor: environment packages {', '.join([*conda, *packages])} "
+                log.write(f"local executor: environment packages {', '.join(packages)} "
                           f"are not installed; the step runs with {self.python}\n")
-        return {}
+        text = json.dumps({"python": self.python, "version": sys.version, "spec": spec},
+                          sort_keys=True, default=str)
+        return ResolvedEnvironment("local:" + hashlib.sha256(text.encode()).hexdigest(), None, {})
 
     def start(self, invocation: StepInvocation, held: bool = False) -> LocalProcess:
         with open(invocation.stdout_path, "ab") as out, open(invocation.stderr_path, "ab") as err:

@@ -1,0 +1,111 @@
+"""Step fingerprints: everything that must be unchanged for an earlier step run to be reused,
+and the words that say what changed.
+
+Pure functions over plain data. The fields follow the SDK's module fingerprint (name,
+script, ports, literal arguments and params, the source snapshot) plus what the service
+compares (parameter values actually submitted, compute target, environment) plus what Azure
+leaves out: the content of every input. The hash is sha256 of the canonical JSON.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+_OUTPUT_KEYS = ("kind", "datastore", "mode", "destination", "path_on_compute")
+_DEFINITION_KEYS = ("kind", "type", "script_name", "databricks", "module",
+                    "source_reference_type", "destination_reference_type")
+
+
+def used_parameters(step: dict) -> list[str]:
+    """Names of the pipeline parameters a step reads (arguments, params, DataPath inputs)."""
+    names = [t["parameter"] for t in step.get("arguments", []) if "parameter" in t]
+    names += [t["parameter"] for t in (step.get("params") or {}).values()
+              if isinstance(t, dict) and "parameter" in t]
+    names += [i["source"]["parameter"] for i in step.get("inputs", [])
+              if i["source"]["type"] == "parameter"]
+    return sorted(set(names))
+
+
+def reuse_fields(step: dict, *, parameters: dict[str, Any], snapshot_id: str | None,
+                 environment: str, inputs: dict[str, str]) -> dict:
+    """The fields of `step`'s fingerprint; `inputs` maps each input port to its content id."""
+    return {
+        "name": step["name"],
+        "definition": {k: step.get(k) for k in _DEFINITION_KEYS if step.get(k) is not None},
+        "source": snapshot_id,
+        "arguments": step.get("arguments", []),
+        "params": step.get("params") or {},
+        "parameters": {name: parameters.get(name) for name in used_parameters(step)},
+        "inputs": {i["port"]: {"content": inputs[i["port"]], "mode": i.get("mode"),
+                               "path_on_compute": i.get("path_on_compute")}
+                   for i in step.get("inputs", [])},
+        "outputs": {o["port"]: {k: o.get(k) for k in _OUTPUT_KEYS} for o in step.get("outputs", [])},
+        "compute_target": step.get("compute_target"),
+        "environment": environment,
+    }
+
+
+def fingerprint(fields: dict) -> str:
+    """sha256 of the canonical JSON of `fields`."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _files_phrase(files: list[str], where: str) -> str:
+    if not files:
+        return f"{where} changed"
+    if len(files) <= 3:
+        return f"{', '.join(files)} changed"
+    return f"{len(files)} files changed in {where} ({', '.join(files[:3])}, …)"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def describe_changes(old: dict, new: dict, about_old: dict, about_new: dict,
+                     source_changes: Callable[[str | None, str | None], list[str]],
+                     input_changes: Callable[[str, str], list[str] | None]) -> list[str]:
+    """What differs between two fingerprints' fields, in words, most telling first.
+
+    `about_*` hold what the hash leaves out: each input's origin ("step prep" or
+    "datastore …") and file count. The callables list changed files of two source snapshots
+    and of two input contents (None when that cannot be told).
+    """
+    said: list[str] = []
+    if old.get("source") != new.get("source"):
+        said.append(_files_phrase(source_changes(old.get("source"), new.get("source")),
+                                  "the source directory"))
+    for name in sorted(set(old.get("parameters", {})) | set(new.get("parameters", {}))):
+        before, after = old.get("parameters", {}).get(name), new.get("parameters", {}).get(name)
+        if before != after:
+            said.append(f"parameter {name} {_short(before)} → {_short(after)}")
+    old_inputs, new_inputs = old.get("inputs", {}), new.get("inputs", {})
+    for port in sorted(set(old_inputs) | set(new_inputs)):
+        before, after = old_inputs.get(port), new_inputs.get(port)
+        if before is None or after is None:
+            said.append(f"input {port} {'added' if before is None else 'removed'}")
+        elif before["content"] != after["content"]:
+            origin = about_new.get("inputs", {}).get(port, {}).get("from", "")
+            if origin.startswith("step "):
+                said.append(f"upstream {origin[5:]} produced new output")
+            else:
+                files = input_changes(before["content"], after["content"])
+                said.append(f"input {port} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
+                            if files else f"input {port} changed")
+        elif before != after:
+            said.append(f"input {port} is consumed differently (mode or path)")
+    if old.get("arguments") != new.get("arguments") or old.get("params") != new.get("params"):
+        said.append("arguments changed" if old.get("arguments") != new.get("arguments")
+                    else "step params changed")
+    if old.get("outputs") != new.get("outputs"):
+        said.append("outputs changed")
+    if old.get("compute_target") != new.get("compute_target"):
+        said.append(f"compute target {old.get('compute_target')} → {new.get('compute_target')}")
+    if old.get("environment") != new.get("environment"):
+        said.append("environment changed")
+    if old.get("definition") != new.get("definition"):
+        said.append("step definition changed")
+    return said
