@@ -31,8 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument("run_id")
     cancel = sub.add_parser("cancel", help="stop a run (its steps get SIGTERM, then SIGKILL)")
     cancel.add_argument("run_id")
+    why = sub.add_parser("why", help="why each step ran or was reused, and what changed")
+    why.add_argument("run_id")
+    why.add_argument("step", nargs="?", help="step name (default: every step)")
     config = sub.add_parser("config", help="show or change workspace settings")
-    config.add_argument("name", nargs="?", help="a setting (executor, base_image)")
+    config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
     return parser
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_metrics(args.run_id)
         if args.command == "cancel":
             return commands.cmd_cancel(args.run_id)
+        if args.command == "why":
+            return commands.cmd_why(args.run_id, args.step)
         if args.command == "config":
             return commands.cmd_config(args.name, args.value, args.unset)
     except KeyboardInterrupt:

@@ -83,7 +83,7 @@ def cmd_show(run_prefix: str) -> int:
     steps = get_step_runs(conn, run["id"])
     print()
     rows = [[s["name"], s["status"], duration(s["start_time"], s["end_time"]),
-             s["executor"] or "-", s["id"][:8], s["error"] or ""] for s in steps]
+             s["executor"] or "-", s["id"][:8], s["error"] or s["reason"] or ""] for s in steps]
     print(table(["STEP", "STATUS", "DURATION", "EXECUTOR", "STEP RUN", "NOTE"], rows))
     metrics = latest_metrics(conn, [s["id"] for s in steps] + [run["id"]])
     if metrics:
@@ -170,4 +170,31 @@ def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
             raise SettingsError(f"unknown setting {key!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
         shown = settings.get(key, "(not set)")
         print(f"{key:<12} {shown:<24} {KNOWN_SETTINGS[key][1]}")
+    return 0
+
+
+def cmd_why(run_prefix: str, step_name: str | None) -> int:
+    """Per step: reused or run, why, and what differs from the closest earlier run of it."""
+    from runner.engine.reuse import ReusePlanner, step_label
+    from runner.engine.step_launch import RunFacts
+    conn = _open()
+    run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
+    facts = RunFacts(require_workspace(), run["id"], run["experiment_name"],
+                     json.loads(run["parameters_json"]), {})
+    planner = ReusePlanner(conn, facts)
+    for step in _step(conn, run["id"], step_name):
+        if step["decision"] is None:
+            print(f"{step['name']}: no decision yet ({step['status']})")
+            continue
+        print(f"{step['name']}: {step['reason']}")
+        if step["decision"] == "reused" or not step["fingerprint_json"]:
+            continue
+        earlier = planner.closest_earlier(step["name"], step["id"])
+        if earlier is None:
+            continue
+        new, old = json.loads(step["fingerprint_json"]), json.loads(earlier["fingerprint_json"])
+        print(f"  compared with {step_label(earlier)} ({when(earlier['created_at'])}):")
+        for line in planner.describe(old["fields"], new["fields"], old.get("about", {}),
+                                     new.get("about", {}), detail=True):
+            print(f"    {line}")
     return 0

@@ -52,9 +52,11 @@ def fingerprint(fields: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _files_phrase(files: list[str], where: str) -> str:
+def _files_phrase(files: list[str], where: str, detail: bool) -> str:
     if not files:
         return f"{where} changed"
+    if detail:
+        return f"{where}: {len(files)} file{'s' if len(files) != 1 else ''} changed: {', '.join(files)}"
     if len(files) <= 3:
         return f"{', '.join(files)} changed"
     return f"{len(files)} files changed in {where} ({', '.join(files[:3])}, …)"
@@ -65,9 +67,21 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
+def _literals(tokens: Any) -> str:
+    """Argument tokens as the user wrote them: literals, and <input x>, <parameter y>, …"""
+    items = tokens.items() if isinstance(tokens, dict) else enumerate(tokens or [])
+    shown = []
+    for key, token in items:
+        kind, value = next(iter(token.items())) if isinstance(token, dict) and token else ("", token)
+        text = str(value) if kind == "literal" else f"<{kind} {value}>"
+        shown.append(text if isinstance(tokens, list) else f"{key}={text}")
+    return "[" + " ".join(shown) + "]"
+
+
 def describe_changes(old: dict, new: dict, about_old: dict, about_new: dict,
                      source_changes: Callable[[str | None, str | None], list[str]],
-                     input_changes: Callable[[str, str], list[str] | None]) -> list[str]:
+                     input_changes: Callable[[str, str], list[str] | None],
+                     detail: bool = False) -> list[str]:
     """What differs between two fingerprints' fields, in words, most telling first.
 
     `about_*` hold what the hash leaves out: each input's origin ("step prep" or
@@ -77,7 +91,7 @@ def describe_changes(old: dict, new: dict, about_old: dict, about_new: dict,
     said: list[str] = []
     if old.get("source") != new.get("source"):
         said.append(_files_phrase(source_changes(old.get("source"), new.get("source")),
-                                  "the source directory"))
+                                  "the source directory", detail))
     for name in sorted(set(old.get("parameters", {})) | set(new.get("parameters", {}))):
         before, after = old.get("parameters", {}).get(name), new.get("parameters", {}).get(name)
         if before != after:
@@ -93,19 +107,24 @@ def describe_changes(old: dict, new: dict, about_old: dict, about_new: dict,
                 said.append(f"upstream {origin[5:]} produced new output")
             else:
                 files = input_changes(before["content"], after["content"])
-                said.append(f"input {port} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
-                            if files else f"input {port} changed")
+                if detail and files:
+                    said.append(_files_phrase(files, f"input {port}", detail))
+                else:
+                    said.append(f"input {port} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
+                                if files else f"input {port} changed")
         elif before != after:
             said.append(f"input {port} is consumed differently (mode or path)")
-    if old.get("arguments") != new.get("arguments") or old.get("params") != new.get("params"):
-        said.append("arguments changed" if old.get("arguments") != new.get("arguments")
-                    else "step params changed")
+    for key, word in (("arguments", "arguments"), ("params", "step params")):
+        if old.get(key) != new.get(key):
+            said.append(f"{word} {_literals(old.get(key))} → {_literals(new.get(key))}" if detail
+                        else f"{word} changed")
     if old.get("outputs") != new.get("outputs"):
         said.append("outputs changed")
     if old.get("compute_target") != new.get("compute_target"):
         said.append(f"compute target {old.get('compute_target')} → {new.get('compute_target')}")
     if old.get("environment") != new.get("environment"):
-        said.append("environment changed")
+        said.append(f"environment {old.get('environment')} → {new.get('environment')}" if detail
+                    else "environment changed")
     if old.get("definition") != new.get("definition"):
         said.append("step definition changed")
     return said

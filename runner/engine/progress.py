@@ -50,6 +50,7 @@ class ProgressPrinter:
         self.out = out
         self.only_step = only_step
         self._status: dict[str, str] = {}
+        self._decided: set[str] = set()
         self._tails: dict[str, tuple[LogTail, ...]] = {}
 
     def _print(self, text: str) -> None:
@@ -69,6 +70,9 @@ class ProgressPrinter:
             for tail in tails:
                 for line in tail.read_lines() + (tail.flush_partial() if status in st.TERMINAL else []):
                     self._print(f"[{name}] {line}")
+        if step["decision"] == "run" and sid not in self._decided:
+            self._decided.add(sid)
+            self._print(f"StepRun( {name} ) {step['reason']}")
         if self._status.get(sid) != status:
             self._status[sid] = status
             if status == st.NOT_STARTED:
@@ -77,7 +81,7 @@ class ProgressPrinter:
             if status == st.RUNNING:
                 line = f"StepRunId: {sid}\n{line}"
             if status == st.FINISHED and step["decision"] == "reused":
-                line += f"  (reused: {step['reason']})"
+                line += f"  ({step['reason']})"
             if status in (st.FAILED, st.CANCELED) and step["error"]:
                 line += f"  ({step['error']})"
             self._print(line)

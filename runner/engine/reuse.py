@@ -122,10 +122,11 @@ class ReusePlanner:
         changes = self.describe(old["fields"], fields, old.get("about", {}), about)
         return "; ".join(changes[:3]) if changes else "its fingerprint changed"
 
-    def describe(self, old: dict, new: dict, about_old: dict, about_new: dict) -> list[str]:
+    def describe(self, old: dict, new: dict, about_old: dict, about_new: dict,
+                 detail: bool = False) -> list[str]:
         """What differs between two fingerprints, in words (see fingerprint.describe_changes)."""
         return describe_changes(old, new, about_old, about_new, self._source_changes,
-                                self._input_changes)
+                                self._input_changes, detail)
 
     def closest_earlier(self, name: str, step_run_id: str) -> sqlite3.Row | None:
         """The newest earlier run of a step called `name` (this experiment's first)."""
