@@ -8,16 +8,31 @@ which files changed.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from store.database import transaction
 
 _CHUNK = 1 << 20
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a loop that makes many acyclic objects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def cached_hashes(conn: sqlite3.Connection, root: Path) -> dict[str, tuple[int, int, int, str]]:

@@ -60,6 +60,9 @@ class ProgressPrinter:
 
     def _step_update(self, step: sqlite3.Row) -> None:
         name, sid, status = step["name"], step["id"], step["status"]
+        if step["decision"] == "run" and sid not in self._decided:
+            self._decided.add(sid)
+            self._print(f"StepRun( {name} ) {step['reason']}")
         tails = self._tails.get(sid)
         if tails is None and status != st.NOT_STARTED:
             run_dir = Path(step["run_dir"])
@@ -70,9 +73,6 @@ class ProgressPrinter:
             for tail in tails:
                 for line in tail.read_lines() + (tail.flush_partial() if status in st.TERMINAL else []):
                     self._print(f"[{name}] {line}")
-        if step["decision"] == "run" and sid not in self._decided:
-            self._decided.add(sid)
-            self._print(f"StepRun( {name} ) {step['reason']}")
         if self._status.get(sid) != status:
             self._status[sid] = status
             if status == st.NOT_STARTED:
