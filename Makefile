@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/cli_runs.py
 	$(BIN)/python bench/docker_step_overhead.py
 	$(BIN)/python bench/docker_fanout.py
+	$(BIN)/python bench/reuse_decision.py
+	$(BIN)/python bench/reuse_vs_dvc.py
 
 clean:
 	rm -rf $(VENV) .amlocal

@@ -86,6 +86,9 @@ def test_a_first_run_runs_everything_and_an_identical_rerun_reuses_everything(wo
     assert decisions(first) == {name: ("run", f"rerun: no earlier run of step {name}")
                                 for name in ("prep", "train", "report")}
     second = submit(workspace, build(workspace, project))
+    # decided at submit, as the SDK does: no runner process was needed
+    assert second._row()["runner_pid"] is None
+    assert not (workspace._local.layout.pipeline_run_dir(second.id) / "runner.log").exists()
     for step in second.get_steps():
         original = first.find_step_run(step.name)[0]
         assert decisions(second)[step.name] == ("reused", f"reused from {first.id[:8]}/{step.name}")

@@ -93,6 +93,7 @@ class ProgressPrinter:
         self._print(f"PipelineRun Status: {run['status']}")
         deadline = time.monotonic() + timeout_seconds if timeout_seconds < 1e12 else None
         last_reconcile = 0.0
+        delay = 0.01
         while True:
             if reconcile is not None and time.monotonic() - last_reconcile > 1.0:
                 reconcile()
@@ -110,7 +111,8 @@ class ProgressPrinter:
             if deadline is not None and time.monotonic() > deadline:
                 self._print(f"Timed out waiting for run {self.run_id}; it goes on in the background")
                 return run["status"]
-            time.sleep(POLL_SECONDS)
+            time.sleep(delay)
+            delay = min(POLL_SECONDS, delay * 1.5)  # quick at first: short runs end quickly
         self._summary(run, steps)
         return run["status"]
 

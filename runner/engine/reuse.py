@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.fingerprint import describe_changes, fingerprint, reuse_fields
 from runner.engine.step_launch import RunFacts, input_host_path
+from runner.executors.base import Executor, ResolvedEnvironment
+from store import status as st
 from store.content import ContentIndex, changed_files
 from store.errors import StoreError
+from store.runs import update_step_run
 from store.snapshots import SnapshotStore
 
 CONTENT_MODE, AZURE_MODE = "content", "azure"
@@ -156,3 +160,32 @@ class ReusePlanner:
         return {port: {**out, "content_hash": self.content.tree(Path(out["local_path"])).hash,
                        "producer": step_run_id, "step_name": step_name}
                 for port, out in outputs.items()}
+
+
+def decide_step(planner: ReusePlanner, executor: Executor, step: dict, step_run_id: str,
+                snapshot_id: str | None, log_path: Path) -> tuple[ReuseDecision, ResolvedEnvironment]:
+    """Resolve a step's environment with `executor` (logging to `log_path`) and decide."""
+    spec = (step.get("runconfig") or {}).get("environment")
+    environment = (executor.resolve_environment(spec, log_path) if step.get("kind") == "python"
+                   else ResolvedEnvironment("the runner copies the data", None, {}))
+    identity = environment.identity if planner.mode == CONTENT_MODE else spec_identity(spec)
+    facts = planner.facts
+    decision = planner.decide(step, step_run_id, snapshot_id, identity,
+                              allow_reuse=step.get("allow_reuse", True),
+                              regenerate=facts.regenerate_outputs)
+    return decision, environment
+
+
+def record_reuse(conn: sqlite3.Connection, step_run_id: str, reused: sqlite3.Row,
+                 facts: dict[str, str]) -> dict[str, dict]:
+    """Finish `step_run_id` as a stand-in for `reused` (the SDK's reuse properties); returns
+    the outputs it hands downstream, which are `reused`'s."""
+    outputs = json.loads(reused["outputs_json"])
+    now = time.time()
+    properties = {**facts, "azureml.reusedrunid": reused["id"],
+                  "azureml.reusedpipeline": reused["pipeline_run_id"],
+                  "azureml.reusednodeid": reused["node_id"]}
+    update_step_run(conn, step_run_id, status=st.FINISHED, start_time=now, end_time=now,
+                    reused_step_run_id=reused["id"], outputs_json=outputs,
+                    arguments_json=json.loads(reused["arguments_json"]), properties_json=properties)
+    return outputs

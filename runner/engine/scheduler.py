@@ -35,6 +35,30 @@ def step_dependencies(spec: dict) -> dict[str, set[str]]:
     return deps
 
 
+def create_run_steps(conn, run_id: str, run_dir: Path, spec: dict) -> dict[str, str]:
+    """Create the (NotStarted) step runs of a pipeline run; returns node id → step run id."""
+    step_ids = {s["node_id"]: str(uuid.uuid4()) for s in spec["steps"]}
+    create_step_runs(conn, run_id, [
+        NewStepRun(step_ids[s["node_id"]], s["node_id"], s["name"], i,
+                   str(run_dir / step_ids[s["node_id"]]), s.get("compute_target"))
+        for i, s in enumerate(spec["steps"])])
+    return step_ids
+
+
+def topological_order(spec: dict) -> list[str]:
+    """Node ids, each after every node it waits for (the spec's order among equals)."""
+    deps = step_dependencies(spec)
+    order: list[str] = []
+    placed: set[str] = set()
+    while len(order) < len(deps):
+        ready = [n for n in deps if n not in placed and deps[n] <= placed]
+        if not ready:
+            raise ValueError("the pipeline graph has a cycle")
+        order += ready
+        placed.update(ready)
+    return order
+
+
 def descendants(deps: dict[str, set[str]], node: str) -> set[str]:
     """Every node that depends, directly or not, on `node`."""
     found: set[str] = set()
@@ -83,11 +107,8 @@ class PipelineRunExecution:
                          regenerate_outputs=bool(run["regenerate_outputs"]),
                          reuse_mode=read_settings(self.local.layout).get("reuse", "content"))
         steps = {s["node_id"]: s for s in spec["steps"]}
-        step_ids = {node: str(uuid.uuid4()) for node in steps}
         run_dir = Path(run["run_dir"])
-        create_step_runs(conn, self.run_id, [
-            NewStepRun(step_ids[n], n, s["name"], i, str(run_dir / step_ids[n]), s.get("compute_target"))
-            for i, (n, s) in enumerate(steps.items())])
+        step_ids = create_run_steps(conn, self.run_id, run_dir, spec)
         deps = step_dependencies(spec)
         pending = set(steps)
         running: dict[str, threading.Thread] = {}

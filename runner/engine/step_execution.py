@@ -1,7 +1,6 @@
 """Executing one step: snapshot, launch, live metric ingestion, limits, and its outcome."""
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import time
@@ -11,11 +10,11 @@ from typing import Callable
 
 from runner.engine.ingest import EventIngestor
 from runner.engine.progress import PREPARATION_LOG
-from runner.engine.reuse import CONTENT_MODE, ReusePlanner, spec_identity
+from runner.engine.reuse import ReusePlanner, decide_step, record_reuse
 from runner.engine.compute_limits import step_limits
 from runner.engine.step_launch import PreparedStep, RunFacts, StepSetupError, prepare_step
 from runner.errors import RunnerError
-from runner.executors.base import Executor, ResolvedEnvironment, RunningStep
+from runner.executors.base import Executor, RunningStep
 from store import status as st
 from store.artifacts import record_artifacts
 from store.database import connect
@@ -137,14 +136,9 @@ class StepExecution:
         limits, notes = step_limits(conn, self.step)
         if notes:
             build_log.write_text("".join(f"limits: {note}\n" for note in notes))
-        spec = (self.step.get("runconfig") or {}).get("environment")
-        environment = (self.executor.resolve_environment(spec, build_log) if kind == "python"
-                       else ResolvedEnvironment("the runner copies the data", None, {}))
         planner = ReusePlanner(conn, self.facts, self.facts.reuse_mode)
-        decision = planner.decide(
-            self.step, self.step_run_id, snapshot_id,
-            environment.identity if self.facts.reuse_mode == CONTENT_MODE else spec_identity(spec),
-            allow_reuse=self.step.get("allow_reuse", True), regenerate=self.facts.regenerate_outputs)
+        decision, environment = decide_step(planner, self.executor, self.step, self.step_run_id,
+                                            snapshot_id, build_log)
         update_step_run(conn, self.step_run_id, decision="reused" if decision.reused else "run",
                         reason=decision.reason, fingerprint=decision.fingerprint,
                         fingerprint_json={"fields": decision.fields, "about": decision.about},
@@ -222,16 +216,7 @@ class StepExecution:
 
     def _reuse(self, conn, reused, facts: dict[str, str]) -> StepResult:
         """Stand in for `reused`: its outputs go downstream; nothing executes."""
-        outputs = json.loads(reused["outputs_json"])
-        now = time.time()
-        properties = {**facts, "azureml.reusedrunid": reused["id"],
-                      "azureml.reusedpipeline": reused["pipeline_run_id"],
-                      "azureml.reusednodeid": reused["node_id"]}
-        update_step_run(conn, self.step_run_id, status=st.FINISHED, start_time=now, end_time=now,
-                        reused_step_run_id=reused["id"], outputs_json=outputs,
-                        arguments_json=json.loads(reused["arguments_json"]),
-                        properties_json=properties)
-        return StepResult(st.FINISHED, None, outputs)
+        return StepResult(st.FINISHED, None, record_reuse(conn, self.step_run_id, reused, facts))
 
     def _transfer(self, conn, planner: ReusePlanner) -> StepResult:
         """DataTransferStep: copy the source data to the destination, here in the runner."""

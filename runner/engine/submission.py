@@ -16,6 +16,7 @@ from typing import Any
 from runner.engine.executor_choice import (BASE_IMAGE_PROPERTY, EXECUTOR_PROPERTY, ExecutorChoice,
                                            choose_executor)
 from runner.engine.gitinfo import read_git_info
+from runner.engine.submit_planning import finish_if_all_reused
 from runner.paths import PACKAGE_PARENT
 from store import catalog
 from store.runs import NewPipelineRun, create_pipeline_run
@@ -81,7 +82,7 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
         regenerate_outputs=bool(regenerate_outputs), published_pipeline_id=published_pipeline_id,
         git_repository=git.repository, git_branch=git.branch, git_commit=git.commit,
         git_dirty=git.dirty))
-    if start:
+    if start and not finish_if_all_reused(local, run_id, choice, identity):
         start_runner(local.layout.root, run_id, run_dir)
     return run_id, choice
 

@@ -111,8 +111,10 @@ class DockerExecutor:
     python = "python3"
     warm_start = True  # a container's start costs ~0.2 s: pay it while a node is still busy
 
-    def __init__(self, layout: WorkspaceLayout, base_image: str | None = None) -> None:
+    def __init__(self, layout: WorkspaceLayout, base_image: str | None = None,
+                 may_build: bool = True) -> None:
         self.layout = layout
+        self.may_build = may_build  # False: a missing image raises ImageNotReady (client-side planning)
         self.base_image = base_image or DEFAULT_BASE_IMAGE
         self.client = docker_client()
         self.images = ImageBuilder(self.client, layout.root / "images")
@@ -137,7 +139,7 @@ class DockerExecutor:
         spec = environment or {}
         with open(log_path, "a") as log:
             recipe = ImageRecipe.from_environment(spec, self.base_image)
-            image, image_id = self.images.ensure(recipe, log)
+            image, image_id = self.images.ensure(recipe, log, build=self.may_build)
         text = json.dumps({"image_id": image_id, "variables": spec.get("environment_variables"),
                            "docker_arguments": spec.get("docker_arguments"),
                            "shm_size": spec.get("shm_size")}, sort_keys=True)

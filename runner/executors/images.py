@@ -29,6 +29,10 @@ WHEELHOUSE = "/tmp/amlocal-wheels"
 _CONDA_ONLY = {"pip", "python", "setuptools", "wheel"}
 
 
+class ImageNotReady(DockerProblem):
+    """The image is not on this machine and this caller may not pull or build it."""
+
+
 class UnbuildableEnvironment(DockerProblem):
     """An environment amlocal cannot build (a conda-only package, a Dockerfile, …)."""
 
@@ -95,14 +99,15 @@ class ImageBuilder:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def base_image_id(self, name: str, log: TextIO) -> str:
-        """The id of image `name`, pulling it once if it is not here."""
+    def base_image_id(self, name: str, log: TextIO, fetch: bool = True) -> str:
+        """The id of image `name`, pulling it once if it is not here (and `fetch` allows)."""
         import docker.errors
         with self._thread_lock("base:" + name):
             try:
                 return self.client.images.get(name).id
             except docker.errors.ImageNotFound:
-                pass
+                if not fetch:
+                    raise ImageNotReady(f"image {name} is not here yet")
             except Exception as exc:
                 raise explain(exc, f"looking up image {name}") from exc
             log.write(f"pulling {name}\n")
@@ -116,9 +121,12 @@ class ImageBuilder:
                     f"pull or build it, or choose an image you have with AMLOCAL_BASE_IMAGE or "
                     f"`amlocal config base_image IMAGE`") from exc
 
-    def ensure(self, recipe: ImageRecipe, log: TextIO) -> tuple[str, str]:
-        """(image reference, image id) to run a step of `recipe` in; builds it if needed."""
-        base_id = self.base_image_id(recipe.base_image, log)
+    def ensure(self, recipe: ImageRecipe, log: TextIO, build: bool = True) -> tuple[str, str]:
+        """(image reference, image id) to run a step of `recipe` in; builds it if needed.
+
+        With `build=False` an image that is not here yet raises ImageNotReady instead.
+        """
+        base_id = self.base_image_id(recipe.base_image, log, fetch=build)
         if not recipe.requirements:
             log.write(f"environment {recipe.name}: no packages to add; using {recipe.base_image} "
                       f"({base_id[:19]})\n")
@@ -127,6 +135,8 @@ class ImageBuilder:
         tag = f"{IMAGE_REPOSITORY}:{digest[:16]}"
         with self._thread_lock(digest), self._file_lock(digest):
             found = self._existing(tag)
+            if not found and not build:
+                raise ImageNotReady(f"image {tag} of environment {recipe.name} is not built yet")
             if found:
                 log.write(f"environment {recipe.name}: using image {tag} built before "
                           f"({', '.join(recipe.requirements)})\n")
