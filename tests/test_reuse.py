@@ -249,3 +249,15 @@ def test_two_runs_submitted_at_once_both_finish_and_a_third_reuses(workspace, pr
         for step in run.get_steps():
             for out in json.loads(step._row()["outputs_json"]).values():
                 assert len(out["content_hash"]) == 64
+
+
+def test_reuse_crosses_experiments_and_published_pipelines(workspace, project):
+    from runner.sdk import PublishedPipeline
+    first = submit(workspace, build(workspace, project))
+    other = Experiment(workspace, "another-experiment").submit(build(workspace, project))
+    assert other.wait_for_completion(show_output=False) == "Finished"
+    assert all(d == "reused" for d, _ in decisions(other).values())
+    published = build(workspace, project).publish("nightly")
+    from_published = PublishedPipeline.get(workspace, published.id).submit(workspace, "nightly-runs")
+    assert from_published.wait_for_completion(show_output=False) == "Finished"
+    assert decisions(from_published)["train"] == ("reused", f"reused from {first.id[:8]}/train")
