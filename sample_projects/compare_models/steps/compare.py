@@ -19,5 +19,6 @@ for r in results:
     run.log_row("comparison", model=r["model"], rmse=r["rmse"])
 run.log("best_rmse", best["rmse"])
 run.tag("best_model", best["model"])
-run.parent.log("best_rmse", best["rmse"])
+if hasattr(run, "parent"):  # an offline run (the script run by hand) has no parent
+    run.parent.log("best_rmse", best["rmse"])
 print(f"best model: {best['model']} (rmse {best['rmse']:.3f})")
