@@ -53,3 +53,38 @@ def run_seconds(run) -> float:
     row = run._row()
     assert row["status"] == "Finished", row["error"]
     return row["end_time"] - row["start_time"]
+
+
+def workspace_with_script(name: str, code: str, executor: str) -> Path:
+    """A fresh workspace (see `fresh_workspace`) with `steps/<name>` holding `code`, whose runs
+    use `executor`; returns the folder."""
+    os.environ["AMLOCAL_EXECUTOR"] = executor
+    folder = fresh_workspace()
+    (folder / "steps").mkdir()
+    (folder / "steps" / name).write_text(code)
+    return folder
+
+
+def chain_of_steps(folder: Path, script: str, count: int, allow_reuse: bool = False) -> list:
+    """`count` PythonScriptSteps running `steps/<script>`, each after the previous one (not
+    reusable by default: a benchmark repeats the same pipeline and must run it each time)."""
+    from runner.sdk import PythonScriptStep
+    steps: list = []
+    for i in range(count):
+        step = PythonScriptStep(script, name=f"s{i}", source_directory=str(folder / "steps"),
+                                allow_reuse=allow_reuse)
+        if steps:
+            step.run_after(steps[-1])
+        steps.append(step)
+    return steps
+
+
+def run_quietly(ws, experiment: str, steps: list):
+    """Submit `steps` as a pipeline and wait, printing nothing; returns the finished run."""
+    import contextlib
+    import io
+    from runner.sdk import Experiment, Pipeline
+    with contextlib.redirect_stdout(io.StringIO()):
+        run = Experiment(ws, experiment).submit(Pipeline(ws, steps))
+        run.wait_for_completion(show_output=False)
+    return run

@@ -4,33 +4,24 @@ run + wait + remove of `python3 -c pass`, measured in the same run). Prints the 
 (target <= 1.2)."""
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-
-from _common import docker_base_image, docker_run_wait_remove, fresh_workspace, median, run_seconds
+from _common import (docker_base_image, docker_run_wait_remove, median, run_quietly, run_seconds,
+                     workspace_with_script)
 
 WIDTH, NODES, SLEEP, REPEATS = 8, 4, 1.0, 3
 
 
 def pipeline_once(folder) -> float:
-    from runner.sdk import AmlCompute, ComputeTarget, Experiment, Pipeline, PythonScriptStep, Workspace
+    from runner.sdk import AmlCompute, ComputeTarget, PythonScriptStep, Workspace
     ws = Workspace.get("bench")
     ComputeTarget.create(ws, "four", AmlCompute.provisioning_configuration(max_nodes=NODES))
     steps = [PythonScriptStep("sleep.py", name=f"s{i}", source_directory=str(folder / "steps"),
-                              compute_target="four") for i in range(WIDTH)]
-    with contextlib.redirect_stdout(io.StringIO()):
-        run = Experiment(ws, "fanout").submit(Pipeline(ws, steps))
-        run.wait_for_completion(show_output=False)
-    return run_seconds(run)
+                              compute_target="four", allow_reuse=False) for i in range(WIDTH)]
+    return run_seconds(run_quietly(ws, "fanout", steps))
 
 
 def main() -> None:
-    os.environ["AMLOCAL_EXECUTOR"] = "docker"
     image = docker_base_image()
-    folder = fresh_workspace()
-    (folder / "steps").mkdir()
-    (folder / "steps" / "sleep.py").write_text(f"import time\ntime.sleep({SLEEP})\n")
+    folder = workspace_with_script("sleep.py", f"import time\ntime.sleep({SLEEP})\n", "docker")
     pipeline_once(folder)  # warm-up
     ideals, runs, ratios = [], [], []
     for _ in range(REPEATS):

@@ -6,37 +6,21 @@ The pipeline time is the run's start-to-end time as the runner records it (the r
 start-up and the client's submission are not step overhead)."""
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import time
-
-from _common import docker_base_image, docker_run_wait_remove, fresh_workspace, median, run_seconds
+from _common import (chain_of_steps, docker_base_image, docker_run_wait_remove, median, run_quietly,
+                     run_seconds, workspace_with_script)
 
 STEPS, REPEATS = 10, 5
 
 
 def pipeline_once(folder) -> float:
-    from runner.sdk import Experiment, Pipeline, PythonScriptStep, Workspace
+    from runner.sdk import Workspace
     ws = Workspace.get("bench")
-    steps = []
-    for i in range(STEPS):
-        step = PythonScriptStep("noop.py", name=f"s{i}", source_directory=str(folder / "steps"))
-        if steps:
-            step.run_after(steps[-1])
-        steps.append(step)
-    with contextlib.redirect_stdout(io.StringIO()):
-        run = Experiment(ws, "bench").submit(Pipeline(ws, steps))
-        run.wait_for_completion(show_output=False)
-    return run_seconds(run)
+    return run_seconds(run_quietly(ws, "bench", chain_of_steps(folder, "noop.py", STEPS)))
 
 
 def main() -> None:
-    os.environ["AMLOCAL_EXECUTOR"] = "docker"
     image = docker_base_image()
-    folder = fresh_workspace()
-    (folder / "steps").mkdir()
-    (folder / "steps" / "noop.py").write_text("pass\n")
+    folder = workspace_with_script("noop.py", "pass\n", "docker")
     pipeline_once(folder)  # warm-up: the base image's first use
     bases, runs, ratios = [], [], []
     for _ in range(REPEATS):

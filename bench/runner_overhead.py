@@ -5,12 +5,11 @@ The pipeline time is the run's own start-to-end time as the runner records it (r
 process start-up and the client's submission are reported apart)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 
-from _common import fresh_workspace, median
+from _common import chain_of_steps, median, run_quietly, run_seconds, workspace_with_script
 
 STEPS, REPEATS = 20, 5
 
@@ -23,34 +22,19 @@ def baseline() -> float:
 
 
 def pipeline_once(folder) -> tuple[float, float]:
-    from runner.sdk import Experiment, Pipeline, PythonScriptStep, Workspace
+    from runner.sdk import Workspace
     ws = Workspace.get("bench")
-    steps = []
-    for i in range(STEPS):
-        step = PythonScriptStep("noop.py", name=f"s{i}", source_directory=str(folder / "steps"))
-        if steps:
-            step.run_after(steps[-1])
-        steps.append(step)
     t0 = time.perf_counter()
-    run = Experiment(ws, "bench").submit(Pipeline(ws, steps))
-    run.wait_for_completion(show_output=False)
-    wall = time.perf_counter() - t0
-    row = run._row()
-    assert row["status"] == "Finished", row["error"]
-    return row["end_time"] - row["start_time"], wall
+    run = run_quietly(ws, "bench", chain_of_steps(folder, "noop.py", STEPS))
+    return run_seconds(run), time.perf_counter() - t0
 
 
 def main() -> None:
-    os.environ["AMLOCAL_EXECUTOR"] = "local"
-    folder = fresh_workspace()
-    (folder / "steps").mkdir()
-    (folder / "steps" / "noop.py").write_text("pass\n")
-    import contextlib, io
+    folder = workspace_with_script("noop.py", "pass\n", "local")
     ratios, runs, walls, bases = [], [], [], []
     for _ in range(REPEATS):
         base = baseline()
-        with contextlib.redirect_stdout(io.StringIO()):
-            run_time, wall = pipeline_once(folder)
+        run_time, wall = pipeline_once(folder)
         bases.append(base); runs.append(run_time); walls.append(wall); ratios.append(run_time / base)
     print(f"20 x python -c pass: median {median(bases):.3f} s")
     print(f"20-step chain, runner start to end: median {median(runs):.3f} s "

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psutil
@@ -28,29 +29,33 @@ class LocalProcess:
             self.create_time: float | None = psutil.Process(proc.pid).create_time()
         except psutil.NoSuchProcess:
             self.create_time = 0.0
+        # A blocking waitpid in a thread sees the exit at once; Popen.wait(timeout) polls with
+        # sleeps of up to 50 ms, which a chain of short steps pays at every step.
+        self._exited = threading.Event()
+        threading.Thread(target=self._reap, name=f"reap-{proc.pid}", daemon=True).start()
+
+    def _reap(self) -> None:
+        self._proc.wait()
+        self._exited.set()
 
     def release(self) -> None:
         pass  # never held: a process has no start-up worth paying early
 
     def wait(self, timeout: float) -> StepOutcome | None:
-        try:
-            code = self._proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if not self._exited.wait(timeout):
             return None
+        code = self._proc.returncode
         if code < 0:
             return StepOutcome(code, f"killed by signal {-code}")
         return StepOutcome(code)
 
     def stop(self, grace_seconds: float) -> None:
-        if self._proc.poll() is None:
+        if not self._exited.is_set():
             kill_process_group(self.pid, None, grace_seconds)
-        try:
-            self._proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
+        self._exited.wait(5)
 
     def close(self) -> None:
-        if self._proc.poll() is None:
+        if not self._exited.is_set():
             self.stop(0.0)
 
 
