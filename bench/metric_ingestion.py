@@ -7,7 +7,7 @@ import io
 import json
 import time
 
-from _common import fresh_workspace
+from _common import workspace_with_script
 
 N = 100_000
 STEP = f"""
@@ -23,9 +23,7 @@ open(os.path.join(os.environ["AMLOCAL_ARTIFACTS_DIR"], "timing.json"), "w").writ
 
 
 def main() -> None:
-    folder = fresh_workspace()
-    (folder / "steps").mkdir()
-    (folder / "steps" / "log.py").write_text(STEP)
+    folder = workspace_with_script("log.py", STEP, "local")
     from runner.engine.ingest import EventIngestor
     from runner.sdk import Experiment, Pipeline, PythonScriptStep, Workspace
     ws = Workspace.get("bench")
