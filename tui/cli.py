@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     why = sub.add_parser("why", help="why each step ran or was reused, and what changed")
     why.add_argument("run_id")
     why.add_argument("step", nargs="?", help="step name (default: every step)")
+    sub.add_parser("ui", help="the terminal dashboard: pipelines, runs, steps, logs, metrics")
     config = sub.add_parser("config", help="show or change workspace settings")
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_cancel(args.run_id)
         if args.command == "why":
             return commands.cmd_why(args.run_id, args.step)
+        if args.command == "ui":
+            from store.layout import require_workspace
+            from tui.dashboard.app import run_dashboard
+            return run_dashboard(require_workspace())
         if args.command == "config":
             return commands.cmd_config(args.name, args.value, args.unset)
     except KeyboardInterrupt:

@@ -1,0 +1,127 @@
+"""The dashboard, driven headless with Textual's Pilot against a real workspace."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+
+import pytest
+
+from tests.conftest import REPO, amlocal
+
+pytest.importorskip("textual")
+
+from textual.widgets import Log, TabbedContent  # noqa: E402
+
+from tui.dashboard.app import DashboardApp  # noqa: E402
+from tui.dashboard.keyed_table import KeyedTable  # noqa: E402
+from tui.dashboard.pipelines_screen import PipelinesScreen  # noqa: E402
+from tui.dashboard.run_screen import RunScreen  # noqa: E402
+from tui.dashboard.runs_screen import RunsScreen  # noqa: E402
+
+
+@pytest.fixture
+def sample_workspace(tmp_path, monkeypatch):
+    """A workspace holding one finished run of the sample pipeline (local processes)."""
+    monkeypatch.setenv("AMLOCAL_EXECUTOR", "local")  # also for reruns started by the dashboard
+    shutil.copytree(REPO / "sample_projects" / "compare_models", tmp_path / "compare_models")
+    env = {"AMLOCAL_HOME": str(tmp_path / ".amlocal")}
+    done = amlocal("run", str(tmp_path / "compare_models" / "pipeline.py"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    from store.layout import WorkspaceLayout
+    return WorkspaceLayout(tmp_path / ".amlocal")
+
+
+async def _until(pilot, predicate, timeout: float = 15.0) -> None:
+    """Wait until `predicate()` holds (a widget not composed yet counts as not yet)."""
+    from textual.css.query import NoMatches
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except NoMatches:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("the dashboard never showed it")
+        await pilot.pause(0.05)
+
+
+def _table(app, selector: str = "KeyedTable") -> KeyedTable:
+    return app.screen.query_one(selector, KeyedTable)
+
+
+def _cells(table: KeyedTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def test_navigate_pipelines_runs_run_and_read_a_steps_logs_and_metrics(sample_workspace):
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, PipelinesScreen) and _table(app).row_count == 1)
+            row = _cells(_table(app))[0]
+            assert row[:2] == ["compare_models", "Finished"] and row[4] == "1"
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
+            assert _cells(_table(app))[0][1] == "Finished"
+            assert "test_fraction=0.25" in _cells(_table(app))[0][5]
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, RunScreen) and _table(app, "#steps").row_count == 4)
+            steps = _cells(_table(app, "#steps"))
+            assert [s[0] for s in steps] == ["prep", "train_mean", "train_linear", "compare"]
+            log = app.screen.query_one("#log", Log)
+            await _until(pilot, lambda: any("prep: train" in line or "rows" in line for line in log.lines))
+            await pilot.press("down", "down")  # train_linear
+            await _until(pilot, lambda: any(line.startswith("linear: rmse=") for line in log.lines))
+            app.screen.query_one(TabbedContent).active = "metrics"
+            metrics = lambda: {r[0]: r for r in _cells(_table(app, "#metric-table"))}  # noqa: E731
+            await _until(pilot, lambda: "rmse" in metrics() and "squared_error" in metrics())
+            assert metrics()["squared_error"][3] == "50"  # the series behind the plot
+            await pilot.press("escape", "escape")
+            assert isinstance(app.screen, PipelinesScreen)
+    asyncio.run(scenario())
+
+
+def test_rerun_from_the_runs_screen_appears_live_and_is_reused(sample_workspace):
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: _table(app).row_count == 1)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
+            first = _table(app).current_key
+            await pilot.press("r")
+            await _until(pilot, lambda: _table(app).row_count == 2)
+            rows = _cells(_table(app))
+            await _until(pilot, lambda: _cells(_table(app))[0][1] == "Finished")
+            assert _table(app).current_key == first  # the cursor stayed on its run
+            assert _cells(_table(app))[0][6] == "4/4"  # nothing changed: every step reused
+            assert rows[1][0] == first[:8]  # newest first
+    asyncio.run(scenario())
+
+
+def test_a_running_steps_log_is_followed_live_and_c_cancels_the_run(workspace, write, tmp_path):
+    from runner.sdk import Experiment, Pipeline, PythonScriptStep
+    write("steps/slow.py", """
+        import time
+        for i in range(600):
+            print(f"tick {i}", flush=True)
+            time.sleep(0.1)
+    """)
+    step = PythonScriptStep("slow.py", name="slow", source_directory=str(tmp_path / "steps"))
+    run = Experiment(workspace, "slow").submit(Pipeline(workspace, [step]))
+
+    async def scenario():
+        app = DashboardApp(workspace._local.layout)
+        async with app.run_test(size=(180, 50)) as pilot:
+            app.push_screen(RunScreen(run.id))
+            await _until(pilot, lambda: isinstance(app.screen, RunScreen)
+                         and _table(app, "#steps").row_count == 1)
+            log = app.screen.query_one("#log", Log)
+            await _until(pilot, lambda: "tick 1" in log.lines)
+            await _until(pilot, lambda: "tick 8" in log.lines)  # still arriving: a live tail
+            await pilot.press("c")
+            await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled")
+    asyncio.run(scenario())
+    assert run.get_status() == "Canceled"

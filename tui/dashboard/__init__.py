@@ -1,0 +1,1 @@
+"""The Textual dashboard (`amlocal ui`): pipelines → runs → run detail, updated live."""

@@ -1,0 +1,65 @@
+"""A DataTable whose rows are keyed and updated in place, keeping the cursor on its row."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+STATUS_STYLE = {"Finished": "green", "Failed": "bold red", "Running": "yellow",
+                "Canceled": "dim", "Queued": "cyan", "Preparing": "cyan", "NotStarted": "cyan"}
+
+
+def status_text(status: str) -> Text:
+    """A status word in the colour every screen uses for it."""
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+class KeyedTable(DataTable):
+    """Rows are (key, cells); `sync` adds, updates and removes rows, never clearing the table."""
+
+    DEFAULT_CSS = """
+    KeyedTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._columns = columns
+        self._cells: dict[str, tuple] = {}
+
+    def on_mount(self) -> None:
+        for key, label in self._columns:
+            self.add_column(label, key=key)
+
+    @property
+    def current_key(self) -> str | None:
+        """The key of the row under the cursor (None for an empty table)."""
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def sync(self, rows: Iterable[tuple[str, tuple]]) -> None:
+        """Make the table hold exactly `rows`, in their order, changing only what changed."""
+        rows = list(rows)
+        keep = self.current_key
+        wanted = {key for key, _ in rows}
+        for key in [k for k in self._cells if k not in wanted]:
+            self.remove_row(key)
+            del self._cells[key]
+        column_keys = [key for key, _ in self._columns]
+        added = False
+        for key, cells in rows:
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                added = True
+            elif old != cells:
+                for column, before, after in zip(column_keys, old, cells):
+                    if before != after:
+                        self.update_cell(key, column, after, update_width=True)
+            self._cells[key] = cells
+        if added:  # new rows go where `rows` puts them (e.g. newest first): the first column is unique
+            order = {str(cells[0]): i for i, (_, cells) in enumerate(rows)}
+            self.sort(column_keys[0], key=lambda first: order.get(str(first), len(order)))
+        if keep in self._cells:
+            self.move_cursor(row=self.get_row_index(keep), animate=False)

@@ -1,0 +1,172 @@
+"""One run: its header, its steps, and for the highlighted step its logs, metrics and details."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from runner.engine.progress import LogTail
+from tui.dashboard.actions import cancel, rerun_run
+from tui.dashboard.keyed_table import KeyedTable, status_text
+from tui.dashboard.queries import RunDetail
+
+REFRESH_SECONDS = 1.0
+TAIL_SECONDS = 0.3
+
+
+class DetailLoaded(Message):
+    def __init__(self, detail: RunDetail) -> None:
+        super().__init__()
+        self.detail = detail
+
+
+class LogLines(Message):
+    def __init__(self, step_id: str, lines: list[str]) -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.lines = lines
+
+
+class StepFacts(Message):
+    def __init__(self, step_id: str, metrics: list, details: str) -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.metrics = metrics
+        self.details = details
+
+
+class RunScreen(Screen):
+    """A run's steps; `f` toggles following the log, `r`/`R` rerun, `c` cancels."""
+
+    DEFAULT_CSS = """
+    RunScreen #header { height: auto; padding: 0 1; background: $boost; }
+    RunScreen #steps { height: 10; }
+    RunScreen TabbedContent { height: 1fr; }
+    RunScreen #metric-table { height: 8; }
+    RunScreen PlotextPlot { height: 1fr; min-height: 8; }
+    """
+    BINDINGS = [Binding("f", "follow", "Follow log"), Binding("r", "rerun", "Rerun"),
+                Binding("R", "regenerate", "Rerun, regenerate"), Binding("c", "cancel", "Cancel"),
+                Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.detail: RunDetail | None = None
+        self.step_id: str | None = None
+        self._tails: tuple[LogTail, LogTail] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("loading…", id="header")
+        yield KeyedTable([("name", "STEP"), ("status", "STATUS"), ("duration", "DURATION"),
+                          ("executor", "EXECUTOR"), ("note", "REUSE / ERROR")], id="steps")
+        with TabbedContent(initial="logs"):
+            with TabPane("Logs", id="logs"):
+                yield Log(id="log", max_lines=20_000)
+            with TabPane("Metrics", id="metrics"):
+                yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
+                                  ("count", "VALUES")], id="metric-table")
+                yield PlotextPlot(id="plot")
+            with TabPane("Details", id="details"):
+                yield Static("", id="step-details")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "amlocal", f"run {self.run_id[:8]}"
+        self.load()
+        self.set_interval(REFRESH_SECONDS, self.load)
+        self.set_interval(TAIL_SECONDS, self.tail)
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        store = self.app.store
+        self.post_message(DetailLoaded(store.run_detail(self.run_id)))
+        if self.step_id is not None:
+            step_id = self.step_id
+            self.post_message(StepFacts(step_id, store.step_metrics(step_id), store.step_details(step_id)))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        d = self.detail = message.detail
+        self.query_one("#header", Static).update(
+            f"[b]{d.id}[/b]  {d.status}  experiment {d.experiment}  started {d.started}  "
+            f"took {d.duration}\ngit {d.commit}  executor {d.executor}  parameters {d.parameters}"
+            + (f"\n[red]{d.error}[/red]" if d.error else ""))
+        table = self.query_one("#steps", KeyedTable)
+        table.sync((s.id, (s.name, status_text(s.status), s.duration, s.executor, s.note))
+                   for s in d.steps)
+        if self.step_id is None and d.steps:
+            self._select(table.current_key)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "steps" and event.row_key is not None:
+            self._select(event.row_key.value)
+
+    def _select(self, step_id: str | None) -> None:
+        if step_id is None or step_id == self.step_id or self.detail is None:
+            return
+        step = next((s for s in self.detail.steps if s.id == step_id), None)
+        if step is None:
+            return
+        self.step_id = step_id
+        folder = Path(step.run_dir)
+        self._tails = (LogTail(folder / "stdout.txt"), LogTail(folder / "stderr.txt"))
+        self.query_one("#log", Log).clear()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="tail")
+    def tail(self) -> None:
+        tails, step_id = self._tails, self.step_id
+        if tails is None or step_id is None:
+            return
+        lines = tails[0].read_lines() + tails[1].read_lines()
+        if lines:
+            self.post_message(LogLines(step_id, lines))
+
+    def on_log_lines(self, message: LogLines) -> None:
+        if message.step_id == self.step_id:
+            self.query_one("#log", Log).write_lines(message.lines)
+
+    def on_step_facts(self, message: StepFacts) -> None:
+        if message.step_id != self.step_id:
+            return
+        self.query_one("#metric-table", KeyedTable).sync(
+            (name, (name, kind, value, str(max(len(history), 1)))) for name, kind, value, history in message.metrics)
+        self.query_one("#step-details", Static).update(message.details)
+        series = [(name, history) for name, _, _, history in message.metrics if len(history) > 1]
+        plot = self.query_one(PlotextPlot)
+        plot.plt.clear_data()
+        if series:
+            name, history = series[0]
+            plot.plt.plot(history, label=name)
+            plot.plt.title(name)
+        plot.refresh()
+
+    def action_follow(self) -> None:
+        log = self.query_one("#log", Log)
+        log.auto_scroll = not log.auto_scroll
+        self.notify("following the log" if log.auto_scroll else "not following the log")
+
+    def action_rerun(self) -> None:
+        self.act("rerun")
+
+    def action_regenerate(self) -> None:
+        self.act("regenerate")
+
+    def action_cancel(self) -> None:
+        self.act("cancel")
+
+    @work(thread=True, group="actions")
+    def act(self, what: str) -> None:
+        layout = self.app.store.layout
+        if what == "cancel":
+            said = cancel(layout, self.run_id)
+        else:
+            said = f"started run {rerun_run(layout, self.run_id, regenerate=what == 'regenerate')[:8]}"
+        self.app.call_from_thread(self.app.notify, said)

@@ -1,0 +1,92 @@
+"""A pipeline's runs: open, rerun (or regenerate), cancel."""
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from tui.dashboard.actions import cancel, rerun_run
+from tui.dashboard.keyed_table import KeyedTable, status_text
+from tui.dashboard.queries import RunRow
+
+REFRESH_SECONDS = 1.0
+
+
+class RunsLoaded(Message):
+    """Fresh run rows from a worker."""
+
+    def __init__(self, rows: list[RunRow]) -> None:
+        super().__init__()
+        self.rows = rows
+
+
+class RunsScreen(Screen):
+    """The runs of one pipeline, newest first."""
+
+    DEFAULT_CSS = """
+    RunsScreen KeyedTable { height: 1fr; }
+    """
+    BINDINGS = [Binding("enter", "open", "Open"), Binding("r", "rerun", "Rerun"),
+                Binding("R", "regenerate", "Rerun, regenerate outputs"),
+                Binding("c", "cancel", "Cancel"), Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, pipeline_name: str) -> None:
+        super().__init__()
+        self.pipeline_name = pipeline_name
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield KeyedTable([("id", "RUN"), ("status", "STATUS"), ("started", "STARTED"),
+                          ("duration", "DURATION"), ("commit", "GIT"), ("parameters", "PARAMETERS"),
+                          ("reused", "REUSED"), ("experiment", "EXPERIMENT")], id="runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "amlocal", f"runs of {self.pipeline_name}"
+        self.load()
+        self.set_interval(REFRESH_SECONDS, self.load)
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        self.post_message(RunsLoaded(self.app.store.runs(self.pipeline_name)))
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        self.query_one(KeyedTable).sync(
+            (r.id, (r.id[:8], status_text(r.status), r.started, r.duration, r.commit, r.parameters,
+                    r.reused, r.experiment)) for r in message.rows)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def _current(self) -> str | None:
+        return self.query_one(KeyedTable).current_key
+
+    def action_open(self) -> None:
+        from tui.dashboard.run_screen import RunScreen
+        if (run_id := self._current()) is not None:
+            self.app.push_screen(RunScreen(run_id))
+
+    def action_rerun(self) -> None:
+        if (run_id := self._current()) is not None:
+            self.act(run_id, "rerun")
+
+    def action_regenerate(self) -> None:
+        if (run_id := self._current()) is not None:
+            self.act(run_id, "regenerate")
+
+    def action_cancel(self) -> None:
+        if (run_id := self._current()) is not None:
+            self.act(run_id, "cancel")
+
+    @work(thread=True, group="actions")
+    def act(self, run_id: str, what: str) -> None:
+        layout = self.app.store.layout
+        if what == "cancel":
+            said = cancel(layout, run_id)
+        else:
+            said = f"started run {rerun_run(layout, run_id, regenerate=what == 'regenerate')[:8]}"
+        self.app.call_from_thread(self.app.notify, said)
+        self.load()
