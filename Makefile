@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/docker_fanout.py
 	$(BIN)/python bench/reuse_decision.py
 	$(BIN)/python bench/reuse_vs_dvc.py
+	$(BIN)/python bench/dashboard_first_paint.py
 
 clean:
 	rm -rf $(VENV) .amlocal

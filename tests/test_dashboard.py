@@ -125,3 +125,33 @@ def test_a_running_steps_log_is_followed_live_and_c_cancels_the_run(workspace, w
             await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled")
     asyncio.run(scenario())
     assert run.get_status() == "Canceled"
+
+
+def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_path):
+    import os
+    import subprocess
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true needs tmux for the real-terminal smoke test")
+        pytest.skip("tmux is not installed")
+    session = f"amlocal-ui-{os.getpid()}"
+    command = (f"cd {tmp_path} && AMLOCAL_HOME={sample_workspace.root} PYTHONPATH={REPO} "
+               f"{os.sys.executable} -m tui.cli ui; echo EXITED $?; sleep 30")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command],
+                   check=True)
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                              text=True).stdout
+    try:
+        deadline = time.monotonic() + 30
+        while "compare_models" not in screen() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "compare_models" in screen() and "PIPELINE" in screen()
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        deadline = time.monotonic() + 15
+        while "EXITED" not in screen() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "EXITED 0" in screen()
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
