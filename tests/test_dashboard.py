@@ -97,7 +97,7 @@ def test_rerun_from_the_runs_screen_appears_live_and_is_reused(sample_workspace)
             await _until(pilot, lambda: _cells(_table(app))[0][1] == "Finished")
             assert _table(app).current_key == first  # the cursor stayed on its run
             assert _cells(_table(app))[0][6] == "4/4"  # nothing changed: every step reused
-            assert rows[1][0] == first[:8]  # newest first
+            assert rows[1][0].strip() == first[:8]  # newest first
     asyncio.run(scenario())
 
 
@@ -155,3 +155,44 @@ def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_pa
         assert "EXITED 0" in screen()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_compare_marked_runs_shows_only_the_differing_parameters_across_experiments(sample_workspace):
+    import json
+    from runner.engine.submission import submit_run
+    from store.catalog import get_pipeline_spec
+    from store.runs import get_pipeline_run, list_pipeline_runs
+    from store.workspace import open_workspace
+    with open_workspace(sample_workspace) as local:
+        first = list_pipeline_runs(local.conn)[0]
+        spec = get_pipeline_spec(local.conn, first["pipeline_id"])
+        second, _ = submit_run(local, experiment_name="other-experiment", pipeline_name="compare_models",
+                               spec=spec, cycle_errors=[], parameters={"test_fraction": 0.3}, tags={},
+                               continue_on_step_failure=False, regenerate_outputs=False,
+                               identity=json.loads("{}"), source_folder=sample_workspace.root.parent)
+        deadline = time.monotonic() + 60
+        while get_pipeline_run(local.conn, second)["status"] != "Finished":
+            assert time.monotonic() < deadline, get_pipeline_run(local.conn, second)["error"]
+            time.sleep(0.1)
+
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: _table(app).row_count == 1)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 2)
+            await pilot.press("space", "down", "space")
+            assert [r[0][0] for r in _cells(_table(app))] == ["●", "●"]
+            await pilot.press("d")
+            from textual.widgets import DataTable
+            from tui.dashboard.compare_screen import CompareScreen
+            table = lambda: app.screen.query_one("#comparison", DataTable)  # noqa: E731
+            await _until(pilot, lambda: isinstance(app.screen, CompareScreen) and table().row_count > 0)
+            facts = [str(table().get_row_at(i)[0]) for i in range(table().row_count)]
+            assert "parameter test_fraction" in facts and "experiment" in facts
+            assert "status" not in facts  # the same in both: hidden by default
+            assert all(not f.startswith("parameter ") or f == "parameter test_fraction" for f in facts)
+            await pilot.press("a")
+            facts = [str(table().get_row_at(i)[0]) for i in range(table().row_count)]
+            assert "status" in facts
+    asyncio.run(scenario())

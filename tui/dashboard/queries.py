@@ -195,5 +195,41 @@ class Store:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Runs side by side: one row per fact (parameter, final metric), one value per run."""
+
+    run_ids: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def differing(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Only the rows whose values are not all the same."""
+        return tuple(r for r in self.rows if len(set(r[1])) > 1)
+
+
+def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
+    """Parameters and final metrics of `run_ids` (any experiments), side by side."""
+    from store.runs import get_pipeline_run, get_step_runs
+    conn = store._conn()
+    try:
+        facts: list[dict[str, str]] = []
+        for run_id in run_ids:
+            run = get_pipeline_run(conn, run_id)
+            steps = get_step_runs(conn, run_id)
+            names = {s["id"]: s["name"] for s in steps} | {run_id: "(pipeline)"}
+            values = {"experiment": run["experiment_name"], "status": run["status"],
+                      "duration": duration(run["start_time"], run["end_time"]),
+                      "git": commit_text(run)}
+            values |= {f"parameter {k}": short_value(v, 24)
+                       for k, v in json.loads(run["parameters_json"]).items()}
+            values |= {f"metric {names[m['run_id']]}.{m['name']}": short_value(decode(m), 24)
+                       for m in latest_metrics(conn, list(names))}
+            facts.append(values)
+    finally:
+        conn.close()
+    keys = list(dict.fromkeys(k for values in facts for k in values))
+    return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys))
+
+
 def log_path(step: StepRow, stream: str) -> Path:
     return Path(step.run_dir) / f"{stream}.txt"

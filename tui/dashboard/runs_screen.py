@@ -31,11 +31,14 @@ class RunsScreen(Screen):
     """
     BINDINGS = [Binding("enter", "open", "Open"), Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate outputs"),
-                Binding("c", "cancel", "Cancel"), Binding("escape", "app.pop_screen", "Back")]
+                Binding("c", "cancel", "Cancel"), Binding("space", "mark", "Mark"),
+                Binding("d", "compare", "Compare marked"), Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, pipeline_name: str) -> None:
         super().__init__()
         self.pipeline_name = pipeline_name
+        self.marked: list[str] = []
+        self.rows: list[RunRow] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -54,9 +57,29 @@ class RunsScreen(Screen):
         self.post_message(RunsLoaded(self.app.store.runs(self.pipeline_name)))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
+        self.rows = message.rows
+        self._show()
+
+    def _show(self) -> None:
         self.query_one(KeyedTable).sync(
-            (r.id, (r.id[:8], status_text(r.status), r.started, r.duration, r.commit, r.parameters,
-                    r.reused, r.experiment)) for r in message.rows)
+            (r.id, (("● " if r.id in self.marked else "  ") + r.id[:8], status_text(r.status),
+                    r.started, r.duration, r.commit, r.parameters, r.reused, r.experiment))
+            for r in self.rows)
+
+    def action_mark(self) -> None:
+        if (run_id := self._current()) is not None:
+            if run_id in self.marked:
+                self.marked.remove(run_id)
+            else:
+                self.marked.append(run_id)
+            self._show()
+
+    def action_compare(self) -> None:
+        from tui.dashboard.compare_screen import CompareScreen
+        if len(self.marked) < 2:
+            self.notify("mark two or more runs with space first", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(list(self.marked)))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

@@ -1,0 +1,69 @@
+"""Marked runs side by side: parameters and final metrics, only the differences by default."""
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from tui.dashboard.queries import Comparison, compare_runs
+
+
+class ComparisonLoaded(Message):
+    def __init__(self, comparison: Comparison) -> None:
+        super().__init__()
+        self.comparison = comparison
+
+
+class CompareScreen(Screen):
+    """`a` switches between only the differing rows and every row."""
+
+    DEFAULT_CSS = """
+    CompareScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [Binding("a", "toggle_all", "All rows / only differences"),
+                Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = run_ids
+        self.only_differences = True
+        self.comparison: Comparison | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="comparison", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "amlocal", f"comparing {len(self.run_ids)} runs"
+        table = self.query_one(DataTable)
+        table.add_column("", key="fact")
+        for run_id in self.run_ids:
+            table.add_column(run_id[:8], key=run_id)
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        self.post_message(ComparisonLoaded(compare_runs(self.app.store, self.run_ids)))
+
+    def on_comparison_loaded(self, message: ComparisonLoaded) -> None:
+        self.comparison = message.comparison
+        self._show()
+
+    def _show(self) -> None:
+        if self.comparison is None:
+            return
+        table = self.query_one(DataTable)
+        table.clear()  # a different set of rows, not a refresh: nothing to keep in place
+        rows = self.comparison.differing() if self.only_differences else self.comparison.rows
+        for fact, values in rows:
+            table.add_row(fact, *values, key=fact)
+        self.sub_title = (f"comparing {len(self.run_ids)} runs: "
+                          + ("only differences (a: all rows)" if self.only_differences else "all rows"))
+
+    def action_toggle_all(self) -> None:
+        self.only_differences = not self.only_differences
+        self._show()
