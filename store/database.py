@@ -14,12 +14,13 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # version → the statements that turn a database of that version into the next one.
 MIGRATIONS: dict[int, list[str]] = {
     1: ["ALTER TABLE step_run ADD COLUMN fingerprint VARCHAR",
         "ALTER TABLE step_run ADD COLUMN fingerprint_json VARCHAR",
         "CREATE INDEX ix_step_run_fingerprint ON step_run (fingerprint)"],
+    2: ["ALTER TABLE step_run ADD COLUMN phases_json VARCHAR NOT NULL DEFAULT '{}'"],
 }
 BUSY_TIMEOUT_MS = 10_000
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database

@@ -154,7 +154,8 @@ def create_step_runs(conn: sqlite3.Connection, pipeline_run_id: str,
         conn.executemany(
             "INSERT INTO step_run (id, pipeline_run_id, node_id, name, position, status, "
             "created_at, compute_target, arguments_json, outputs_json, properties_json, "
-            "tags_json, run_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', '{}', '{}', '{}', ?)",
+            "tags_json, phases_json, run_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', '{}', '{}', '{}', "
+            "'{}', ?)",
             [(s.id, pipeline_run_id, s.node_id, s.name, s.position, st.NOT_STARTED, now,
               s.compute_target, s.run_dir) for s in steps])
 
@@ -164,7 +165,7 @@ def update_step_run(conn: sqlite3.Connection, step_run_id: str, **fields: Any) -
     allowed = {"status", "start_time", "end_time", "exit_code", "error", "executor",
                "process_id", "process_create_time",
                "snapshot_id", "decision", "reason", "reused_step_run_id", "arguments_json",
-               "fingerprint", "fingerprint_json",
+               "fingerprint", "fingerprint_json", "phases_json",
                "outputs_json", "properties_json"}
     unknown = set(fields) - allowed
     if unknown:

@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Experiment(SQLModel, table=True):
@@ -110,6 +110,8 @@ class StepRun(SQLModel, table=True):
     # sha256 of the canonical reuse fields, and the fields themselves (for `amlocal why`).
     fingerprint: Optional[str] = Field(default=None, index=True)
     fingerprint_json: Optional[str] = None
+    # When each phase began: queued, preparing, starting, waiting (warm, for a node), running, ended.
+    phases_json: str = "{}"
     arguments_json: str = "[]"
     outputs_json: str = "{}"
     properties_json: str = "{}"

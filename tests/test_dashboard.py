@@ -70,6 +70,7 @@ def test_navigate_pipelines_runs_run_and_read_a_steps_logs_and_metrics(sample_wo
             await _until(pilot, lambda: isinstance(app.screen, RunScreen) and _table(app, "#steps").row_count == 4)
             steps = _cells(_table(app, "#steps"))
             assert [s[0] for s in steps] == ["prep", "train_mean", "train_linear", "compare"]
+            assert "prepare " in steps[0][4] and "run " in steps[0][4]  # the phase breakdown
             log = app.screen.query_one("#log", Log)
             await _until(pilot, lambda: any("prep: train" in line or "rows" in line for line in log.lines))
             await pilot.press("down", "down")  # train_linear
@@ -78,6 +79,12 @@ def test_navigate_pipelines_runs_run_and_read_a_steps_logs_and_metrics(sample_wo
             metrics = lambda: {r[0]: r for r in _cells(_table(app, "#metric-table"))}  # noqa: E731
             await _until(pilot, lambda: "rmse" in metrics() and "squared_error" in metrics())
             assert metrics()["squared_error"][3] == "50"  # the series behind the plot
+            app.screen.query_one(TabbedContent).active = "outputs"
+            outputs = lambda: {r[0]: r for r in _cells(_table(app, "#output-table"))}  # noqa: E731
+            await _until(pilot, lambda: "linear_model" in outputs())
+            assert outputs()["linear_model"][1] == "output"
+            assert outputs()["linear_model"][3].startswith("workspaceblobstore:azureml/")
+            assert outputs()["outputs/model.json"][1] == "artifact"
             await pilot.press("escape", "escape")
             assert isinstance(app.screen, PipelinesScreen)
     asyncio.run(scenario())
@@ -121,6 +128,8 @@ def test_a_running_steps_log_is_followed_live_and_c_cancels_the_run(workspace, w
             log = app.screen.query_one("#log", Log)
             await _until(pilot, lambda: "tick 1" in log.lines)
             await _until(pilot, lambda: "tick 8" in log.lines)  # still arriving: a live tail
+            usage = app.screen.query_one("#usage")
+            await _until(pilot, lambda: "memory" in str(usage.render()))  # live CPU and memory
             await pilot.press("c")
             await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled")
     asyncio.run(scenario())

@@ -97,6 +97,12 @@ class StepExecution:
         # starts warm (its container up, its script held) and runs once the slot is set.
         self.slot = slot
         self.on_started = on_started  # told once the step's container or process is up
+        self.phases: dict[str, float] = {}
+
+    def _phase(self, name: str) -> dict[str, float]:
+        """Note that phase `name` begins now; returns every phase so far (for phases_json)."""
+        self.phases[name] = time.time()
+        return dict(self.phases)
 
     def run(self) -> StepResult:
         conn = connect(self.facts.layout.db_path)
@@ -111,12 +117,13 @@ class StepExecution:
 
     def _end(self, conn, result: StepResult, exit_code: int | None = None) -> StepResult:
         update_step_run(conn, self.step_run_id, status=result.status, error=result.error,
-                        exit_code=exit_code, end_time=time.time())
+                        exit_code=exit_code, end_time=time.time(), phases_json=self._phase("ended"))
         return result
 
     def _run(self, conn) -> StepResult:
         kind = self.step.get("kind")
-        update_step_run(conn, self.step_run_id, status=st.QUEUED, executor=self.executor.name)
+        update_step_run(conn, self.step_run_id, status=st.QUEUED, executor=self.executor.name,
+                        phases_json=self._phase("queued"))
         if kind not in ("python", "data_transfer"):
             job = self.step.get("databricks") or {}
             what = ("notebook " + job["notebook_path"]) if job.get("notebook_path") else \
@@ -131,7 +138,8 @@ class StepExecution:
         if kind == "python":
             snapshot_id = self.step.get("snapshot_id") or self.snapshots.snapshot_id(
                 store, self.step["source_directory"], (layout.root,))
-        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id, status=st.PREPARING)
+        update_step_run(conn, self.step_run_id, snapshot_id=snapshot_id, status=st.PREPARING,
+                        phases_json=self._phase("preparing"))
         build_log = self.run_dir / PREPARATION_LOG
         limits, notes = step_limits(conn, self.step)
         if notes:
@@ -155,7 +163,7 @@ class StepExecution:
                                 self.executor, limits)
         prepared.invocation.image = environment.image
         update_step_run(conn, self.step_run_id, arguments_json=prepared.resolved_arguments,
-                        outputs_json=prepared.outputs)
+                        outputs_json=prepared.outputs, phases_json=self._phase("starting"))
         ingestor = EventIngestor(conn, self.run_dir / "events.jsonl", self.step_run_id,
                                  self.facts.pipeline_run_id,
                                  {self.step_run_id: self.run_dir / "artifacts",
@@ -165,7 +173,8 @@ class StepExecution:
         self.on_started()
         try:
             if self.slot is not None:
-                update_step_run(conn, self.step_run_id, status=st.QUEUED)
+                update_step_run(conn, self.step_run_id, status=st.QUEUED,
+                                phases_json=self._phase("waiting"))
                 while not self.slot.wait(0.05):
                     if self.stop.is_set():
                         return self._end(conn, StepResult(st.CANCELED, self.stop_reason[0]))
@@ -179,7 +188,8 @@ class StepExecution:
         """Wait for the started step, ingesting its events, enforcing its time limit and stops."""
         started = time.time()
         update_step_run(conn, self.step_run_id, status=st.RUNNING, start_time=started,
-                        process_id=handle.pid, process_create_time=handle.create_time)
+                        process_id=handle.pid, process_create_time=handle.create_time,
+                        phases_json=self._phase("running"))
         timeout = prepared.invocation.limits.timeout_seconds
         forced: str | None = None
         while True:

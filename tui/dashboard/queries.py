@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,35 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in values)
 
 
+def human_size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
 def commit_text(row: sqlite3.Row) -> str:
     if not row["git_commit"]:
         return "-"
     return f"{row['git_branch'] or '?'}@{row['git_commit'][:8]}{'*' if row['git_dirty'] else ''}"
+
+
+PHASES = (("queued", "queue"), ("preparing", "prepare"), ("starting", "start"),
+          ("waiting", "wait for a node"), ("running", "run"))
+
+
+def phase_breakdown(phases: dict[str, float], now: float) -> str:
+    """How long each phase of a step run took: "prepare 0.1s · start 0.2s · run 1.0s"."""
+    marks = sorted((t, name) for name, t in phases.items())
+    parts = []
+    for i, (t, name) in enumerate(marks):
+        label = dict(PHASES).get(name)
+        if label is None:
+            continue
+        end = marks[i + 1][0] if i + 1 < len(marks) else now
+        parts.append(f"{label} {end - t:.1f}s")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -72,6 +98,7 @@ class StepRow:
     executor: str
     note: str
     run_dir: str
+    phases: str
 
 
 @dataclass(frozen=True)
@@ -148,6 +175,7 @@ class Store:
         finally:
             conn.close()
         executors = sorted({s["executor"] for s in steps if s["executor"]})
+        now = time.time()
         return RunDetail(
             run["id"], run["status"], run["experiment_name"],
             when(run["start_time"] or run["created_at"]), duration(run["start_time"], run["end_time"]),
@@ -156,7 +184,8 @@ class Store:
             ", ".join(executors) or json.loads(run["properties_json"]).get("amlocal.executor", "-"),
             run["error"] or "",
             tuple(StepRow(s["id"], s["name"], s["status"], duration(s["start_time"], s["end_time"]),
-                          s["executor"] or "-", s["error"] or s["reason"] or "", s["run_dir"])
+                          s["executor"] or "-", s["error"] or s["reason"] or "", s["run_dir"],
+                          phase_breakdown(json.loads(s["phases_json"] or "{}"), now))
                   for s in steps))
 
     def step_metrics(self, step_run_id: str) -> list[tuple[str, str, str, list[float]]]:
@@ -173,6 +202,32 @@ class Store:
             return result
         finally:
             conn.close()
+
+    def step_row(self, step_run_id: str) -> sqlite3.Row | None:
+        """The stored row of a step run (None if there is none)."""
+        conn = self._conn()
+        try:
+            return conn.execute("SELECT * FROM step_run WHERE id = ?", (step_run_id,)).fetchone()
+        finally:
+            conn.close()
+
+    def step_outputs(self, step_run_id: str) -> list[tuple[str, str, str, str]]:
+        """(name, kind, size, where) of each output (datastore path) and artifact of a step run."""
+        from store.artifacts import list_artifacts
+        from store.runs import get_step_run
+        conn = self._conn()
+        try:
+            step = get_step_run(conn, step_run_id)
+            artifacts = list_artifacts(conn, step_run_id)
+        finally:
+            conn.close()
+        rows = []
+        for port, out in json.loads(step["outputs_json"]).items():
+            folder = Path(out.get("local_path") or "")
+            size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+            rows.append((port, "output", human_size(size), f"{out.get('datastore')}:{out.get('path')}"))
+        rows += [(a["name"], "artifact", human_size(a["size"]), a["path"]) for a in artifacts]
+        return rows
 
     def step_details(self, step_run_id: str) -> str:
         """Arguments, environment, outcome and the reuse decision of a step run, as text."""

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedConten
 from textual_plotext import PlotextPlot
 
 from runner.engine.progress import LogTail
+from runner.engine.resource_usage import UsageSampler
 from tui.dashboard.actions import cancel, rerun_run
 from tui.dashboard.keyed_table import KeyedTable, status_text
 from tui.dashboard.queries import RunDetail
@@ -34,11 +35,13 @@ class LogLines(Message):
 
 
 class StepFacts(Message):
-    def __init__(self, step_id: str, metrics: list, details: str) -> None:
+    def __init__(self, step_id: str, metrics: list, details: str, outputs: list, usage: str) -> None:
         super().__init__()
         self.step_id = step_id
         self.metrics = metrics
         self.details = details
+        self.outputs = outputs
+        self.usage = usage
 
 
 class RunScreen(Screen):
@@ -61,12 +64,14 @@ class RunScreen(Screen):
         self.detail: RunDetail | None = None
         self.step_id: str | None = None
         self._tails: tuple[LogTail, LogTail] | None = None
+        self._sampler = UsageSampler()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("loading…", id="header")
         yield KeyedTable([("name", "STEP"), ("status", "STATUS"), ("duration", "DURATION"),
-                          ("executor", "EXECUTOR"), ("note", "REUSE / ERROR")], id="steps")
+                          ("executor", "EXECUTOR"), ("phases", "PHASES"), ("note", "REUSE / ERROR")],
+                         id="steps")
         with TabbedContent(initial="logs"):
             with TabPane("Logs", id="logs"):
                 yield Log(id="log", max_lines=20_000)
@@ -74,7 +79,11 @@ class RunScreen(Screen):
                 yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
                                   ("count", "VALUES")], id="metric-table")
                 yield PlotextPlot(id="plot")
+            with TabPane("Outputs", id="outputs"):
+                yield KeyedTable([("name", "NAME"), ("kind", "KIND"), ("size", "SIZE"),
+                                  ("where", "WHERE")], id="output-table")
             with TabPane("Details", id="details"):
+                yield Static("", id="usage")
                 yield Static("", id="step-details")
         yield Footer()
 
@@ -90,7 +99,18 @@ class RunScreen(Screen):
         self.post_message(DetailLoaded(store.run_detail(self.run_id)))
         if self.step_id is not None:
             step_id = self.step_id
-            self.post_message(StepFacts(step_id, store.step_metrics(step_id), store.step_details(step_id)))
+            self.post_message(StepFacts(step_id, store.step_metrics(step_id), store.step_details(step_id),
+                                        store.step_outputs(step_id), self._usage(store, step_id)))
+
+    def _usage(self, store, step_id: str) -> str:
+        """Live CPU and memory of the step while it runs (empty otherwise)."""
+        row = store.step_row(step_id)
+        if row is None or row["status"] != "Running":
+            return ""
+        usage = (self._sampler.container(step_id) if row["executor"] == "docker"
+                 else self._sampler.process(row["process_id"], row["process_create_time"])
+                 if row["process_id"] else None)
+        return f"CPU {usage.cpu_percent:.0f}%  memory {usage.memory_mib:.0f} MiB" if usage else ""
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = self.detail = message.detail
@@ -99,7 +119,7 @@ class RunScreen(Screen):
             f"took {d.duration}\ngit {d.commit}  executor {d.executor}  parameters {d.parameters}"
             + (f"\n[red]{d.error}[/red]" if d.error else ""))
         table = self.query_one("#steps", KeyedTable)
-        table.sync((s.id, (s.name, status_text(s.status), s.duration, s.executor, s.note))
+        table.sync((s.id, (s.name, status_text(s.status), s.duration, s.executor, s.phases, s.note))
                    for s in d.steps)
         if self.step_id is None and d.steps:
             self._select(table.current_key)
@@ -139,6 +159,9 @@ class RunScreen(Screen):
         self.query_one("#metric-table", KeyedTable).sync(
             (name, (name, kind, value, str(max(len(history), 1)))) for name, kind, value, history in message.metrics)
         self.query_one("#step-details", Static).update(message.details)
+        self.query_one("#usage", Static).update(message.usage)
+        self.query_one("#output-table", KeyedTable).sync((f"{kind}:{name}", (name, kind, size, where))
+                                                         for name, kind, size, where in message.outputs)
         series = [(name, history) for name, _, _, history in message.metrics if len(history) > 1]
         plot = self.query_one(PlotextPlot)
         plot.plt.clear_data()
