@@ -205,3 +205,36 @@ def test_compare_marked_runs_shows_only_the_differing_parameters_across_experime
             facts = [str(table().get_row_at(i)[0]) for i in range(table().row_count)]
             assert "status" in facts
     asyncio.run(scenario())
+
+
+def test_screen_actions_are_in_the_command_palette_and_r_reruns_the_latest_run(sample_workspace):
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: _table(app).row_count == 1)
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert {"Runs", "Rerun latest", "Keys", "Quit"} <= set(titles)
+            await pilot.press("r")  # on the pipelines screen: rerun its latest run
+            await _until(pilot, lambda: _cells(_table(app))[0][4] == "2")
+    asyncio.run(scenario())
+
+
+def test_slash_filters_runs_and_searches_a_steps_log(sample_workspace):
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: _table(app).row_count == 1)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
+            await pilot.press("slash", *"Failed")
+            await _until(pilot, lambda: _table(app).row_count == 0)
+            await pilot.press("escape")
+            await _until(pilot, lambda: _table(app).row_count == 1)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, RunScreen) and _table(app, "#steps").row_count == 4)
+            await pilot.press("down", "down")  # train_linear
+            log = app.screen.query_one("#log", Log)
+            await _until(pilot, lambda: any(line.startswith("linear: rmse=") for line in log.lines))
+            await pilot.press("slash", *"weights")
+            await _until(pilot, lambda: log.lines and all("weights" in line for line in log.lines))
+    asyncio.run(scenario())

@@ -1,8 +1,12 @@
 """`amlocal ui`: the dashboard application."""
 from __future__ import annotations
 
-from textual.app import App
+from functools import partial
+from typing import Iterable
+
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from store.layout import WorkspaceLayout
 from tui.dashboard.pipelines_screen import PipelinesScreen
@@ -21,6 +25,14 @@ class DashboardApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(PipelinesScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every action of the current screen, beside Textual's own."""
+        yield from super().get_system_commands(screen)
+        for binding in screen.BINDINGS:
+            if isinstance(binding, Binding) and binding.description and not binding.action.startswith("app."):
+                yield SystemCommand(binding.description, f"key: {binding.key}",
+                                    partial(screen.run_action, binding.action))
 
 
 def run_dashboard(layout: WorkspaceLayout) -> int:

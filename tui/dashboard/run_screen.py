@@ -14,6 +14,7 @@ from textual_plotext import PlotextPlot
 from runner.engine.progress import LogTail
 from runner.engine.resource_usage import UsageSampler
 from tui.dashboard.actions import cancel, rerun_run
+from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import KeyedTable, status_text
 from tui.dashboard.queries import RunDetail
 
@@ -54,7 +55,8 @@ class RunScreen(Screen):
     RunScreen #metric-table { height: 8; }
     RunScreen PlotextPlot { height: 1fr; min-height: 8; }
     """
-    BINDINGS = [Binding("f", "follow", "Follow log"), Binding("r", "rerun", "Rerun"),
+    BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
+                Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate"), Binding("c", "cancel", "Cancel"),
                 Binding("escape", "app.pop_screen", "Back")]
 
@@ -65,6 +67,7 @@ class RunScreen(Screen):
         self.step_id: str | None = None
         self._tails: tuple[LogTail, LogTail] | None = None
         self._sampler = UsageSampler()
+        self.search = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,6 +88,7 @@ class RunScreen(Screen):
             with TabPane("Details", id="details"):
                 yield Static("", id="usage")
                 yield Static("", id="step-details")
+        yield FilterInput(placeholder="show only log lines containing…")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -135,10 +139,17 @@ class RunScreen(Screen):
         if step is None:
             return
         self.step_id = step_id
+        self._restart_log()
+        self.load()
+
+    def _restart_log(self) -> None:
+        """Read the highlighted step's log again from the start (new step, or a new search)."""
+        step = next((s for s in self.detail.steps if s.id == self.step_id), None) if self.detail else None
+        if step is None:
+            return
         folder = Path(step.run_dir)
         self._tails = (LogTail(folder / "stdout.txt"), LogTail(folder / "stderr.txt"))
         self.query_one("#log", Log).clear()
-        self.load()
 
     @work(thread=True, exclusive=True, group="tail")
     def tail(self) -> None:
@@ -146,6 +157,8 @@ class RunScreen(Screen):
         if tails is None or step_id is None:
             return
         lines = tails[0].read_lines() + tails[1].read_lines()
+        if self.search:
+            lines = [line for line in lines if self.search.lower() in line.lower()]
         if lines:
             self.post_message(LogLines(step_id, lines))
 
@@ -170,6 +183,13 @@ class RunScreen(Screen):
             plot.plt.plot(history, label=name)
             plot.plt.title(name)
         plot.refresh()
+
+    def action_search(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        self.search = event.value
+        self._restart_log()
 
     def action_follow(self) -> None:
         log = self.query_one("#log", Log)

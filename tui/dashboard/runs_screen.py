@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from tui.dashboard.actions import cancel, rerun_run
+from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import KeyedTable, status_text
 from tui.dashboard.queries import RunRow
 
@@ -32,19 +33,22 @@ class RunsScreen(Screen):
     BINDINGS = [Binding("enter", "open", "Open"), Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate outputs"),
                 Binding("c", "cancel", "Cancel"), Binding("space", "mark", "Mark"),
-                Binding("d", "compare", "Compare marked"), Binding("escape", "app.pop_screen", "Back")]
+                Binding("d", "compare", "Compare marked"), Binding("slash", "filter", "Filter"),
+                Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, pipeline_name: str) -> None:
         super().__init__()
         self.pipeline_name = pipeline_name
         self.marked: list[str] = []
         self.rows: list[RunRow] = []
+        self.filter_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield KeyedTable([("id", "RUN"), ("status", "STATUS"), ("started", "STARTED"),
                           ("duration", "DURATION"), ("commit", "GIT"), ("parameters", "PARAMETERS"),
                           ("reused", "REUSED"), ("experiment", "EXPERIMENT")], id="runs")
+        yield FilterInput(placeholder="filter runs: id, status, git, parameters, experiment")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -61,10 +65,19 @@ class RunsScreen(Screen):
         self._show()
 
     def _show(self) -> None:
+        wanted = self.filter_text.lower()
         self.query_one(KeyedTable).sync(
             (r.id, (("● " if r.id in self.marked else "  ") + r.id[:8], status_text(r.status),
                     r.started, r.duration, r.commit, r.parameters, r.reused, r.experiment))
-            for r in self.rows)
+            for r in self.rows
+            if not wanted or wanted in " ".join((r.id, r.status, r.commit, r.parameters, r.experiment)).lower())
+
+    def action_filter(self) -> None:
+        self.query_one(FilterInput).open()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        self.filter_text = event.value
+        self._show()
 
     def action_mark(self) -> None:
         if (run_id := self._current()) is not None:
