@@ -15,7 +15,7 @@ from runner.engine.progress import LogTail
 from runner.engine.resource_usage import UsageSampler
 from tui.dashboard.actions import cancel, rerun_run
 from tui.dashboard.filter_input import FilterInput
-from tui.dashboard.keyed_table import KeyedTable, status_text
+from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
 from tui.dashboard.queries import RunDetail
 
 REFRESH_SECONDS = 1.0
@@ -119,7 +119,8 @@ class RunScreen(Screen):
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = self.detail = message.detail
         self.query_one("#header", Static).update(
-            f"[b]{d.id}[/b]  {d.status}  experiment {d.experiment}  started {d.started}  "
+            f"[b]{d.id}[/b]  [{STATUS_STYLE.get(d.status, '')}]{d.status}[/]  "
+            f"experiment {d.experiment}  started {d.started}  "
             f"took {d.duration}\ngit {d.commit}  executor {d.executor}  parameters {d.parameters}"
             + (f"\n[red]{d.error}[/red]" if d.error else ""))
         table = self.query_one("#steps", KeyedTable)
