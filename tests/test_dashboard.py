@@ -47,6 +47,14 @@ async def _until(pilot, predicate, timeout: float = 15.0) -> None:
         await pilot.pause(0.05)
 
 
+def _rendered(app, widget) -> str:
+    """The text a Static shows (its renderable, rendered without markup)."""
+    from rich.console import Console
+    console = Console(width=120, record=True, file=open("/dev/null", "w"))
+    console.print(widget.content)
+    return console.export_text()
+
+
 def _table(app, selector: str = "KeyedTable") -> KeyedTable:
     return app.screen.query_one(selector, KeyedTable)
 
@@ -79,6 +87,13 @@ def test_navigate_pipelines_runs_run_and_read_a_steps_logs_and_metrics(sample_wo
             metrics = lambda: {r[0]: r for r in _cells(_table(app, "#metric-table"))}  # noqa: E731
             await _until(pilot, lambda: "rmse" in metrics() and "squared_error" in metrics())
             assert metrics()["squared_error"][3] == "50"  # the series behind the plot
+            app.screen.query_one("#steps").focus()
+            await pilot.press("down")  # compare: its log_row metric as a table
+            await _until(pilot, lambda: "comparison" in metrics())
+            tables = app.screen.query_one("#metric-tables")
+            await _until(pilot, lambda: "linear" in _rendered(app, tables))
+            assert "model" in _rendered(app, tables) and "rmse" in _rendered(app, tables)
+            await pilot.press("up")
             app.screen.query_one(TabbedContent).active = "outputs"
             outputs = lambda: {r[0]: r for r in _cells(_table(app, "#output-table"))}  # noqa: E731
             await _until(pilot, lambda: "linear_model" in outputs())

@@ -188,8 +188,8 @@ class Store:
                           phase_breakdown(json.loads(s["phases_json"] or "{}"), now))
                   for s in steps))
 
-    def step_metrics(self, step_run_id: str) -> list[tuple[str, str, str, list[float]]]:
-        """(name, kind, latest value, numeric history) of each metric of a step run."""
+    def step_metrics(self, step_run_id: str) -> list[tuple[str, str, str, list[float], list]]:
+        """(name, kind, latest value, numeric history, every value) of each metric of a step run."""
         conn = self._conn()
         try:
             latest = latest_metrics(conn, [step_run_id])
@@ -198,7 +198,7 @@ class Store:
                 values = [decode(v) for v in metric_history(conn, step_run_id, m["name"])]
                 history = [float(v) for v in values
                            if isinstance(v, (int, float)) and not isinstance(v, bool)]
-                result.append((m["name"], m["kind"], short_value(decode(m), 30), history))
+                result.append((m["name"], m["kind"], short_value(decode(m), 30), history, values))
             return result
         finally:
             conn.close()

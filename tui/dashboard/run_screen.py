@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Group
+from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +19,7 @@ from tui.dashboard.actions import cancel, rerun_run
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
 from tui.dashboard.queries import RunDetail
+from tui.formatting import short_value
 
 REFRESH_SECONDS = 1.0
 TAIL_SECONDS = 0.3
@@ -45,6 +48,30 @@ class StepFacts(Message):
         self.usage = usage
 
 
+def metric_tables(metrics: list) -> Group:
+    """log_row and log_table metrics as tables, log_image metrics as their file paths."""
+    parts: list = []
+    for name, kind, _, _, values in metrics:
+        if kind == "row":
+            rows = [v for v in values if isinstance(v, dict)]
+        elif kind == "table" and values and isinstance(values[-1], dict):
+            columns = values[-1]
+            rows = [dict(zip(columns, cells)) for cells in zip(*columns.values())]
+        elif kind == "image":
+            parts.append(f"{name}: {values[-1] if values else '-'}")
+            continue
+        else:
+            continue
+        table = Table(title=name, title_justify="left")
+        headers = list(dict.fromkeys(k for row in rows for k in row))
+        for header in headers:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*(short_value(row.get(h, ""), 20) for h in headers))
+        parts.append(table)
+    return Group(*parts)
+
+
 class RunScreen(Screen):
     """A run's steps; `f` toggles following the log, `r`/`R` rerun, `c` cancels."""
 
@@ -54,6 +81,7 @@ class RunScreen(Screen):
     RunScreen TabbedContent { height: 1fr; }
     RunScreen #metric-table { height: 8; }
     RunScreen PlotextPlot { height: 1fr; min-height: 8; }
+    RunScreen #metric-tables { height: auto; }
     """
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
                 Binding("r", "rerun", "Rerun"),
@@ -82,6 +110,7 @@ class RunScreen(Screen):
                 yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
                                   ("count", "VALUES")], id="metric-table")
                 yield PlotextPlot(id="plot")
+                yield Static("", id="metric-tables")
             with TabPane("Outputs", id="outputs"):
                 yield KeyedTable([("name", "NAME"), ("kind", "KIND"), ("size", "SIZE"),
                                   ("where", "WHERE")], id="output-table")
@@ -119,7 +148,7 @@ class RunScreen(Screen):
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = self.detail = message.detail
         self.query_one("#header", Static).update(
-            f"[b]{d.id}[/b]  [{STATUS_STYLE.get(d.status, '')}]{d.status}[/]  "
+            f"[b]{d.id}[/b]  [{STATUS_STYLE.get(d.status, 'default')}]{d.status}[/]  "
             f"experiment {d.experiment}  started {d.started}  "
             f"took {d.duration}\ngit {d.commit}  executor {d.executor}  parameters {d.parameters}"
             + (f"\n[red]{d.error}[/red]" if d.error else ""))
@@ -171,12 +200,14 @@ class RunScreen(Screen):
         if message.step_id != self.step_id:
             return
         self.query_one("#metric-table", KeyedTable).sync(
-            (name, (name, kind, value, str(max(len(history), 1)))) for name, kind, value, history in message.metrics)
+            (name, (name, kind, value, str(len(values))))
+            for name, kind, value, _, values in message.metrics)
+        self.query_one("#metric-tables", Static).update(metric_tables(message.metrics))
         self.query_one("#step-details", Static).update(message.details)
         self.query_one("#usage", Static).update(message.usage)
         self.query_one("#output-table", KeyedTable).sync((f"{kind}:{name}", (name, kind, size, where))
                                                          for name, kind, size, where in message.outputs)
-        series = [(name, history) for name, _, _, history in message.metrics if len(history) > 1]
+        series = [(name, history) for name, _, _, history, _ in message.metrics if len(history) > 1]
         plot = self.query_one(PlotextPlot)
         plot.plt.clear_data()
         if series:
