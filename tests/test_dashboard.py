@@ -74,6 +74,7 @@ def test_navigate_pipelines_runs_run_and_read_a_steps_logs_and_metrics(sample_wo
             await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
             assert _cells(_table(app))[0][1] == "Finished"
             assert "test_fraction=0.25" in _cells(_table(app))[0][5]
+            assert _cells(_table(app))[0][8].startswith("best_rmse=1.64")  # the headline metric
             await pilot.press("enter")
             await _until(pilot, lambda: isinstance(app.screen, RunScreen) and _table(app, "#steps").row_count == 4)
             steps = _cells(_table(app, "#steps"))

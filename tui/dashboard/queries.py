@@ -85,6 +85,7 @@ class RunRow:
     parameters: str
     reused: str
     experiment: str
+    metrics: tuple[tuple[str, str], ...] = ()  # the run's own (pipeline-level) metrics
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,16 @@ class Store:
                 "FROM step_run s WHERE s.pipeline_run_id = r.id) AS steps FROM pipeline_run r "
                 "JOIN pipeline p ON p.id = r.pipeline_id JOIN experiment e ON e.id = r.experiment_id "
                 "WHERE p.name = ? ORDER BY r.created_at DESC LIMIT ?", (pipeline_name, limit)).fetchall()
+            metrics: dict[str, list[tuple[str, str]]] = {}
+            for m in latest_metrics(conn, [r["id"] for r in rows]):
+                metrics.setdefault(m["run_id"], []).append((m["name"], short_value(decode(m), 16)))
         finally:
             conn.close()
         return [RunRow(r["id"], r["status"], when(r["start_time"] or r["created_at"]),
                        duration(r["start_time"], r["end_time"]), commit_text(r),
                        ", ".join(f"{k}={short_value(v, 16)}" for k, v in json.loads(r["parameters_json"]).items()),
-                       f"{r['reused']}/{r['steps']}", r["experiment_name"]) for r in rows]
+                       f"{r['reused']}/{r['steps']}", r["experiment_name"],
+                       tuple(sorted(metrics.get(r["id"], [])))) for r in rows]
 
     def run_detail(self, run_id: str) -> RunDetail:
         from store.runs import get_pipeline_run, get_step_runs

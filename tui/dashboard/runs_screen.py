@@ -34,6 +34,7 @@ class RunsScreen(Screen):
                 Binding("R", "regenerate", "Rerun, regenerate outputs"),
                 Binding("c", "cancel", "Cancel"), Binding("space", "mark", "Mark"),
                 Binding("d", "compare", "Compare marked"), Binding("slash", "filter", "Filter"),
+                Binding("m", "next_metric", "Headline metric"),
                 Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, pipeline_name: str) -> None:
@@ -42,12 +43,14 @@ class RunsScreen(Screen):
         self.marked: list[str] = []
         self.rows: list[RunRow] = []
         self.filter_text = ""
+        self.headline: str | None = None  # which of the runs' own metrics the last column shows
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield KeyedTable([("id", "RUN"), ("status", "STATUS"), ("started", "STARTED"),
                           ("duration", "DURATION"), ("commit", "GIT"), ("parameters", "PARAMETERS"),
-                          ("reused", "REUSED"), ("experiment", "EXPERIMENT")], id="runs")
+                          ("reused", "REUSED"), ("experiment", "EXPERIMENT"), ("metric", "METRIC")],
+                         id="runs")
         yield FilterInput(placeholder="filter runs: id, status, git, parameters, experiment")
         yield Footer()
 
@@ -64,13 +67,28 @@ class RunsScreen(Screen):
         self.rows = message.rows
         self._show()
 
+    def _metric_names(self) -> list[str]:
+        return sorted({name for r in self.rows for name, _ in r.metrics})
+
     def _show(self) -> None:
+        names = self._metric_names()
+        if self.headline not in names:
+            self.headline = names[0] if names else None
         wanted = self.filter_text.lower()
         self.query_one(KeyedTable).sync(
             (r.id, (("● " if r.id in self.marked else "  ") + r.id[:8], status_text(r.status),
-                    r.started, r.duration, r.commit, r.parameters, r.reused, r.experiment))
+                    r.started, r.duration, r.commit, r.parameters, r.reused, r.experiment,
+                    f"{self.headline}={dict(r.metrics)[self.headline]}"
+                    if self.headline in dict(r.metrics) else "-"))
             for r in self.rows
             if not wanted or wanted in " ".join((r.id, r.status, r.commit, r.parameters, r.experiment)).lower())
+
+    def action_next_metric(self) -> None:
+        names = self._metric_names()
+        if names:
+            self.headline = names[(names.index(self.headline) + 1) % len(names)] \
+                if self.headline in names else names[0]
+            self._show()
 
     def action_filter(self) -> None:
         self.query_one(FilterInput).open()
