@@ -209,9 +209,8 @@ def test_compare_marked_runs_shows_only_the_differing_parameters_across_experime
             await pilot.press("space", "down", "space")
             assert [r[0][0] for r in _cells(_table(app))] == ["●", "●"]
             await pilot.press("d")
-            from textual.widgets import DataTable
             from tui.dashboard.compare_screen import CompareScreen
-            table = lambda: app.screen.query_one("#comparison", DataTable)  # noqa: E731
+            table = lambda: app.screen.query_one("#comparison", KeyedTable)  # noqa: E731
             await _until(pilot, lambda: isinstance(app.screen, CompareScreen) and table().row_count > 0)
             facts = [str(table().get_row_at(i)[0]) for i in range(table().row_count)]
             assert "parameter test_fraction" in facts and "experiment" in facts
@@ -253,4 +252,33 @@ def test_slash_filters_runs_and_searches_a_steps_log(sample_workspace):
             await _until(pilot, lambda: any(line.startswith("linear: rmse=") for line in log.lines))
             await pilot.press("slash", *"weights")
             await _until(pilot, lambda: log.lines and all("weights" in line for line in log.lines))
+    asyncio.run(scenario())
+
+
+
+@pytest.mark.docker
+def test_a_running_containers_cpu_and_memory_are_shown(docker_workspace, write, tmp_path):
+    from runner.sdk import Experiment, Pipeline, PythonScriptStep
+    write("steps/busy.py", """
+        import time
+        block = bytearray(64 * 2**20)  # hold 64 MiB
+        print("up", flush=True)
+        end = time.time() + 120
+        while time.time() < end:
+            pass
+    """)
+    step = PythonScriptStep("busy.py", name="busy", source_directory=str(tmp_path / "steps"))
+    run = Experiment(docker_workspace, "usage").submit(Pipeline(docker_workspace, [step]))
+
+    async def scenario():
+        app = DashboardApp(docker_workspace._local.layout)
+        async with app.run_test(size=(180, 50)) as pilot:
+            app.push_screen(RunScreen(run.id))
+            await _until(pilot, lambda: "up" in app.screen.query_one("#log", Log).lines, timeout=60)
+            usage = app.screen.query_one("#usage")
+            await _until(pilot, lambda: "memory" in _rendered(app, usage))
+            memory = int(_rendered(app, usage).split("memory ")[1].split(" MiB")[0])
+            assert memory >= 64  # the container's own usage, from the engine
+            await pilot.press("c")
+            await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled", timeout=30)
     asyncio.run(scenario())

@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import Footer, Header
+
+from tui.dashboard.keyed_table import KeyedTable
 
 from tui.dashboard.queries import Comparison, compare_runs
 
@@ -21,7 +23,7 @@ class CompareScreen(Screen):
     """`a` switches between only the differing rows and every row."""
 
     DEFAULT_CSS = """
-    CompareScreen DataTable { height: 1fr; }
+    CompareScreen KeyedTable { height: 1fr; }
     """
     BINDINGS = [Binding("a", "toggle_all", "All rows / only differences"),
                 Binding("escape", "app.pop_screen", "Back")]
@@ -34,15 +36,12 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="comparison", zebra_stripes=True)
+        yield KeyedTable([("fact", ""), *((run_id, run_id[:8]) for run_id in self.run_ids)],
+                         id="comparison")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title, self.sub_title = "amlocal", f"comparing {len(self.run_ids)} runs"
-        table = self.query_one(DataTable)
-        table.add_column("", key="fact")
-        for run_id in self.run_ids:
-            table.add_column(run_id[:8], key=run_id)
         self.load()
 
     @work(thread=True, exclusive=True)
@@ -56,11 +55,8 @@ class CompareScreen(Screen):
     def _show(self) -> None:
         if self.comparison is None:
             return
-        table = self.query_one(DataTable)
-        table.clear()  # a different set of rows, not a refresh: nothing to keep in place
         rows = self.comparison.differing() if self.only_differences else self.comparison.rows
-        for fact, values in rows:
-            table.add_row(fact, *values, key=fact)
+        self.query_one(KeyedTable).sync((fact, (fact, *values)) for fact, values in rows)
         self.sub_title = (f"comparing {len(self.run_ids)} runs: "
                           + ("only differences (a: all rows)" if self.only_differences else "all rows"))
 
