@@ -17,7 +17,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=("auto", "docker", "local"),
                      help="where steps run (default: the workspace setting, else auto: Docker "
                           "when an engine answers)")
+    run.add_argument("--watch", action="store_true",
+                     help="then rerun what each saved file invalidates, until Ctrl-C")
+    run.add_argument("--manual", action="store_true",
+                     help="with --watch: changes wait for Enter (p pauses, q stops)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
+    watch = sub.add_parser("watch", help="run a pipeline script, then rerun it on every relevant save")
+    watch.add_argument("script")
+    watch.add_argument("--executor", choices=("auto", "docker", "local"))
+    watch.add_argument("--manual", action="store_true", help="changes wait for Enter")
     runs = sub.add_parser("runs", help="list the latest pipeline runs")
     runs.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
     runs.add_argument("-e", "--experiment", help="only this experiment")
@@ -52,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from tui.run_command import run_script
             return run_script(args.script, args.script_args, wait=not args.no_wait,
-                              executor=args.executor)
+                              executor=args.executor, watch=args.watch, manual=args.manual)
+        if args.command == "watch":
+            from tui.run_command import run_script
+            return run_script(args.script, [], wait=True, executor=args.executor, watch=True,
+                              manual=args.manual)
         from tui import commands
         if args.command == "runs":
             return commands.cmd_runs(args.limit, args.experiment)

@@ -27,10 +27,11 @@ def _user_frame(exc: BaseException, script: Path) -> str:
 
 
 def run_script(script_arg: str, script_args: list[str], wait: bool,
-               executor: str | None = None) -> int:
+               executor: str | None = None, watch: bool = False, manual: bool = False) -> int:
     """Run the pipeline script; returns the process exit code.
 
-    `executor` (auto, docker, local) applies to every run the script submits.
+    `executor` (auto, docker, local) applies to every run the script submits. With `watch`,
+    the pipeline is then watched and rerun on change until Ctrl-C (`manual`: on Enter only).
     """
     script = Path(script_arg).resolve()
     if not script.is_file():
@@ -59,10 +60,42 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         message = str(exc).strip() or "(no message)"
         raise ScriptError(f"{where}: {type(exc).__name__}: {message}") from exc
     failed = False
-    for run in submitted_runs():
+    runs = submitted_runs()
+    for run in runs:
         status = run._row()["status"]
         if wait and status not in ("Finished", "Failed", "Canceled"):
             status = run.wait_for_completion(show_output=True, raise_on_error=False)
         failed = failed or status != "Finished"
-        print(f"amlocal: run {run.id} {status}; see `amlocal show {run.id[:8]}`")
+        print(f"amlocal: run {run.id} {status}; see `amlocal show {run.id[:8]}`", flush=True)
+    if watch:
+        if not runs:
+            raise ScriptError(f"{script.name} submitted no pipeline run, so there is nothing to watch")
+        return watch_pipeline(script, runs[-1].id, manual)
     return 1 if failed else 0
+
+
+def watch_pipeline(script: Path, run_id: str, manual: bool) -> int:
+    """Watch the pipeline of `run_id` until Ctrl-C or SIGTERM; stdin: Enter runs pending
+    changes (manual mode), `p` pauses or resumes, `q` stops."""
+    import signal
+    import threading
+
+    from runner.engine.watcher import PipelineWatcher
+    from runner.sdk.local_context import local_workspace
+    watcher = PipelineWatcher(local_workspace().layout, script, run_id,
+                              say=lambda text: print(f"amlocal watch: {text}", flush=True), manual=manual)
+    signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+
+    def controls() -> None:
+        for line in sys.stdin:
+            command = line.strip().lower()
+            if command == "q":
+                watcher.stop()
+            elif command == "p":
+                watcher.toggle_pause()
+            elif command == "":
+                watcher.trigger()
+    threading.Thread(target=controls, name="watch-controls", daemon=True).start()
+    watcher.run()
+    print("amlocal watch: stopped", flush=True)
+    return 0

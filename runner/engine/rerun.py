@@ -22,8 +22,12 @@ def _source_folder(spec: dict, fallback: Path) -> Path:
     return fallback
 
 
-def rerun(local: OpenWorkspace, run_id: str, regenerate_outputs: bool = False) -> str:
-    """Submit the pipeline of `run_id` again, with its parameters; returns the new run id."""
+def rerun(local: OpenWorkspace, run_id: str, regenerate_outputs: bool = False,
+          start: bool = True) -> str:
+    """Submit the pipeline of `run_id` again, with its parameters; returns the new run id.
+
+    With `start=False` no runner process is started: the caller executes the run itself.
+    """
     conn = local.conn
     run = get_pipeline_run(conn, run_id)
     pipeline = conn.execute("SELECT name FROM pipeline WHERE id = ?", (run["pipeline_id"],)).fetchone()
@@ -36,5 +40,5 @@ def rerun(local: OpenWorkspace, run_id: str, regenerate_outputs: bool = False) -
         continue_on_step_failure=bool(run["continue_on_step_failure"]),
         regenerate_outputs=regenerate_outputs, identity=identity,
         source_folder=_source_folder(spec, local.layout.root.parent),
-        published_pipeline_id=run["published_pipeline_id"])
+        published_pipeline_id=run["published_pipeline_id"], start=start)
     return new_id

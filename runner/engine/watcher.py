@@ -1,0 +1,197 @@
+"""Watch mode: rerun what a saved file invalidates, cancelling a run it makes stale.
+
+The watcher is itself the runner of the runs it starts (in threads of this process), so a
+save reaches a running step without a process start; Ctrl-C (or SIGTERM) stops watching and
+every run it started. A changed pipeline script is evaluated again in a fresh process, whose
+errors are shown while watching goes on.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import watchfiles
+
+from runner.engine.liveness import cancel_run
+from runner.engine.progress import ProgressPrinter
+from runner.engine.rerun import rerun
+from runner.engine.runner_process import make_executor
+from runner.engine.scheduler import PipelineRunExecution
+from runner.engine.watch_scope import WatchScope
+from runner.paths import PACKAGE_PARENT
+from store import status as st
+from store.catalog import get_pipeline_spec
+from store.layout import WorkspaceLayout
+from store.runs import get_pipeline_run
+from store.workspace import open_workspace
+
+STEP_MS = 50          # a quiet spell this long ends a burst of saves
+DEBOUNCE_MS = 400     # and a burst is never held longer than this
+IDLE_MS = 200         # with nothing changing, the watch loop wakes this often
+STOP_WAIT_SECONDS = 15.0
+
+
+class PipelineWatcher:
+    """Watches one pipeline (the one run `run_id` ran) and reruns it on relevant changes."""
+
+    def __init__(self, layout: WorkspaceLayout, script: Path, run_id: str,
+                 say: Callable[[str], None] = print, manual: bool = False) -> None:
+        self.layout = layout
+        self.script = Path(script).resolve()
+        self.say = say
+        self.manual = manual
+        self.paused = False
+        self.pending: set[Path] = set()
+        self.stop_event = threading.Event()
+        self.local = open_workspace(layout)
+        self.current_run = run_id
+        self.executions: dict[str, tuple[PipelineRunExecution, threading.Thread]] = {}
+        self.scope = self._scope_of(run_id)
+
+    def _scope_of(self, run_id: str) -> WatchScope:
+        run = get_pipeline_run(self.local.conn, run_id)
+        return WatchScope.of(self.script, self.layout, get_pipeline_spec(self.local.conn, run["pipeline_id"]))
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Watch until `stop()` (or Ctrl-C); then stop every run this watcher started."""
+        try:
+            while not self.stop_event.is_set():
+                paths = self.scope.paths()
+                announced = False
+                # yield_on_timeout: an empty first batch says the watches are in place.
+                for changes in watchfiles.watch(*paths, watch_filter=None, debounce=DEBOUNCE_MS,
+                                                step=STEP_MS, stop_event=self.stop_event,
+                                                raise_interrupt=False, yield_on_timeout=True,
+                                                rust_timeout=IDLE_MS):
+                    if not announced:
+                        announced = True
+                        self.say(f"watching {len(paths)} folder(s) for {self.script.name}; "
+                                 "Ctrl-C stops")
+                    if changes and self.on_changes({Path(p) for _, p in changes}):
+                        break  # the pipeline changed shape: watch its new folders
+                else:
+                    break
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def trigger(self) -> None:
+        """Manual mode: run what the pending changes invalidated."""
+        pending, self.pending = self.pending, set()
+        if pending:
+            self._act(pending)
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.say("watch paused" if self.paused else "watch resumed")
+
+    def on_changes(self, paths: set[Path]) -> bool:
+        """Handle one burst of changes; True when the watched folders must be read again."""
+        relevant = {p for p in paths if self.scope.is_script(p) or self.scope.steps_fed_by(p)}
+        if not relevant or self.paused:
+            return False
+        if self.manual:
+            self.pending |= relevant
+            self.say(f"{self._names(relevant)} changed; press Enter to rerun")
+            return False
+        return self._act(relevant)
+
+    def _names(self, paths: set[Path]) -> str:
+        return ", ".join(sorted(p.name for p in paths))
+
+    def _act(self, paths: set[Path]) -> bool:
+        if any(self.scope.is_script(p) for p in paths):
+            self.say(f"{self.script.name} changed → evaluating the pipeline again")
+            self._cancel_current("superseded: the pipeline script changed")
+            new_run = self._evaluate_script()
+            if new_run is None:
+                return False
+            self.current_run = new_run
+            old_paths, self.scope = self.scope.paths(), self._scope_of(new_run)
+            return self.scope.paths() != old_paths
+        nodes: set[str] = set()
+        for p in paths:
+            nodes |= self.scope.steps_fed_by(p)
+        stale = self.scope.invalidated(nodes)
+        self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
+        self._cancel_current(f"superseded: {self._names(paths)} changed")
+        self._start(rerun(self.local, self.current_run, start=False))
+        return False
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def _start(self, run_id: str) -> None:
+        """Execute `run_id` in this process, printing its progress."""
+        self.current_run = run_id
+        local = open_workspace(self.layout)
+        execution = PipelineRunExecution(local, run_id, make_executor(local, run_id))
+
+        def execute() -> None:
+            try:
+                execution.execute()
+            finally:
+                local.close()
+        thread = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
+        self.executions[run_id] = (execution, thread)
+        thread.start()
+        threading.Thread(target=self._follow, args=(run_id,), daemon=True).start()
+
+    def _follow(self, run_id: str) -> None:
+        with open_workspace(self.layout) as local:
+            ProgressPrinter(local.conn, run_id, sys.stdout).follow(1e13)
+
+    def _cancel_current(self, reason: str) -> None:
+        """Stop the run in flight, if any, and wait for it to end (ask, wait, kill)."""
+        run_id = self.current_run
+        if get_pipeline_run(self.local.conn, run_id)["status"] in st.TERMINAL:
+            return
+        self.say(f"canceling run {run_id[:8]} ({reason})")
+        if run_id in self.executions:
+            execution, thread = self.executions[run_id]
+            execution.request_stop(reason)
+            thread.join(STOP_WAIT_SECONDS)
+            return
+        cancel_run(self.local.conn, run_id)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while (get_pipeline_run(self.local.conn, run_id)["status"] not in st.TERMINAL
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+
+    def _evaluate_script(self) -> str | None:
+        """Run the pipeline script in a fresh process; the run it submitted (None on error)."""
+        env = {**os.environ, "AMLOCAL_HOME": str(self.layout.root),
+               "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p)}
+        done = subprocess.run([sys.executable, "-m", "tui.cli", "run", "--no-wait", str(self.script)],
+                              env=env, capture_output=True, text=True, cwd=self.script.parent)
+        if done.returncode != 0:
+            error = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            self.say(f"{error}\nwatching goes on: the next good save reruns")
+            return None
+        found = re.findall(r"Submitted PipelineRun (\S+)", done.stdout)
+        if not found:
+            self.say(f"{self.script.name} submitted no run; watching goes on")
+            return None
+        threading.Thread(target=self._follow, args=(found[-1],), daemon=True).start()
+        return found[-1]
+
+    def shutdown(self) -> None:
+        """Stop every run this watcher started, and the one in flight; leave nothing running."""
+        for execution, _ in self.executions.values():
+            execution.request_stop("canceled: watch stopped")
+        for _, thread in self.executions.values():
+            thread.join(STOP_WAIT_SECONDS)
+        try:
+            if get_pipeline_run(self.local.conn, self.current_run)["status"] not in st.TERMINAL:
+                self._cancel_current("watch stopped")
+        finally:
+            self.local.close()
