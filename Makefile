@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reuse_decision.py
 	$(BIN)/python bench/reuse_vs_dvc.py
 	$(BIN)/python bench/dashboard_first_paint.py
+	$(BIN)/python bench/watch_latency.py
 
 clean:
 	rm -rf $(VENV) .amlocal

@@ -180,3 +180,30 @@ def test_ctrl_c_stops_watching_and_leaves_nothing_running(watched, project):
     assert "amlocal watch: stopped" in watched.lines
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert watched.runs()[0]["status"] == "Canceled"
+
+
+def test_manual_mode_waits_for_enter_and_p_pauses(project, workspace, write):  # noqa: F811
+    write("pipeline.py", SCRIPT.format(tests=str(REPO / "tests"), root=str(project)))
+    watcher = Watcher(project, workspace, "--manual")
+    try:
+        watcher.wait_runs(1)
+        _save(project / "train" / "train.py", textwrap.dedent(TRAIN) + "# manual\n")
+        watcher.wait_for("train.py changed; press Enter to rerun")
+        time.sleep(0.5)
+        assert len(watcher.runs()) == 1  # only marked dirty
+        watcher.proc.stdin.write("\n")
+        watcher.proc.stdin.flush()
+        watcher.wait_runs(2)
+        watcher.proc.stdin.write("p\n")
+        watcher.proc.stdin.flush()
+        watcher.wait_for("watch paused")
+        _save(project / "train" / "train.py", textwrap.dedent(TRAIN) + "# while paused\n")
+        time.sleep(0.5)
+        watcher.proc.stdin.write("\n")
+        watcher.proc.stdin.flush()
+        time.sleep(0.5)
+        assert len(watcher.runs()) == 2  # paused: the save was not even marked
+        assert watcher.stop() == 0
+    finally:
+        if watcher.proc.poll() is None:
+            watcher.proc.kill()
