@@ -41,6 +41,7 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         os.environ[EXECUTOR_ENV] = executor
     from runner.sdk.local_context import local_workspace
     os.environ["AMLOCAL_HOME"] = str(local_workspace().layout.root)
+    os.environ["AMLOCAL_PIPELINE_SCRIPT"] = str(script)  # recorded with each run, for watching
     sys.path.insert(0, str(COMPAT_DIR))
     sys.path.insert(0, str(script.parent))
     for name in [m for m in sys.modules if m == "azureml" or m.startswith("azureml.")]:
@@ -84,7 +85,10 @@ def watch_pipeline(script: Path, run_id: str, manual: bool) -> int:
     from runner.sdk.local_context import local_workspace
     watcher = PipelineWatcher(local_workspace().layout, script, run_id,
                               say=lambda text: print(f"amlocal watch: {text}", flush=True), manual=manual)
+    # Ctrl-C (or SIGTERM) asks the watcher to stop wherever it is, so it always gets to stop
+    # the runs it started, instead of a KeyboardInterrupt cutting that short.
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+    signal.signal(signal.SIGINT, lambda *_: watcher.stop())
 
     def controls() -> None:
         for line in sys.stdin:

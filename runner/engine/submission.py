@@ -23,6 +23,7 @@ from store.runs import NewPipelineRun, create_pipeline_run
 from store.workspace import OpenWorkspace
 
 _TYPE_CODES = {bool: "int", int: "int", float: "float", str: "str"}
+SCRIPT_PROPERTY = "amlocal.script"
 
 
 def refuse_cycles(spec: dict, cycle_errors: list[str]) -> None:
@@ -75,6 +76,8 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
                   EXECUTOR_PROPERTY: choice.name}
     if choice.base_image:
         properties[BASE_IMAGE_PROPERTY] = choice.base_image
+    if os.environ.get("AMLOCAL_PIPELINE_SCRIPT"):  # set by `amlocal run`: what watch re-evaluates
+        properties[SCRIPT_PROPERTY] = os.environ["AMLOCAL_PIPELINE_SCRIPT"]
     create_pipeline_run(conn, NewPipelineRun(
         id=run_id, experiment_id=experiment_id, pipeline_id=pipeline_id, run_dir=str(run_dir),
         parameters=values, tags={k: str(v) for k, v in (tags or {}).items()},

@@ -22,7 +22,7 @@ _IGNORED_DIRS = ALWAYS_EXCLUDED_DIRS | {"__pycache__", ".ipynb_checkpoints"}
 class WatchScope:
     """The watched files of one pipeline and the steps each of them feeds."""
 
-    script: Path
+    script: Path | None  # None: a pipeline submitted without `amlocal run` (no script to re-evaluate)
     layout: WorkspaceLayout
     spec: dict
     sources: dict[Path, list[str]] = field(default_factory=dict)  # source dir → node ids
@@ -30,8 +30,8 @@ class WatchScope:
     _ignores: dict[Path, pathspec.PathSpec | None] = field(default_factory=dict)
 
     @staticmethod
-    def of(script: Path, layout: WorkspaceLayout, spec: dict) -> "WatchScope":
-        scope = WatchScope(Path(script).resolve(), layout, spec)
+    def of(script: Path | None, layout: WorkspaceLayout, spec: dict) -> "WatchScope":
+        scope = WatchScope(Path(script).resolve() if script else None, layout, spec)
         for step in spec["steps"]:
             if step.get("source_directory"):
                 folder = Path(step["source_directory"]).resolve()
@@ -46,7 +46,9 @@ class WatchScope:
 
     def paths(self) -> list[Path]:
         """What to hand the file watcher (existing folders only; the script's own folder)."""
-        wanted = {self.script.parent, *self.sources, *(p if p.is_dir() else p.parent for p in self.inputs)}
+        wanted = {*self.sources, *(p if p.is_dir() else p.parent for p in self.inputs)}
+        if self.script is not None:
+            wanted.add(self.script.parent)
         return sorted(p for p in wanted if p.exists())
 
     def _under(self, path: Path, roots) -> list[Path]:
@@ -76,7 +78,7 @@ class WatchScope:
         return nodes
 
     def is_script(self, path: Path) -> bool:
-        return Path(path).resolve() == self.script
+        return self.script is not None and Path(path).resolve() == self.script
 
     def invalidated(self, nodes: set[str]) -> set[str]:
         """`nodes` and every step downstream of them."""

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TextIO
 
 import watchfiles
 
@@ -40,10 +40,12 @@ STOP_WAIT_SECONDS = 15.0
 class PipelineWatcher:
     """Watches one pipeline (the one run `run_id` ran) and reruns it on relevant changes."""
 
-    def __init__(self, layout: WorkspaceLayout, script: Path, run_id: str,
-                 say: Callable[[str], None] = print, manual: bool = False) -> None:
+    def __init__(self, layout: WorkspaceLayout, script: Path | None, run_id: str,
+                 say: Callable[[str], None] = print, manual: bool = False,
+                 progress: TextIO | None = sys.stdout) -> None:
         self.layout = layout
-        self.script = Path(script).resolve()
+        self.script = Path(script).resolve() if script else None
+        self.progress = progress  # where runs' progress is printed (None: nowhere, as in the dashboard)
         self.say = say
         self.manual = manual
         self.paused = False
@@ -73,8 +75,8 @@ class PipelineWatcher:
                                                 rust_timeout=IDLE_MS):
                     if not announced:
                         announced = True
-                        self.say(f"watching {len(paths)} folder(s) for {self.script.name}; "
-                                 "Ctrl-C stops")
+                        self.say(f"watching {len(paths)} folder(s) for "
+                                 f"{self.script.name if self.script else 'this pipeline'}; Ctrl-C stops")
                     if changes and self.on_changes({Path(p) for _, p in changes}):
                         break  # the pipeline changed shape: watch its new folders
                 else:
@@ -110,7 +112,7 @@ class PipelineWatcher:
         return ", ".join(sorted(p.name for p in paths))
 
     def _act(self, paths: set[Path]) -> bool:
-        if any(self.scope.is_script(p) for p in paths):
+        if self.script is not None and any(self.scope.is_script(p) for p in paths):
             self.say(f"{self.script.name} changed → evaluating the pipeline again")
             self._cancel_current("superseded: the pipeline script changed")
             new_run = self._evaluate_script()
@@ -144,11 +146,16 @@ class PipelineWatcher:
         thread = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
         self.executions[run_id] = (execution, thread)
         thread.start()
-        threading.Thread(target=self._follow, args=(run_id,), daemon=True).start()
+        self._follow_in_background(run_id)
 
-    def _follow(self, run_id: str) -> None:
-        with open_workspace(self.layout) as local:
-            ProgressPrinter(local.conn, run_id, sys.stdout).follow(1e13)
+    def _follow_in_background(self, run_id: str) -> None:
+        if self.progress is None:
+            return
+
+        def follow() -> None:
+            with open_workspace(self.layout) as local:
+                ProgressPrinter(local.conn, run_id, self.progress).follow(1e13)
+        threading.Thread(target=follow, name=f"follow-{run_id[:8]}", daemon=True).start()
 
     def _cancel_current(self, reason: str) -> None:
         """Stop the run in flight, if any, and wait for it to end (ask, wait, kill)."""
@@ -181,7 +188,7 @@ class PipelineWatcher:
         if not found:
             self.say(f"{self.script.name} submitted no run; watching goes on")
             return None
-        threading.Thread(target=self._follow, args=(found[-1],), daemon=True).start()
+        self._follow_in_background(found[-1])
         return found[-1]
 
     def shutdown(self) -> None:
