@@ -282,3 +282,28 @@ def test_a_running_containers_cpu_and_memory_are_shown(docker_workspace, write, 
             await pilot.press("c")
             await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled", timeout=30)
     asyncio.run(scenario())
+
+
+def test_w_watches_a_pipeline_and_a_save_reruns_it_live(sample_workspace):
+    steps = sample_workspace.root.parent / "compare_models" / "steps"
+
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: _table(app).row_count == 1)
+            await pilot.press("w")
+            await _until(pilot, lambda: _cells(_table(app))[0][6] == "● watching")
+            events = app.screen.query_one("#watch-events", Log)
+            await _until(pilot, lambda: any("watching" in line and "folder" in line for line in events.lines))
+            compare = steps / "compare.py"
+            compare.write_text(compare.read_text() + "\n# edited\n")
+            # the sample's steps share one source directory, so the SDK's snapshot of each changes
+            await _until(pilot, lambda: any(
+                "compare.py changed → prep, train_mean, train_linear, compare rerun" in line
+                for line in events.lines))
+            await _until(pilot, lambda: _cells(_table(app))[0][4] == "2", timeout=30)
+            await _until(pilot, lambda: _cells(_table(app))[0][1] == "Finished", timeout=30)
+            await pilot.press("w")
+            await _until(pilot, lambda: _cells(_table(app))[0][6] == "")
+            assert app.watchers == {}
+    asyncio.run(scenario())

@@ -100,6 +100,8 @@ def watch_pipeline(script: Path, run_id: str, manual: bool) -> int:
             elif command == "":
                 watcher.trigger()
     threading.Thread(target=controls, name="watch-controls", daemon=True).start()
+    print("amlocal watch: Ctrl-C stops; " + ("Enter runs pending changes, " if manual else "")
+          + "p + Enter pauses or resumes", flush=True)
     watcher.run()
     print("amlocal watch: stopped", flush=True)
     return 0

@@ -76,7 +76,7 @@ class PipelineWatcher:
                     if not announced:
                         announced = True
                         self.say(f"watching {len(paths)} folder(s) for "
-                                 f"{self.script.name if self.script else 'this pipeline'}; Ctrl-C stops")
+                                 f"{self.script.name if self.script else 'this pipeline'}")
                     if changes and self.on_changes({Path(p) for _, p in changes}):
                         break  # the pipeline changed shape: watch its new folders
                 else:

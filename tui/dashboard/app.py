@@ -10,7 +10,9 @@ from textual.screen import Screen
 
 from store.layout import WorkspaceLayout
 from tui.dashboard.pipelines_screen import PipelinesScreen
+from runner.engine.watcher import PipelineWatcher
 from tui.dashboard.queries import Store
+from tui.dashboard.watching import WatchEvent, make_watcher
 
 
 class DashboardApp(App):
@@ -22,6 +24,28 @@ class DashboardApp(App):
     def __init__(self, layout: WorkspaceLayout) -> None:
         super().__init__()
         self.store = Store(layout)
+        self.watchers: dict[str, PipelineWatcher] = {}
+
+    def toggle_watch(self, pipeline: str, latest_run_id: str) -> bool:
+        """Start or stop watching `pipeline`; returns whether it is watched now."""
+        watcher = self.watchers.pop(pipeline, None)
+        if watcher is not None:
+            watcher.stop()
+            return False
+        watcher = make_watcher(self.store.layout, pipeline, latest_run_id, self.post_message)
+        self.watchers[pipeline] = watcher
+        self.run_worker(watcher.run, thread=True, group="watch", name=f"watch {pipeline}")
+        return True
+
+    def on_watch_event(self, event: WatchEvent) -> None:
+        """Hand watch events to the screen that lists them."""
+        for screen in self.screen_stack:
+            if isinstance(screen, PipelinesScreen):
+                screen.add_watch_event(event)
+
+    def on_unmount(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.stop()
 
     def on_mount(self) -> None:
         self.push_screen(PipelinesScreen())

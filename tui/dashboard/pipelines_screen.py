@@ -6,11 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Log
 
 from tui.dashboard.actions import rerun_run
 from tui.dashboard.keyed_table import KeyedTable, status_text
 from tui.dashboard.queries import PipelineRow
+from tui.dashboard.watching import WatchEvent
 
 REFRESH_SECONDS = 1.0
 
@@ -28,14 +29,19 @@ class PipelinesScreen(Screen):
 
     DEFAULT_CSS = """
     PipelinesScreen KeyedTable { height: 1fr; }
+    PipelinesScreen #watch-events { height: 8; border-top: solid $accent; display: none; }
+    PipelinesScreen #watch-events.-active { display: block; }
     """
-    BINDINGS = [Binding("enter", "open", "Runs"), Binding("r", "rerun", "Rerun latest")]
+    BINDINGS = [Binding("enter", "open", "Runs"), Binding("r", "rerun", "Rerun latest"),
+                Binding("w", "watch", "Watch / stop watching")]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield KeyedTable([("name", "PIPELINE"), ("status", "LAST STATUS"), ("started", "STARTED"),
-                          ("duration", "DURATION"), ("runs", "RUNS"), ("trend", "RECENT DURATIONS")],
+                          ("duration", "DURATION"), ("runs", "RUNS"), ("trend", "RECENT DURATIONS"),
+                          ("watch", "WATCH")],
                          id="pipelines")
+        yield Log(id="watch-events", max_lines=200)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -50,9 +56,11 @@ class PipelinesScreen(Screen):
 
     def on_pipelines_loaded(self, message: PipelinesLoaded) -> None:
         self.rows = {row.name: row for row in message.rows}
+        watched = self.app.watchers
         self.query_one(KeyedTable).sync(
             (r.name, (r.name, status_text(r.last_status), r.last_started, r.last_duration,
-                      str(r.runs), r.trend)) for r in message.rows)
+                      str(r.runs), r.trend, "● watching" if r.name in watched else ""))
+            for r in message.rows)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
@@ -67,6 +75,21 @@ class PipelinesScreen(Screen):
         key = self.query_one(KeyedTable).current_key
         if key is not None:
             self.start_rerun(self.rows[key].latest_run_id)
+
+    def action_watch(self) -> None:
+        key = self.query_one(KeyedTable).current_key
+        if key is None:
+            return
+        watching = self.app.toggle_watch(key, self.rows[key].latest_run_id)
+        self.query_one("#watch-events", Log).add_class("-active")
+        self.add_watch_event(WatchEvent(key, "watch started" if watching else "watch stopped"))
+        self.load()
+
+    def add_watch_event(self, event: WatchEvent) -> None:
+        """One line in the panel of recent watch events."""
+        panel = self.query_one("#watch-events", Log)
+        panel.add_class("-active")
+        panel.write_line(f"{event.at}  {event.pipeline}: {event.text}")
 
     @work(thread=True, group="actions")
     def start_rerun(self, run_id: str) -> None:

@@ -1,0 +1,34 @@
+"""Watch mode inside the dashboard: one PipelineWatcher per watched pipeline, each in a thread
+worker, its events posted to the app as messages."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from textual.message import Message
+
+from runner.engine.submission import SCRIPT_PROPERTY
+from runner.engine.watcher import PipelineWatcher
+from store.layout import WorkspaceLayout
+from store.runs import get_pipeline_run
+from store.workspace import open_workspace
+
+
+class WatchEvent(Message):
+    """Something a watcher said ("train.py changed → train, compare rerun")."""
+
+    def __init__(self, pipeline: str, text: str) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+        self.text = text
+        self.at = time.strftime("%H:%M:%S")
+
+
+def make_watcher(layout: WorkspaceLayout, pipeline: str, run_id: str, post) -> PipelineWatcher:
+    """A watcher of the pipeline that `run_id` ran, reporting through `post(WatchEvent)`."""
+    with open_workspace(layout) as local:
+        properties = json.loads(get_pipeline_run(local.conn, run_id)["properties_json"])
+    script = properties.get(SCRIPT_PROPERTY)
+    return PipelineWatcher(layout, Path(script) if script else None, run_id,
+                           say=lambda text: post(WatchEvent(pipeline, text)), progress=None)
