@@ -129,3 +129,18 @@ def test_compare_screen(frozen, snap_compare):
         await pilot.press("space", "down", "down", "space", "d")
         await pilot.pause(0.5)
     assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
+
+
+def test_run_screen_metrics_tab(frozen, snap_compare):
+    """The metrics tab of the highlighted step: its latest values and the plot of its series."""
+    async def ready(pilot):
+        from textual.widgets import TabbedContent
+        await _wait_rows(pilot, "KeyedTable", 1)
+        await pilot.press("enter")
+        await _wait_rows(pilot, "#runs", 3)
+        await pilot.press("enter")
+        await _wait_rows(pilot, "#steps", 3)
+        pilot.app.screen.query_one(TabbedContent).active = "metrics"
+        await _wait_rows(pilot, "#metric-table", 1)
+        await pilot.pause(0.5)
+    assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
