@@ -39,7 +39,8 @@ class Watcher:
         self.proc = subprocess.Popen([*AMLOCAL, "run", "--watch", *extra, str(root / "pipeline.py")],
                                      cwd=root, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.wait_for("amlocal watch: watching")
 
     def _read(self) -> None:
@@ -72,7 +73,9 @@ class Watcher:
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(30)
+        code = self.proc.wait(30)
+        self.reader.join(10)  # every line it printed has been read
+        return code
 
 
 @pytest.fixture

@@ -18,3 +18,10 @@ def cancel(layout: WorkspaceLayout, run_id: str) -> str:
     """Ask `run_id`'s runner to stop; returns what was done, in words."""
     with open_workspace(layout) as local:
         return cancel_run(local.conn, run_id)
+
+
+def perform(layout: WorkspaceLayout, run_id: str, what: str) -> str:
+    """`rerun`, `regenerate` or `cancel` run `run_id`; returns what was done, in words."""
+    if what == "cancel":
+        return cancel(layout, run_id)
+    return f"started run {rerun_run(layout, run_id, regenerate=what == 'regenerate')[:8]}"

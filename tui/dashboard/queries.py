@@ -5,11 +5,13 @@ only ever receive these immutable rows, in messages.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from store.database import connect
 from store.layout import WorkspaceLayout
@@ -124,20 +126,23 @@ class Store:
     def __init__(self, layout: WorkspaceLayout) -> None:
         self.layout = layout
 
-    def _conn(self) -> sqlite3.Connection:
-        return connect(self.layout.db_path)
+    @contextlib.contextmanager
+    def query(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one query in this thread, closed afterwards."""
+        conn = connect(self.layout.db_path)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def pipelines(self) -> list[PipelineRow]:
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             rows = conn.execute(
                 "SELECT * FROM (SELECT p.name AS pipeline_name, r.id, r.status, r.created_at, "
                 "r.start_time, r.end_time, count(*) OVER (PARTITION BY p.name) AS runs, "
                 "row_number() OVER (PARTITION BY p.name ORDER BY r.created_at DESC) AS rn "
                 "FROM pipeline_run r JOIN pipeline p ON p.id = r.pipeline_id) WHERE rn <= ? "
                 "ORDER BY created_at DESC", (RECENT_RUNS,)).fetchall()
-        finally:
-            conn.close()
         grouped: dict[str, list[sqlite3.Row]] = {}
         for row in rows:
             grouped.setdefault(row["pipeline_name"], []).append(row)
@@ -152,8 +157,7 @@ class Store:
         return result
 
     def runs(self, pipeline_name: str, limit: int = 500) -> list[RunRow]:
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             rows = conn.execute(
                 "SELECT r.*, e.name AS experiment_name, (SELECT count(*) FROM step_run s WHERE "
                 "s.pipeline_run_id = r.id AND s.decision = 'reused') AS reused, (SELECT count(*) "
@@ -163,8 +167,6 @@ class Store:
             metrics: dict[str, list[tuple[str, str]]] = {}
             for m in latest_metrics(conn, [r["id"] for r in rows]):
                 metrics.setdefault(m["run_id"], []).append((m["name"], short_value(decode(m), 16)))
-        finally:
-            conn.close()
         return [RunRow(r["id"], r["status"], when(r["start_time"] or r["created_at"]),
                        duration(r["start_time"], r["end_time"]), commit_text(r),
                        ", ".join(f"{k}={short_value(v, 16)}" for k, v in json.loads(r["parameters_json"]).items()),
@@ -173,12 +175,9 @@ class Store:
 
     def run_detail(self, run_id: str) -> RunDetail:
         from store.runs import get_pipeline_run, get_step_runs
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             run = get_pipeline_run(conn, run_id)
             steps = get_step_runs(conn, run_id)
-        finally:
-            conn.close()
         executors = sorted({s["executor"] for s in steps if s["executor"]})
         now = time.time()
         return RunDetail(
@@ -195,8 +194,7 @@ class Store:
 
     def step_metrics(self, step_run_id: str) -> list[tuple[str, str, str, list[float], list]]:
         """(name, kind, latest value, numeric history, every value) of each metric of a step run."""
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             latest = latest_metrics(conn, [step_run_id])
             result = []
             for m in latest:
@@ -205,27 +203,19 @@ class Store:
                            if isinstance(v, (int, float)) and not isinstance(v, bool)]
                 result.append((m["name"], m["kind"], short_value(decode(m), 30), history, values))
             return result
-        finally:
-            conn.close()
 
     def step_row(self, step_run_id: str) -> sqlite3.Row | None:
         """The stored row of a step run (None if there is none)."""
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             return conn.execute("SELECT * FROM step_run WHERE id = ?", (step_run_id,)).fetchone()
-        finally:
-            conn.close()
 
     def step_outputs(self, step_run_id: str) -> list[tuple[str, str, str, str]]:
         """(name, kind, size, where) of each output (datastore path) and artifact of a step run."""
         from store.artifacts import list_artifacts
         from store.runs import get_step_run
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             step = get_step_run(conn, step_run_id)
             artifacts = list_artifacts(conn, step_run_id)
-        finally:
-            conn.close()
         rows = []
         for port, out in json.loads(step["outputs_json"]).items():
             folder = Path(out.get("local_path") or "")
@@ -237,11 +227,8 @@ class Store:
     def step_details(self, step_run_id: str) -> str:
         """Arguments, environment, outcome and the reuse decision of a step run, as text."""
         from store.runs import get_step_run
-        conn = self._conn()
-        try:
+        with self.query() as conn:
             s = get_step_run(conn, step_run_id)
-        finally:
-            conn.close()
         props = json.loads(s["properties_json"])
         lines = [f"step run   {s['id']}", f"status     {s['status']}",
                  f"decision   {s['reason'] or '-'}",
@@ -270,8 +257,7 @@ class Comparison:
 def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
     """Parameters and final metrics of `run_ids` (any experiments), side by side."""
     from store.runs import get_pipeline_run, get_step_runs
-    conn = store._conn()
-    try:
+    with store.query() as conn:
         facts: list[dict[str, str]] = []
         for run_id in run_ids:
             run = get_pipeline_run(conn, run_id)
@@ -285,8 +271,6 @@ def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
             values |= {f"metric {names[m['run_id']]}.{m['name']}": short_value(decode(m), 24)
                        for m in latest_metrics(conn, list(names))}
             facts.append(values)
-    finally:
-        conn.close()
     keys = list(dict.fromkeys(k for values in facts for k in values))
     return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys))
 

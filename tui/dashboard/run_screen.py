@@ -15,7 +15,7 @@ from textual_plotext import PlotextPlot
 
 from runner.engine.progress import LogTail
 from runner.engine.resource_usage import UsageSampler
-from tui.dashboard.actions import cancel, rerun_run
+from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
 from tui.dashboard.queries import RunDetail
@@ -239,9 +239,4 @@ class RunScreen(Screen):
 
     @work(thread=True, group="actions")
     def act(self, what: str) -> None:
-        layout = self.app.store.layout
-        if what == "cancel":
-            said = cancel(layout, self.run_id)
-        else:
-            said = f"started run {rerun_run(layout, self.run_id, regenerate=what == 'regenerate')[:8]}"
-        self.app.call_from_thread(self.app.notify, said)
+        self.app.call_from_thread(self.app.notify, perform(self.app.store.layout, self.run_id, what))

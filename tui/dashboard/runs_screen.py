@@ -8,7 +8,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
-from tui.dashboard.actions import cancel, rerun_run
+from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import KeyedTable, status_text
 from tui.dashboard.queries import RunRow
@@ -137,10 +137,5 @@ class RunsScreen(Screen):
 
     @work(thread=True, group="actions")
     def act(self, run_id: str, what: str) -> None:
-        layout = self.app.store.layout
-        if what == "cancel":
-            said = cancel(layout, run_id)
-        else:
-            said = f"started run {rerun_run(layout, run_id, regenerate=what == 'regenerate')[:8]}"
-        self.app.call_from_thread(self.app.notify, said)
+        self.app.call_from_thread(self.app.notify, perform(self.app.store.layout, run_id, what))
         self.load()
