@@ -160,26 +160,27 @@ def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_pa
             pytest.fail("CI=true needs tmux for the real-terminal smoke test")
         pytest.skip("tmux is not installed")
     session = f"amlocal-ui-{os.getpid()}"
+    tmux = ["tmux", "-L", session]  # a server of its own: no other session's size or options
     command = (f"cd {tmp_path} && AMLOCAL_HOME={sample_workspace.root} PYTHONPATH={REPO} "
                f"{os.sys.executable} -m tui.cli ui; echo EXITED $?; sleep 30")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", command],
-                   check=True)
+    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160",
+                    "-y", "40", command], check=True)
 
     def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
                               text=True).stdout
     try:
         deadline = time.monotonic() + 30
         while "compare_models" not in screen() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert "compare_models" in screen() and "PIPELINE" in screen()
-        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
         deadline = time.monotonic() + 15
         while "EXITED" not in screen() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert "EXITED 0" in screen()
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
 def test_compare_marked_runs_shows_only_the_differing_parameters_across_experiments(sample_workspace):
