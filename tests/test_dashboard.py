@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 
@@ -153,7 +154,6 @@ def test_a_running_steps_log_is_followed_live_and_c_cancels_the_run(workspace, w
 
 
 def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_path):
-    import os
     import subprocess
     if shutil.which("tmux") is None:
         if os.environ.get("CI") == "true":
@@ -304,6 +304,11 @@ def test_w_watches_a_pipeline_and_a_save_reruns_it_live(sample_workspace):
                 for line in events.lines))
             await _until(pilot, lambda: _cells(_table(app))[0][4] == "2", timeout=30)
             await _until(pilot, lambda: _cells(_table(app))[0][1] == "Finished", timeout=30)
+            from store.runs import list_pipeline_runs
+            from store.workspace import open_workspace
+            with open_workspace(sample_workspace) as local:
+                rerun_by_watch = list_pipeline_runs(local.conn)[0]
+            assert rerun_by_watch["runner_pid"] != os.getpid()  # its own runner, not the UI
             await pilot.press("w")
             await _until(pilot, lambda: _cells(_table(app))[0][6] == "")
             assert app.watchers == {}

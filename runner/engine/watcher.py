@@ -23,6 +23,7 @@ from runner.engine.progress import ProgressPrinter
 from runner.engine.rerun import rerun
 from runner.engine.runner_process import make_executor
 from runner.engine.scheduler import PipelineRunExecution
+from runner.engine.submission import start_runner
 from runner.engine.watch_scope import WatchScope
 from runner.paths import PACKAGE_PARENT
 from store import status as st
@@ -42,10 +43,14 @@ class PipelineWatcher:
 
     def __init__(self, layout: WorkspaceLayout, script: Path | None, run_id: str,
                  say: Callable[[str], None] = print, manual: bool = False,
-                 progress: TextIO | None = sys.stdout) -> None:
+                 progress: TextIO | None = sys.stdout, runs_in_process: bool = True) -> None:
         self.layout = layout
         self.script = Path(script).resolve() if script else None
         self.progress = progress  # where runs' progress is printed (None: nowhere, as in the dashboard)
+        # True: this process executes the runs it starts (fastest; they stop when watching
+        # stops). False: each run gets a runner process of its own and outlives the watcher,
+        # as the dashboard needs: nothing runs inside the UI process.
+        self.runs_in_process = runs_in_process
         self.say = say
         self.manual = manual
         self.paused = False
@@ -133,8 +138,12 @@ class PipelineWatcher:
     # --- runs -------------------------------------------------------------------------------
 
     def _start(self, run_id: str) -> None:
-        """Execute `run_id` in this process, printing its progress."""
+        """Execute `run_id` (in this process, or in a runner process), printing its progress."""
         self.current_run = run_id
+        if not self.runs_in_process:
+            start_runner(self.layout.root, run_id, self.layout.pipeline_run_dir(run_id))
+            self._follow_in_background(run_id)
+            return
         local = open_workspace(self.layout)
         execution = PipelineRunExecution(local, run_id, make_executor(local, run_id))
 
@@ -198,7 +207,8 @@ class PipelineWatcher:
         for _, thread in self.executions.values():
             thread.join(STOP_WAIT_SECONDS)
         try:
-            if get_pipeline_run(self.local.conn, self.current_run)["status"] not in st.TERMINAL:
+            if (self.runs_in_process and
+                    get_pipeline_run(self.local.conn, self.current_run)["status"] not in st.TERMINAL):
                 self._cancel_current("watch stopped")
         finally:
             self.local.close()

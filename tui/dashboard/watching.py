@@ -31,4 +31,5 @@ def make_watcher(layout: WorkspaceLayout, pipeline: str, run_id: str, post) -> P
         properties = json.loads(get_pipeline_run(local.conn, run_id)["properties_json"])
     script = properties.get(SCRIPT_PROPERTY)
     return PipelineWatcher(layout, Path(script) if script else None, run_id,
-                           say=lambda text: post(WatchEvent(pipeline, text)), progress=None)
+                           say=lambda text: post(WatchEvent(pipeline, text)), progress=None,
+                           runs_in_process=False)  # reruns get runner processes of their own
