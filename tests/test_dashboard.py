@@ -161,16 +161,19 @@ def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_pa
         pytest.skip("tmux is not installed")
     session = f"amlocal-ui-{os.getpid()}"
     tmux = ["tmux", "-L", session]  # a server of its own: no other session's size or options
-    command = (f"cd {tmp_path} && AMLOCAL_HOME={sample_workspace.root} PYTHONPATH={REPO} "
+    # the short sleep lets tmux settle the window size before the app asks for it
+    command = (f"sleep 0.5; cd {tmp_path} && AMLOCAL_HOME={sample_workspace.root} PYTHONPATH={REPO} "
                f"{os.sys.executable} -m tui.cli ui; echo EXITED $?; sleep 30")
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", session, "-x", "160",
                     "-y", "40", command], check=True)
+    subprocess.run([*tmux, "resize-window", "-t", session, "-x", "160", "-y", "40"],
+                   capture_output=True)
 
     def screen() -> str:
         return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
                               text=True).stdout
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while "compare_models" not in screen() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert "compare_models" in screen() and "PIPELINE" in screen()
