@@ -88,3 +88,24 @@ def run_quietly(ws, experiment: str, steps: list):
         run = Experiment(ws, experiment).submit(Pipeline(ws, steps))
         run.wait_for_completion(show_output=False)
     return run
+
+
+def insert_finished_runs(conn, count: int, pipelines: int = 1) -> list[str]:
+    """`count` finished pipeline runs (newest first, spread over `pipelines` pipelines),
+    written straight into the store; returns their ids."""
+    import uuid
+    from store.catalog import ensure_experiment, ensure_pipeline
+    from store.database import transaction
+    experiment = ensure_experiment(conn, "bench")
+    pipes = [ensure_pipeline(conn, f"pipeline{i:02d}", {"steps": [], "n": i}) for i in range(pipelines)]
+    now = time.time()
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, start_time, "
+            "end_time, parameters_json, tags_json, properties_json, continue_on_step_failure, "
+            "regenerate_outputs, cancel_requested, run_dir) VALUES (?, ?, ?, 'Finished', ?, ?, ?, "
+            "'{}', '{}', '{}', 0, 0, 0, '')",
+            [(rid, experiment, pipes[i % pipelines], now - i, now - i, now - i + 3 + i % 7)
+             for i, rid in enumerate(ids)])
+    return ids

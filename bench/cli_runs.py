@@ -6,9 +6,8 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
-from _common import REPO, fresh_workspace, median
+from _common import REPO, fresh_workspace, insert_finished_runs, median
 
 RUNS = 10_000
 
@@ -21,21 +20,9 @@ def timed(cmd: list[str], env: dict) -> float:
 
 def main() -> None:
     folder = fresh_workspace()
-    from store.catalog import ensure_experiment, ensure_pipeline
-    from store.database import transaction
     from store.workspace import open_workspace_at
     local = open_workspace_at(folder / ".amlocal")
-    conn = local.conn
-    exp = ensure_experiment(conn, "bench")
-    pipe = ensure_pipeline(conn, "bench", {"steps": []})
-    now = time.time()
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, start_time, "
-            "end_time, parameters_json, tags_json, properties_json, continue_on_step_failure, "
-            "regenerate_outputs, cancel_requested, run_dir) VALUES (?, ?, ?, 'Finished', ?, ?, ?, "
-            "'{}', '{}', '{}', 0, 0, 0, '')",
-            [(str(uuid.uuid4()), exp, pipe, now - i, now - i, now - i + 3) for i in range(RUNS)])
+    insert_finished_runs(local.conn, RUNS)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cli = [sys.executable, "-m", "tui.cli", "runs"]
     base = median([timed([sys.executable, "-c", "pass"], env) for _ in range(10)])

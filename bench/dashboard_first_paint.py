@@ -6,31 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
-from _common import fresh_workspace, median
+from _common import fresh_workspace, insert_finished_runs, median
 
 RUNS, PIPELINES, METRIC_ROWS, REPEATS = 10_000, 20, 1_000_000, 5
 
 
 def populate(folder) -> None:
-    from store.catalog import ensure_experiment, ensure_pipeline
     from store.database import transaction
     from store.workspace import open_workspace_at
     local = open_workspace_at(folder / ".amlocal")
     conn = local.conn
-    exp = ensure_experiment(conn, "bench")
-    pipes = [ensure_pipeline(conn, f"pipeline{i:02d}", {"steps": [], "n": i}) for i in range(PIPELINES)]
+    ids = insert_finished_runs(conn, RUNS, PIPELINES)
     now = time.time()
-    ids = [str(uuid.uuid4()) for _ in range(RUNS)]
     with transaction(conn):
-        conn.executemany(
-            "INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, start_time, "
-            "end_time, parameters_json, tags_json, properties_json, continue_on_step_failure, "
-            "regenerate_outputs, cancel_requested, run_dir) VALUES (?, ?, ?, 'Finished', ?, ?, ?, "
-            "'{}', '{}', '{}', 0, 0, 0, '')",
-            [(rid, exp, pipes[i % PIPELINES], now - i, now - i, now - i + 3 + i % 7)
-             for i, rid in enumerate(ids)])
         per_run = METRIC_ROWS // RUNS
         conn.executemany(
             "INSERT INTO metric (run_id, name, kind, seq, value, logged_at) VALUES (?, 'loss', 'scalar', ?, ?, ?)",

@@ -56,6 +56,13 @@ def _rendered(app, widget) -> str:
     return console.export_text()
 
 
+async def _open_runs(app, pilot, count: int) -> None:
+    """From the pipelines screen to the runs of the (only) pipeline, `count` of them."""
+    await _until(pilot, lambda: _table(app).row_count == 1)
+    await pilot.press("enter")
+    await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == count)
+
+
 def _table(app, selector: str = "KeyedTable") -> KeyedTable:
     return app.screen.query_one(selector, KeyedTable)
 
@@ -111,9 +118,7 @@ def test_rerun_from_the_runs_screen_appears_live_and_is_reused(sample_workspace)
     async def scenario():
         app = DashboardApp(sample_workspace)
         async with app.run_test(size=(180, 50)) as pilot:
-            await _until(pilot, lambda: _table(app).row_count == 1)
-            await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
+            await _open_runs(app, pilot, 1)
             first = _table(app).current_key
             await pilot.press("r")
             await _until(pilot, lambda: _table(app).row_count == 2)
@@ -207,9 +212,7 @@ def test_compare_marked_runs_shows_only_the_differing_parameters_across_experime
     async def scenario():
         app = DashboardApp(sample_workspace)
         async with app.run_test(size=(180, 50)) as pilot:
-            await _until(pilot, lambda: _table(app).row_count == 1)
-            await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 2)
+            await _open_runs(app, pilot, 2)
             await pilot.press("space", "down", "space")
             assert [r[0][0] for r in _cells(_table(app))] == ["●", "●"]
             await pilot.press("d")
@@ -242,9 +245,7 @@ def test_slash_filters_runs_and_searches_a_steps_log(sample_workspace):
     async def scenario():
         app = DashboardApp(sample_workspace)
         async with app.run_test(size=(180, 50)) as pilot:
-            await _until(pilot, lambda: _table(app).row_count == 1)
-            await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
+            await _open_runs(app, pilot, 1)
             await pilot.press("slash", *"Failed")
             await _until(pilot, lambda: _table(app).row_count == 0)
             await pilot.press("escape")

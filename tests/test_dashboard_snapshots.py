@@ -96,6 +96,20 @@ async def _wait_rows(pilot, selector: str, count: int) -> None:
     raise AssertionError(f"{selector} never had {count} rows")
 
 
+async def _open_runs(pilot) -> None:
+    """Pipelines → the runs of the (only) pipeline."""
+    await _wait_rows(pilot, "KeyedTable", 1)
+    await pilot.press("enter")
+    await _wait_rows(pilot, "#runs", 3)
+
+
+async def _open_newest_run(pilot) -> None:
+    """… → the newest run's screen, its steps and log loaded."""
+    await _open_runs(pilot)
+    await pilot.press("enter")
+    await _wait_rows(pilot, "#steps", 3)
+
+
 def test_pipelines_screen(frozen, snap_compare):
     async def ready(pilot):
         await _wait_rows(pilot, "KeyedTable", 1)
@@ -103,29 +117,19 @@ def test_pipelines_screen(frozen, snap_compare):
 
 
 def test_runs_screen(frozen, snap_compare):
-    async def ready(pilot):
-        await _wait_rows(pilot, "KeyedTable", 1)
-        await pilot.press("enter")
-        await _wait_rows(pilot, "#runs", 3)
-    assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
+    assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=_open_runs)
 
 
 def test_run_screen(frozen, snap_compare):
     async def ready(pilot):
-        await _wait_rows(pilot, "KeyedTable", 1)
-        await pilot.press("enter")
-        await _wait_rows(pilot, "#runs", 3)
-        await pilot.press("enter")
-        await _wait_rows(pilot, "#steps", 3)
+        await _open_newest_run(pilot)
         await pilot.pause(0.5)  # the log tail
     assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
 
 
 def test_compare_screen(frozen, snap_compare):
     async def ready(pilot):
-        await _wait_rows(pilot, "KeyedTable", 1)
-        await pilot.press("enter")
-        await _wait_rows(pilot, "#runs", 3)
+        await _open_runs(pilot)
         await pilot.press("space", "down", "down", "space", "d")
         await pilot.pause(0.5)
     assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
@@ -135,11 +139,7 @@ def test_run_screen_metrics_tab(frozen, snap_compare):
     """The metrics tab of the highlighted step: its latest values and the plot of its series."""
     async def ready(pilot):
         from textual.widgets import TabbedContent
-        await _wait_rows(pilot, "KeyedTable", 1)
-        await pilot.press("enter")
-        await _wait_rows(pilot, "#runs", 3)
-        await pilot.press("enter")
-        await _wait_rows(pilot, "#steps", 3)
+        await _open_newest_run(pilot)
         pilot.app.screen.query_one(TabbedContent).active = "metrics"
         await _wait_rows(pilot, "#metric-table", 1)
         await pilot.pause(0.5)
