@@ -119,10 +119,10 @@ class PipelineWatcher:
     def _act(self, paths: set[Path]) -> bool:
         if self.script is not None and any(self.scope.is_script(p) for p in paths):
             self.say(f"{self.script.name} changed → evaluating the pipeline again")
-            self._cancel_current("superseded: the pipeline script changed")
             new_run = self._evaluate_script()
             if new_run is None:
-                return False
+                return False  # a broken script leaves the run in flight alone
+            self._cancel_current("superseded: the pipeline script changed")
             self.current_run = new_run
             old_paths, self.scope = self.scope.paths(), self._scope_of(new_run)
             return self.scope.paths() != old_paths
