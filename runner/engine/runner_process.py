@@ -37,6 +37,23 @@ def make_executor(local: OpenWorkspace, run_id: str) -> Executor:
     return executor
 
 
+def fail_run(local: OpenWorkspace, run_id: str, error: str) -> None:
+    """End `run_id` and its unfinished steps as Failed with `error`."""
+    finish_open_step_runs(local.conn, run_id, st.FAILED, error)
+    finish_pipeline_run(local.conn, run_id, st.FAILED, error)
+
+
+def execute_run(local: OpenWorkspace, run_id: str, execution: PipelineRunExecution) -> str:
+    """Execute a run; a crash of ours fails the run with its reason instead of leaving it
+    Running under a live runner (this process may be a watcher that goes on)."""
+    try:
+        return execution.execute()
+    except BaseException as exc:
+        traceback.print_exc()
+        fail_run(local, run_id, f"runner crashed: {type(exc).__name__}: {exc}")
+        return st.FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     if len(args) != 2:
@@ -47,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         executor = make_executor(local, run_id)
     except RunnerError as exc:
-        finish_open_step_runs(local.conn, run_id, st.FAILED, str(exc))
-        finish_pipeline_run(local.conn, run_id, st.FAILED, str(exc))
+        fail_run(local, run_id, str(exc))
         local.close()
         print(f"amlocal runner: {exc}", file=sys.stderr)
         return 1
@@ -56,13 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: execution.request_stop("canceled by user"))
     signal.signal(signal.SIGINT, lambda *_: execution.request_stop("canceled by user"))
     try:
-        status = execution.execute()
-    except BaseException as exc:
-        traceback.print_exc()
-        error = f"runner crashed: {type(exc).__name__}: {exc}"
-        finish_open_step_runs(local.conn, run_id, st.FAILED, error)
-        finish_pipeline_run(local.conn, run_id, st.FAILED, error)
-        return 1
+        status = execute_run(local, run_id, execution)
     finally:
         local.close()
     return 0 if status == st.FINISHED else 1

@@ -21,10 +21,11 @@ import watchfiles
 from runner.engine.liveness import cancel_run
 from runner.engine.progress import ProgressPrinter
 from runner.engine.rerun import rerun
-from runner.engine.runner_process import make_executor
+from runner.engine.runner_process import execute_run, fail_run, make_executor
 from runner.engine.scheduler import PipelineRunExecution
 from runner.engine.submission import start_runner
 from runner.engine.watch_scope import WatchScope
+from runner.errors import RunnerError
 from runner.paths import PACKAGE_PARENT
 from store import status as st
 from store.catalog import get_pipeline_spec
@@ -145,11 +146,17 @@ class PipelineWatcher:
             self._follow_in_background(run_id)
             return
         local = open_workspace(self.layout)
-        execution = PipelineRunExecution(local, run_id, make_executor(local, run_id))
+        try:
+            execution = PipelineRunExecution(local, run_id, make_executor(local, run_id))
+        except RunnerError as exc:  # e.g. the Docker engine went away: the run says so
+            fail_run(local, run_id, str(exc))
+            local.close()
+            self.say(f"run {run_id[:8]} could not start: {exc}")
+            return
 
         def execute() -> None:
             try:
-                execution.execute()
+                execute_run(local, run_id, execution)
             finally:
                 local.close()
         thread = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
