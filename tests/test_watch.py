@@ -116,9 +116,8 @@ def test_ignored_files_and_written_outputs_trigger_nothing(watched, project, wor
 def test_ten_saves_within_100_ms_make_one_rerun(watched, project):
     watched.wait_runs(1)
     started = time.monotonic()
-    for i in range(10):
+    for i in range(10):  # as an editor's autosave or a formatter does: back to back
         (project / "train" / "train.py").write_text(textwrap.dedent(TRAIN) + f"# save {i}\n")
-        time.sleep(0.005)
     assert time.monotonic() - started < 0.1  # ten saves within 100 ms
     watched.wait_runs(2)
     time.sleep(1.0)

@@ -28,8 +28,13 @@ class KeyedTable(DataTable):
         self._cells: dict[str, tuple] = {}
 
     def on_mount(self) -> None:
-        for key, label in self._columns:
-            self.add_column(label, key=key)
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        """Add the columns once; data may arrive (from a worker) before this widget mounts."""
+        if not self.columns:
+            for key, label in self._columns:
+                self.add_column(label, key=key)
 
     @property
     def current_key(self) -> str | None:
@@ -40,6 +45,7 @@ class KeyedTable(DataTable):
 
     def sync(self, rows: Iterable[tuple[str, tuple]]) -> None:
         """Make the table hold exactly `rows`, in their order, changing only what changed."""
+        self._ensure_columns()
         rows = list(rows)
         keep = self.current_key
         wanted = {key for key, _ in rows}
