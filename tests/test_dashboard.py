@@ -317,3 +317,23 @@ def test_w_watches_a_pipeline_and_a_save_reruns_it_live(sample_workspace):
             await _until(pilot, lambda: _cells(_table(app))[0][6] == "")
             assert app.watchers == {}
     asyncio.run(scenario())
+
+
+def test_a_keyed_table_keeps_rows_that_arrive_before_it_is_mounted():
+    from textual.app import App
+
+    class Early(App):
+        def compose(self):
+            table = KeyedTable([("name", "NAME"), ("value", "VALUE")])
+            table.sync([("a", ("a-long-name", "1"))])  # a worker's data, faster than the mount
+            yield table
+
+    async def scenario():
+        app = Early()
+        async with app.run_test(size=(80, 10)) as pilot:
+            await pilot.pause()
+            table = app.query_one(KeyedTable)
+            assert _cells(table) == [["a-long-name", "1"]]
+            first_column = next(iter(table.columns.values()))
+            assert first_column.get_render_width(table) >= len("a-long-name")  # not cut short
+    asyncio.run(scenario())
