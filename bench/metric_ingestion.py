@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import statistics
 import time
 
 from _common import workspace_with_script
 
 N = 100_000
+REPEATS = 5
 STEP = f"""
 import json, os, time
 from azureml.core import Run
@@ -36,18 +38,22 @@ def main() -> None:
     per_call = json.loads((folder / ".amlocal" / "runs" / run.id / step_run.id / "artifacts" / "timing.json").read_text())
     count = ws._local.conn.execute("SELECT count FROM metric_latest WHERE run_id = ?", (step_run.id,)).fetchone()[0]
     assert count == N, count
-    # Re-ingest the same event file into a fresh step id to time ingestion alone.
+    # Re-ingest the same event file (the step's id, its rows removed first) to time ingestion
+    # alone; the median of several passes, as the machine is noisy.
     from pathlib import Path
     events = Path(row["run_dir"]) / "events.jsonl"
     conn = ws._local.conn
-    conn.execute("DELETE FROM metric WHERE run_id = ?", (step_run.id,))
-    conn.execute("DELETE FROM metric_latest WHERE run_id = ?", (step_run.id,))
-    ingestor = EventIngestor(conn, events, step_run.id, run.id, {})
-    t0 = time.perf_counter()
-    ingestor.poll()
-    took = time.perf_counter() - t0
+    took_each = []
+    for _ in range(REPEATS):
+        conn.execute("DELETE FROM metric WHERE run_id = ?", (step_run.id,))
+        conn.execute("DELETE FROM metric_latest WHERE run_id = ?", (step_run.id,))
+        ingestor = EventIngestor(conn, events, step_run.id, run.id, {})
+        t0 = time.perf_counter()
+        assert ingestor.poll() == N
+        took_each.append(time.perf_counter() - t0)
+    took = statistics.median(took_each)
     print(f"in the step: {per_call / N * 1e6:.2f} us per run.log call ({N} calls in {per_call:.3f} s)")
-    print(f"ingestion: {N} points in {took:.3f} s = {N / took:,.0f} points/s  [target >= 100,000/s]")
+    print(f"ingestion: {N} points in {took:.3f} s (median of {REPEATS}) = {N / took:,.0f} points/s  [target >= 100,000/s]")
 
 
 if __name__ == "__main__":

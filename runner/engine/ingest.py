@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from store.artifacts import record_artifacts
-from store.metrics import MetricPoint, insert_metrics
+from store.metrics import insert_metrics
 from store.runs import update_run_json
 
 METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
@@ -38,22 +38,24 @@ class EventIngestor:
         if end < 0:
             return 0
         self.offset += end + 1
-        points: list[MetricPoint] = []
+        points: list[tuple] = []  # (run_id, name, kind, value, logged_at), as insert_metrics takes
+        append = points.append
+        mine = (self.step_run_id, self.pipeline_run_id)
         for event in self._parse(data[:end].decode("utf-8", errors="replace")):
-            run_id = event.get("run")
-            if run_id not in (self.step_run_id, self.pipeline_run_id):
+            run_id, kind = event.get("run"), event.get("kind")
+            if run_id not in mine:
                 self.bad_lines += 1
                 continue
-            kind, name, value = event.get("kind"), event.get("name"), event.get("value")
             if kind in METRIC_KINDS:
-                points.append(MetricPoint(run_id, name, kind, value, event.get("t", 0.0)))
+                value = event.get("value")
+                append((run_id, event.get("name"), kind, value, event.get("t", 0.0)))
                 if kind == "image":
                     self._other(run_id, "artifact", str(value), value)
                     self.ingested -= 1
             else:
                 self._flush(points)
-                points = []
-                self._other(run_id, kind, name, value)
+                points.clear()
+                self._other(run_id, kind, event.get("name"), event.get("value"))
         self._flush(points)
         return self.ingested
 
@@ -73,7 +75,7 @@ class EventIngestor:
         self.bad_lines += len(events) - len(good)
         return good
 
-    def _flush(self, points: list[MetricPoint]) -> None:
+    def _flush(self, points: list[tuple]) -> None:
         if points:
             self.ingested += insert_metrics(self.conn, points)
 
