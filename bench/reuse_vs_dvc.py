@@ -44,7 +44,11 @@ def dvc() -> str:
     exe = DVC_VENV / "bin" / "dvc"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
-        subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "-q", "dvc"], check=True)
+        print(f"installing dvc in a throwaway venv ({DVC_VENV}) ...", flush=True)
+        done = subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "-q", "dvc"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:  # pip's own output only when it failed
+            raise SystemExit(f"could not install dvc:\n{done.stdout}{done.stderr}")
     return str(exe)
 
 

@@ -34,13 +34,11 @@ def measure(executor: str) -> list[float]:
     with contextlib.redirect_stdout(io.StringIO()):
         first = Experiment(ws, "watch").submit(Pipeline(ws, [train]))
         first.wait_for_completion(show_output=False)
-    watcher = PipelineWatcher(ws._local.layout, folder / "pipeline.py", first.id, say=lambda _: None)
+    watcher = PipelineWatcher(ws._local.layout, folder / "pipeline.py", first.id, say=lambda _: None,
+                              progress=None)  # the runs' progress lines are not measured
     ready = threading.Event()
     watcher.say = lambda text: ready.set() if text.startswith("watching") else None
-    def watch_quietly() -> None:
-        with contextlib.redirect_stdout(io.StringIO()):  # the runs' progress lines
-            watcher.run()
-    thread = threading.Thread(target=watch_quietly, daemon=True)
+    thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     ready.wait(30)
     conn = ws._local.conn
