@@ -1,7 +1,10 @@
 """The sample pipeline end to end through the real CLI, and what a user reads back."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 from tests.conftest import REPO, amlocal
 
@@ -66,4 +69,42 @@ def test_pipeline_definition_error_names_the_script_line(tmp_path, write):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("amlocal: error: pipeline.py:7: ValueError: Step [missing.py]: "
                            "script not found at:")
+    assert "Traceback" not in done.stderr
+
+
+def test_script_evaluation_for_watch_records_only_the_submitted_runs(tmp_path, write):
+    """Watch mode evaluates a changed script in a fresh process: the runs it submitted are
+    recorded apart from whatever the script prints, and an error is one line naming the line."""
+    write("p/steps/noop.py", "print('noop')\n")
+    script = write("p/pipeline.py", """
+        from azureml.core import Experiment, Workspace
+        from azureml.pipeline.core import Pipeline
+        from azureml.pipeline.steps import PythonScriptStep
+        print("Submitted PipelineRun not-a-run-id")  # noise a user's script may print
+        ws = Workspace.from_config()
+        step = PythonScriptStep("noop.py", source_directory="steps")
+        run = Experiment(ws, "evaluated").submit(Pipeline(ws, [step]))
+        run.wait_for_completion(show_output=False)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "AMLOCAL_EXECUTOR": "local",
+           "AMLOCAL_HOME": str(tmp_path / ".amlocal")}
+    record = tmp_path / "submitted"
+
+    def evaluate() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "runner.pipeline_script", str(script),
+                               "--record", str(record)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+    done = evaluate()
+    assert done.returncode == 0, done.stderr
+    (run_id,) = record.read_text().split()
+    assert f"Submitted PipelineRun {run_id}" in done.stdout
+    shown = amlocal("show", run_id, cwd=tmp_path, env={"AMLOCAL_HOME": env["AMLOCAL_HOME"]})
+    assert "Finished" in shown.stdout and "evaluated" in shown.stdout
+
+    record.unlink()
+    script.write_text(script.read_text().replace('source_directory="steps"', 'source_directory=steps'))
+    done = evaluate()
+    assert done.returncode == 1 and not record.exists()
+    assert done.stderr.strip().splitlines()[-1] == ("amlocal: error: pipeline.py:7: NameError: "
+                                                    "name 'steps' is not defined")
     assert "Traceback" not in done.stderr

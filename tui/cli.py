@@ -55,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from runner.errors import RunnerError
     from store.errors import StoreError
-    from tui.run_command import ScriptError
     try:
         if args.command == "run":
             from tui.run_command import run_script
@@ -89,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except (StoreError, RunnerError, ScriptError, FileNotFoundError) as exc:
+    except (StoreError, RunnerError, FileNotFoundError) as exc:
         print(f"amlocal: error: {exc}", file=sys.stderr)
         return 1
     return USAGE_ERROR

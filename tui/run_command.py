@@ -1,29 +1,16 @@
 """`amlocal run PIPELINE.py`: run an unmodified Azure ML v1 pipeline script locally.
 
-The compat `azureml` package goes first on sys.path, the script runs as `__main__` from its
-own directory, and runs it submitted but did not wait for are followed to their end.
+The script is evaluated in this process (see `runner.pipeline_script`); the runs it submitted
+but did not wait for are then followed to their end, and with `--watch` rerun on every save.
 """
 from __future__ import annotations
 
 import os
-import runpy
 import sys
-import traceback
 from pathlib import Path
 
-from runner.paths import COMPAT_DIR
-
-
-class ScriptError(Exception):
-    """The pipeline script raised; the message names the script line."""
-
-
-def _user_frame(exc: BaseException, script: Path) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        if Path(frame.filename).resolve() == script:
-            return f"{script.name}:{frame.lineno}"
-    return script.name
+from runner.errors import RunnerError
+from runner.pipeline_script import evaluate_pipeline_script
 
 
 def run_script(script_arg: str, script_args: list[str], wait: bool,
@@ -39,29 +26,10 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
     if executor:
         from runner.engine.executor_choice import EXECUTOR_ENV
         os.environ[EXECUTOR_ENV] = executor
-    from runner.sdk.local_context import local_workspace
-    os.environ["AMLOCAL_HOME"] = str(local_workspace().layout.root)
-    os.environ["AMLOCAL_PIPELINE_SCRIPT"] = str(script)  # recorded with each run, for watching
-    sys.path.insert(0, str(COMPAT_DIR))
-    sys.path.insert(0, str(script.parent))
-    for name in [m for m in sys.modules if m == "azureml" or m.startswith("azureml.")]:
-        del sys.modules[name]
-    os.chdir(script.parent)
-    sys.argv = [str(script), *script_args]
-    from runner.sdk.experiment import submitted_runs
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    except SystemExit as exc:
-        if exc.code not in (None, 0):
-            return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:
-        where = _user_frame(exc, script)
-        message = str(exc).strip() or "(no message)"
-        raise ScriptError(f"{where}: {type(exc).__name__}: {message}") from exc
+    exit_code, runs = evaluate_pipeline_script(script, script_args)
+    if exit_code:
+        return exit_code
     failed = False
-    runs = submitted_runs()
     for run in runs:
         status = run._row()["status"]
         if wait and status not in ("Finished", "Failed", "Canceled"):
@@ -70,7 +38,7 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         print(f"amlocal: run {run.id} {status}; see `amlocal show {run.id[:8]}`", flush=True)
     if watch:
         if not runs:
-            raise ScriptError(f"{script.name} submitted no pipeline run, so there is nothing to watch")
+            raise RunnerError(f"{script.name} submitted no pipeline run, so there is nothing to watch")
         return watch_pipeline(script, runs[-1].id, manual)
     return 1 if failed else 0
 

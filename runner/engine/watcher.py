@@ -8,9 +8,9 @@ errors are shown while watching goes on.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -194,18 +194,21 @@ class PipelineWatcher:
         """Run the pipeline script in a fresh process; the run it submitted (None on error)."""
         env = {**os.environ, "AMLOCAL_HOME": str(self.layout.root),
                "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p)}
-        done = subprocess.run([sys.executable, "-m", "tui.cli", "run", "--no-wait", str(self.script)],
-                              env=env, capture_output=True, text=True, cwd=self.script.parent)
+        with tempfile.TemporaryDirectory(prefix="amlocal-watch-") as scratch:
+            record = Path(scratch) / "submitted"
+            done = subprocess.run([sys.executable, "-m", "runner.pipeline_script", str(self.script),
+                                   "--record", str(record)],
+                                  env=env, capture_output=True, text=True, cwd=self.script.parent)
+            submitted = record.read_text().split() if record.exists() else []
         if done.returncode != 0:
-            error = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            error = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
             self.say(f"{error}\nwatching goes on: the next good save reruns")
             return None
-        found = re.findall(r"Submitted PipelineRun (\S+)", done.stdout)
-        if not found:
+        if not submitted:
             self.say(f"{self.script.name} submitted no run; watching goes on")
             return None
-        self._follow_in_background(found[-1])
-        return found[-1]
+        self._follow_in_background(submitted[-1])
+        return submitted[-1]
 
     def shutdown(self) -> None:
         """Stop every run this watcher started, and the one in flight; leave nothing running."""
