@@ -92,18 +92,19 @@ def test_navigate_pipelines_runs_run_and_read_a_steps_logs_and_metrics(sample_wo
             await _until(pilot, lambda: any("prep: train" in line or "rows" in line for line in log.lines))
             await pilot.press("down", "down")  # train_linear
             await _until(pilot, lambda: any(line.startswith("linear: rmse=") for line in log.lines))
-            app.screen.query_one(TabbedContent).active = "metrics"
+            await pilot.press("2")  # the Metrics tab; the cursor stays in the steps table
+            assert app.screen.query_one(TabbedContent).active == "metrics"
             metrics = lambda: {r[0]: r for r in _cells(_table(app, "#metric-table"))}  # noqa: E731
             await _until(pilot, lambda: "rmse" in metrics() and "squared_error" in metrics())
             assert metrics()["squared_error"][3] == "50"  # the series behind the plot
-            app.screen.query_one("#steps").focus()
             await pilot.press("down")  # compare: its log_row metric as a table
             await _until(pilot, lambda: "comparison" in metrics())
             tables = app.screen.query_one("#metric-tables")
             await _until(pilot, lambda: "linear" in _rendered(app, tables))
             assert "model" in _rendered(app, tables) and "rmse" in _rendered(app, tables)
             await pilot.press("up")
-            app.screen.query_one(TabbedContent).active = "outputs"
+            await pilot.press("3")
+            assert app.screen.query_one(TabbedContent).active == "outputs"
             outputs = lambda: {r[0]: r for r in _cells(_table(app, "#output-table"))}  # noqa: E731
             await _until(pilot, lambda: "linear_model" in outputs())
             assert outputs()["linear_model"][1] == "output"

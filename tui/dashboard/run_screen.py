@@ -73,7 +73,7 @@ def metric_tables(metrics: list) -> Group:
 
 
 class RunScreen(Screen):
-    """A run's steps; `f` toggles following the log, `r`/`R` rerun, `c` cancels."""
+    """A run's steps; 1-4 pick a tab, `f` toggles following the log, `r`/`R` rerun, `c` cancels."""
 
     DEFAULT_CSS = """
     RunScreen #header { height: auto; padding: 0 1; background: $boost; }
@@ -86,7 +86,11 @@ class RunScreen(Screen):
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
                 Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate"), Binding("c", "cancel", "Cancel"),
-                Binding("escape", "app.pop_screen", "Back")]
+                Binding("escape", "app.pop_screen", "Back"),
+                Binding("1", "show_tab('logs')", "Logs tab", show=False),
+                Binding("2", "show_tab('metrics')", "Metrics tab", show=False),
+                Binding("3", "show_tab('outputs')", "Outputs tab", show=False),
+                Binding("4", "show_tab('details')", "Details tab", show=False)]
 
     def __init__(self, run_id: str) -> None:
         super().__init__()
@@ -125,6 +129,10 @@ class RunScreen(Screen):
         self.load()
         self.set_interval(REFRESH_SECONDS, self.load)
         self.set_interval(TAIL_SECONDS, self.tail)
+
+    def action_show_tab(self, tab: str) -> None:
+        """1-4 switch the highlighted step's tabs without leaving the steps table."""
+        self.query_one(TabbedContent).active = tab
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
