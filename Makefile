@@ -13,15 +13,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Where no registry answers, the image scripts/ensure-docker.sh builds stands in for the
-# default python:3.11-slim. Without a Docker engine the demo runs steps as local processes.
+# default python:3.11-slim: the demo makes it this workspace's base image (`amlocal config
+# base_image`), so later runs, reruns and watch use it too. Without a Docker engine the demo
+# runs steps as local processes.
 LOCAL_BASE_IMAGE := amlocal/python-base:bookworm
 
 demo: $(STAMP)
 	@if [ -z "$$AMLOCAL_BASE_IMAGE" ] && docker image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1 \
-	    && ! docker image inspect python:3.11-slim >/dev/null 2>&1; then \
-	  export AMLOCAL_BASE_IMAGE=$(LOCAL_BASE_IMAGE); fi; \
-	$(BIN)/amlocal run sample_projects/compare_models/pipeline.py && \
-	$(BIN)/amlocal runs -n 5 && \
+	    && ! docker image inspect python:3.11-slim >/dev/null 2>&1 \
+	    && $(BIN)/amlocal config base_image | grep -q '(not set)'; then \
+	  $(BIN)/amlocal config base_image $(LOCAL_BASE_IMAGE) >/dev/null && \
+	  echo "amlocal: python:3.11-slim is not on this machine; this workspace's steps use $(LOCAL_BASE_IMAGE)"; fi
+	$(BIN)/amlocal run sample_projects/compare_models/pipeline.py
+	$(BIN)/amlocal runs -n 5
 	$(BIN)/amlocal show latest
 
 test: $(STAMP)

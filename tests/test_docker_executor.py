@@ -316,3 +316,38 @@ def test_a_compute_target_tagged_network_none_cuts_its_steps_off_the_network(doc
     assert run.wait_for_completion(show_output=False) == "Finished"
     assert run.find_step_run("offline")[0].get_stdout_log() == "lo\n"
     assert "eth0" in run.find_step_run("online")[0].get_stdout_log()
+
+
+def test_a_rerun_keeps_the_base_image_and_script_of_the_run_it_repeats(docker_workspace, write,
+                                                                        tmp_path, monkeypatch):
+    """The dashboard's `r` and watch reruns start in a process that may not carry the
+    $AMLOCAL_BASE_IMAGE the first run was submitted with: they still use that run's image
+    (the user sees a rerun that finishes, not "image python:3.11-slim is not on this machine"),
+    unless an image is chosen explicitly."""
+    from runner.engine.executor_choice import BASE_IMAGE_PROPERTY
+    from runner.engine.rerun import rerun
+    from runner.engine.submission import SCRIPT_PROPERTY
+    image = os.environ["AMLOCAL_BASE_IMAGE"]
+    write("steps/hello.py", "print('hello')\n")
+    monkeypatch.setenv("AMLOCAL_PIPELINE_SCRIPT", str(tmp_path / "pipeline.py"))
+    step = PythonScriptStep("hello.py", name="hello", source_directory=str(tmp_path / "steps"),
+                            allow_reuse=False)
+    first = Experiment(docker_workspace, "rerun-image").submit(Pipeline(docker_workspace, [step]))
+    assert first.wait_for_completion(show_output=False) == "Finished"
+    monkeypatch.delenv("AMLOCAL_BASE_IMAGE")
+    monkeypatch.delenv("AMLOCAL_PIPELINE_SCRIPT")
+    local = docker_workspace._local
+    again = rerun(local, first.id)
+    deadline = time.monotonic() + 60
+    while get_pipeline_run(local.conn, again)["status"] not in ("Finished", "Failed", "Canceled"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    row = get_pipeline_run(local.conn, again)
+    assert row["status"] == "Finished", row["error"]
+    properties = json.loads(row["properties_json"])
+    assert properties[BASE_IMAGE_PROPERTY] == image
+    assert properties[SCRIPT_PROPERTY] == str(tmp_path / "pipeline.py")
+    monkeypatch.setenv("AMLOCAL_BASE_IMAGE", "chosen/explicitly:1")  # an explicit choice wins
+    chosen = rerun(local, first.id, start=False)
+    assert json.loads(get_pipeline_run(local.conn, chosen)["properties_json"])[BASE_IMAGE_PROPERTY] \
+        == "chosen/explicitly:1"

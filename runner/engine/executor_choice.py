@@ -32,8 +32,12 @@ class ExecutorChoice:
     why: str
 
 
-def choose_executor(layout: WorkspaceLayout) -> ExecutorChoice:
-    """Decide where the steps of a new run execute (see the module docstring)."""
+def choose_executor(layout: WorkspaceLayout, fallback_base_image: str | None = None) -> ExecutorChoice:
+    """Decide where the steps of a new run execute (see the module docstring).
+
+    The base image is $AMLOCAL_BASE_IMAGE, else the workspace setting, else
+    `fallback_base_image` (a rerun passes the image its original run used), else the default.
+    """
     from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, engine_answers
     settings = read_settings(layout)
     requested = os.environ.get(EXECUTOR_ENV) or settings.get("executor") or "auto"
@@ -43,7 +47,8 @@ def choose_executor(layout: WorkspaceLayout) -> ExecutorChoice:
         raise ExecutorChoiceError(f"executor {requested!r} ({source}) is not one of {', '.join(CHOICES)}")
     if requested == "local":
         return ExecutorChoice("local", None, f"steps run as local processes ({source})")
-    base = os.environ.get(BASE_IMAGE_ENV) or settings.get("base_image") or DEFAULT_BASE_IMAGE
+    base = (os.environ.get(BASE_IMAGE_ENV) or settings.get("base_image") or fallback_base_image
+            or DEFAULT_BASE_IMAGE)
     answers, detail = engine_answers()
     if answers:
         return ExecutorChoice("docker", base, f"steps run in Docker containers (engine {detail}, "

@@ -40,5 +40,5 @@ def rerun(local: OpenWorkspace, run_id: str, regenerate_outputs: bool = False,
         continue_on_step_failure=bool(run["continue_on_step_failure"]),
         regenerate_outputs=regenerate_outputs, identity=identity,
         source_folder=_source_folder(spec, local.layout.root.parent),
-        published_pipeline_id=run["published_pipeline_id"], start=start)
+        published_pipeline_id=run["published_pipeline_id"], start=start, rerun_of=properties)
     return new_id

@@ -18,6 +18,7 @@ from runner.engine.executor_choice import (BASE_IMAGE_PROPERTY, EXECUTOR_PROPERT
 from runner.engine.gitinfo import read_git_info
 from runner.engine.submit_planning import finish_if_all_reused
 from runner.paths import PACKAGE_PARENT
+from runner.pipeline_script import SCRIPT_ENV
 from store import catalog
 from store.runs import NewPipelineRun, create_pipeline_run
 from store.workspace import OpenWorkspace
@@ -60,11 +61,16 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
                continue_on_step_failure: bool, regenerate_outputs: bool,
                identity: dict[str, str], source_folder: Path,
                published_pipeline_id: str | None = None,
-               start: bool = True) -> tuple[str, ExecutorChoice]:
-    """Record a new pipeline run and start its runner; returns the run id and its executor."""
+               start: bool = True, rerun_of: dict[str, str] | None = None) -> tuple[str, ExecutorChoice]:
+    """Record a new pipeline run and start its runner; returns the run id and its executor.
+
+    `rerun_of`, the properties of the run this one repeats, lends it that run's base image
+    (unless one is chosen explicitly) and its pipeline script (for watching).
+    """
+    origin = rerun_of or {}
     refuse_cycles(spec, cycle_errors)
     values = check_parameters(spec, parameters)
-    choice = choose_executor(local.layout)
+    choice = choose_executor(local.layout, origin.get(BASE_IMAGE_PROPERTY))
     conn = local.conn
     git = read_git_info(source_folder)
     run_id = str(uuid.uuid4())
@@ -76,8 +82,9 @@ def submit_run(local: OpenWorkspace, *, experiment_name: str, pipeline_name: str
                   EXECUTOR_PROPERTY: choice.name}
     if choice.base_image:
         properties[BASE_IMAGE_PROPERTY] = choice.base_image
-    if os.environ.get("AMLOCAL_PIPELINE_SCRIPT"):  # set by `amlocal run`: what watch re-evaluates
-        properties[SCRIPT_PROPERTY] = os.environ["AMLOCAL_PIPELINE_SCRIPT"]
+    script = os.environ.get(SCRIPT_ENV) or origin.get(SCRIPT_PROPERTY)  # what watch re-evaluates
+    if script:
+        properties[SCRIPT_PROPERTY] = script
     create_pipeline_run(conn, NewPipelineRun(
         id=run_id, experiment_id=experiment_id, pipeline_id=pipeline_id, run_dir=str(run_dir),
         parameters=values, tags={k: str(v) for k, v in (tags or {}).items()},
