@@ -18,6 +18,14 @@ def record_artifacts(conn: sqlite3.Connection, run_id: str, files: list[tuple[st
                          "VALUES (?, ?, ?, ?, ?)", (run_id, name, str(path), path.stat().st_size, now))
 
 
+def copy_artifacts(conn: sqlite3.Connection, from_run_id: str, to_run_id: str) -> None:
+    """Record `from_run_id`'s artifacts (the same files) for `to_run_id` too."""
+    with transaction(conn):
+        conn.execute("INSERT INTO artifact (run_id, name, path, size, created_at) "
+                     "SELECT ?, name, path, size, created_at FROM artifact WHERE run_id = ?",
+                     (to_run_id, from_run_id))
+
+
 def list_artifacts(conn: sqlite3.Connection, run_id: str) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM artifact WHERE run_id = ? ORDER BY name",
                         (run_id,)).fetchall()

@@ -72,6 +72,17 @@ def insert_metrics(conn: sqlite3.Connection, points: Iterable[MetricPoint]) -> i
     return len(points)
 
 
+def copy_metrics(conn: sqlite3.Connection, from_run_id: str, to_run_id: str) -> None:
+    """Give `to_run_id` every metric value of `from_run_id` (a reused step's, for its stand-in)."""
+    with transaction(conn):
+        conn.execute("INSERT INTO metric (run_id, name, kind, seq, value, value_json, logged_at) "
+                     "SELECT ?, name, kind, seq, value, value_json, logged_at FROM metric "
+                     "WHERE run_id = ?", (to_run_id, from_run_id))
+        conn.execute("INSERT OR REPLACE INTO metric_latest (run_id, name, kind, value, value_json, "
+                     "count, updated_at) SELECT ?, name, kind, value, value_json, count, updated_at "
+                     "FROM metric_latest WHERE run_id = ?", (to_run_id, from_run_id))
+
+
 def decode(row: sqlite3.Row) -> Any:
     """The Python value stored in a metric or metric_latest row."""
     if row["value_json"] is not None:

@@ -101,11 +101,12 @@ def mark_runner_started(conn: sqlite3.Connection, run_id: str, pid: int,
 def finish_pipeline_run(conn: sqlite3.Connection, run_id: str, status: str,
                         error: str | None = None) -> None:
     """Set the final status of a pipeline run (only if it is not final already)."""
+    now = time.time()  # one reading: a run finished at submit starts and ends at once
     with transaction(conn):
         conn.execute("UPDATE pipeline_run SET status = ?, error = coalesce(?, error), "
                      "end_time = ?, start_time = coalesce(start_time, ?) "
                      f"WHERE id = ? AND status IN ({st.ACTIVE_PLACEHOLDERS})",
-                     (status, error, time.time(), time.time(), run_id, *sorted(st.ACTIVE)))
+                     (status, error, now, now, run_id, *sorted(st.ACTIVE)))
 
 
 def request_cancel(conn: sqlite3.Connection, run_id: str) -> None:

@@ -27,10 +27,14 @@ PREP = """
 UTIL = "def transform(text):\n    return text.upper()\n"
 TRAIN = """
     import os, sys
+    from azureml.core import Run
     data, out, lr, epochs = sys.argv[1:5]
     rows = sum(len(open(os.path.join(data, n)).read().split()) for n in sorted(os.listdir(data)))
     os.makedirs(out, exist_ok=True)
     open(os.path.join(out, "model.txt"), "w").write(f"{rows} {lr} {epochs}")
+    run = Run.get_context()
+    run.log("rows", rows); run.log("rows", rows + 1); run.parent.log("model_rows", rows)
+    os.makedirs("outputs", exist_ok=True); open("outputs/card.txt", "w").write("model card")
     print("train ran")
 """
 REPORT = """
@@ -97,6 +101,14 @@ def test_a_first_run_runs_everything_and_an_identical_rerun_reuses_everything(wo
         assert props["azureml.reusedrunid"] == original.id
         assert props["azureml.reusedpipeline"] == first.id
         assert props["azureml.reusednodeid"] == original._row()["node_id"]
+    # a reused step reads like the step run it stands in for: its metrics (history too), its
+    # artifacts, and what it logged to its pipeline run, so runs compare on equal terms
+    first_train, second_train = first.find_step_run("train")[0], second.find_step_run("train")[0]
+    assert second_train.get_metrics() == first_train.get_metrics() == {"rows": [3, 4]}
+    assert second.get_metrics() == first.get_metrics() == {"model_rows": 3}
+    assert "outputs/card.txt" in second_train.get_file_names()
+    # a run finished at submit starts and ends at the same instant, never before it starts
+    assert second._row()["end_time"] >= second._row()["start_time"]
     # a reused step hands the earlier outputs downstream
     assert (second.find_step_run("train")[0].get_output_data("model").path_on_datastore ==
             first.find_step_run("train")[0].get_output_data("model").path_on_datastore)

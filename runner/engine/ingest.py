@@ -60,20 +60,9 @@ class EventIngestor:
         return self.ingested
 
     def _parse(self, text: str) -> list[dict]:
-        """Every event in `text`; one C-level parse per batch, line by line only if one is bad."""
-        lines = [line for line in text.split("\n") if line]
-        try:
-            events = json.loads("[" + ",".join(lines) + "]")
-        except ValueError:
-            events = []
-            for line in lines:
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    self.bad_lines += 1
-        good = [e for e in events if isinstance(e, dict)]
-        self.bad_lines += len(events) - len(good)
-        return good
+        events, bad = parse_events(text)
+        self.bad_lines += bad
+        return events
 
     def _flush(self, points: list[tuple]) -> None:
         if points:
@@ -90,3 +79,35 @@ class EventIngestor:
             if path.is_file():
                 record_artifacts(self.conn, run_id, [(str(name), path)])
         self.ingested += 1
+
+
+def parse_events(text: str) -> tuple[list[dict], int]:
+    """Every event in `text` (JSON lines) and how many lines were not one; one C-level parse
+    per batch, line by line only if one is bad."""
+    lines = [line for line in text.split("\n") if line]
+    bad = 0
+    try:
+        events = json.loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                bad += 1
+    good = [e for e in events if isinstance(e, dict)]
+    return good, bad + len(events) - len(good)
+
+
+def replay_parent_metrics(conn: sqlite3.Connection, events_path: Path, from_pipeline_run_id: str,
+                          to_pipeline_run_id: str) -> int:
+    """Log again, to `to_pipeline_run_id`, the metrics a step logged to its own pipeline run
+    (`run.parent.log`, in `events_path`): a reused step stands in for that step entirely."""
+    try:
+        text = events_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return 0
+    events, _ = parse_events(text)
+    return insert_metrics(conn, [
+        (to_pipeline_run_id, e.get("name"), e["kind"], e.get("value"), e.get("t", 0.0))
+        for e in events if e.get("run") == from_pipeline_run_id and e.get("kind") in METRIC_KINDS])

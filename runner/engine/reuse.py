@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.fingerprint import describe_changes, fingerprint, reuse_fields
+from runner.engine.ingest import replay_parent_metrics
 from runner.engine.step_launch import RunFacts, input_host_path
 from runner.executors.base import Executor, ResolvedEnvironment
 from store import status as st
+from store.artifacts import copy_artifacts
 from store.content import ContentIndex, changed_files
 from store.errors import StoreError
+from store.metrics import copy_metrics
 from store.runs import update_step_run
 from store.snapshots import SnapshotStore
 
@@ -176,15 +179,21 @@ def decide_step(planner: ReusePlanner, executor: Executor, step: dict, step_run_
     return decision, environment
 
 
-def record_reuse(conn: sqlite3.Connection, step_run_id: str, reused: sqlite3.Row,
-                 facts: dict[str, str]) -> dict[str, dict]:
-    """Finish `step_run_id` as a stand-in for `reused` (the SDK's reuse properties); returns
-    the outputs it hands downstream, which are `reused`'s."""
+def record_reuse(conn: sqlite3.Connection, step_run_id: str, pipeline_run_id: str,
+                 reused: sqlite3.Row, facts: dict[str, str]) -> dict[str, dict]:
+    """Finish `step_run_id` (of `pipeline_run_id`) as a stand-in for `reused`: the SDK's reuse
+    properties, and `reused`'s metrics, artifacts and `run.parent` metrics, so a reused run
+    reads and compares like the run it repeats. Returns the outputs it hands downstream,
+    which are `reused`'s."""
     outputs = json.loads(reused["outputs_json"])
     now = time.time()
     properties = {**facts, "azureml.reusedrunid": reused["id"],
                   "azureml.reusedpipeline": reused["pipeline_run_id"],
                   "azureml.reusednodeid": reused["node_id"]}
+    copy_metrics(conn, reused["id"], step_run_id)
+    copy_artifacts(conn, reused["id"], step_run_id)
+    replay_parent_metrics(conn, Path(reused["run_dir"]) / "events.jsonl", reused["pipeline_run_id"],
+                          pipeline_run_id)
     update_step_run(conn, step_run_id, status=st.FINISHED, start_time=now, end_time=now,
                     reused_step_run_id=reused["id"], outputs_json=outputs,
                     arguments_json=json.loads(reused["arguments_json"]), properties_json=properties)

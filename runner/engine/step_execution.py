@@ -226,7 +226,7 @@ class StepExecution:
 
     def _reuse(self, conn, reused, facts: dict[str, str]) -> StepResult:
         """Stand in for `reused`: its outputs go downstream; nothing executes."""
-        return StepResult(st.FINISHED, None, record_reuse(conn, self.step_run_id, reused, facts))
+        return StepResult(st.FINISHED, None, record_reuse(conn, self.step_run_id, self.facts.pipeline_run_id, reused, facts))
 
     def _transfer(self, conn, planner: ReusePlanner) -> StepResult:
         """DataTransferStep: copy the source data to the destination, here in the runner."""

@@ -72,6 +72,6 @@ def finish_if_all_reused(local: OpenWorkspace, run_id: str, choice: ExecutorChoi
                         reason=decision.reason, fingerprint=decision.fingerprint,
                         snapshot_id=snapshot_id,
                         fingerprint_json={"fields": decision.fields, "about": decision.about})
-        record_reuse(conn, step_ids[node], decision.reused, environment.facts)
+        record_reuse(conn, step_ids[node], run_id, decision.reused, environment.facts)
     finish_pipeline_run(conn, run_id, st.FINISHED)
     return True
