@@ -23,20 +23,20 @@ AMLOCAL = [str(Path(sys.executable).parent / "amlocal")]
 DVC_YAML = """
 stages:
   prep:
-    cmd: python steps/prep.py --raw data --out out/prepared --test-fraction 0.25
-    deps: [steps/prep.py, data]
+    cmd: python steps/prep/prep.py --raw data --out out/prepared --test-fraction 0.25
+    deps: [steps/prep/prep.py, data]
     outs: [out/prepared]
   train_mean:
-    cmd: python steps/train.py --data out/prepared --model mean --out out/mean_model
-    deps: [steps/train.py, out/prepared]
+    cmd: python steps/train/train.py --data out/prepared --model mean --out out/mean_model
+    deps: [steps/train/train.py, out/prepared]
     outs: [out/mean_model]
   train_linear:
-    cmd: python steps/train.py --data out/prepared --model linear --out out/linear_model
-    deps: [steps/train.py, out/prepared]
+    cmd: python steps/train/train.py --data out/prepared --model linear --out out/linear_model
+    deps: [steps/train/train.py, out/prepared]
     outs: [out/linear_model]
   compare:
-    cmd: python steps/compare.py --models out/mean_model out/linear_model
-    deps: [steps/compare.py, out/mean_model, out/linear_model]
+    cmd: python steps/compare/compare.py --models out/mean_model out/linear_model
+    deps: [steps/compare/compare.py, out/mean_model, out/linear_model]
 """
 
 

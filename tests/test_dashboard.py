@@ -301,12 +301,11 @@ def test_w_watches_a_pipeline_and_a_save_reruns_it_live(sample_workspace):
             await _until(pilot, lambda: _cells(_table(app))[0][6] == "● watching")
             events = app.screen.query_one("#watch-events", Log)
             await _until(pilot, lambda: any("watching" in line and "folder" in line for line in events.lines))
-            compare = steps / "compare.py"
+            compare = steps / "compare" / "compare.py"
             compare.write_text(compare.read_text() + "\n# edited\n")
-            # the sample's steps share one source directory, so the SDK's snapshot of each changes
-            await _until(pilot, lambda: any(
-                "compare.py changed → prep, train_mean, train_linear, compare rerun" in line
-                for line in events.lines))
+            # each sample step has its own source directory: only compare is invalidated
+            await _until(pilot, lambda: any("compare.py changed → compare rerun" in line
+                                            for line in events.lines))
             await _until(pilot, lambda: _cells(_table(app))[0][4] == "2", timeout=30)
             await _until(pilot, lambda: _cells(_table(app))[0][1] == "Finished", timeout=30)
             from store.runs import list_pipeline_runs

@@ -4,6 +4,10 @@
 
 prep splits the data uploaded to the default datastore; train_mean and train_linear fit two
 models in parallel; compare reads both and logs which one wins.
+
+Each step has a source directory of its own (steps/prep, steps/train, steps/compare), as Azure
+ML advises: a step's snapshot is its whole source directory, so an edit to train.py reruns the
+two trainings and compare, and prep is reused.
 """
 import os
 
@@ -24,21 +28,24 @@ test_fraction = PipelineParameter(name="test_fraction", default_value=0.25)
 prepared = PipelineData("prepared", datastore=datastore)
 mean_model = PipelineData("mean_model", datastore=datastore)
 linear_model = PipelineData("linear_model", datastore=datastore)
-steps_dir = os.path.join(here, "steps")
+steps = os.path.join(here, "steps")
 
-prep = PythonScriptStep(name="prep", script_name="prep.py", source_directory=steps_dir,
+prep = PythonScriptStep(name="prep", script_name="prep.py",
+                        source_directory=os.path.join(steps, "prep"),
                         arguments=["--raw", raw_data, "--out", prepared,
                                    "--test-fraction", test_fraction],
                         inputs=[raw_data], outputs=[prepared])
-train_mean = PythonScriptStep(name="train_mean", script_name="train.py", source_directory=steps_dir,
+train_mean = PythonScriptStep(name="train_mean", script_name="train.py",
+                              source_directory=os.path.join(steps, "train"),
                               arguments=["--data", prepared, "--model", "mean", "--out", mean_model],
                               inputs=[prepared], outputs=[mean_model])
 train_linear = PythonScriptStep(name="train_linear", script_name="train.py",
-                                source_directory=steps_dir,
+                                source_directory=os.path.join(steps, "train"),
                                 arguments=["--data", prepared, "--model", "linear",
                                            "--out", linear_model],
                                 inputs=[prepared], outputs=[linear_model])
-compare = PythonScriptStep(name="compare", script_name="compare.py", source_directory=steps_dir,
+compare = PythonScriptStep(name="compare", script_name="compare.py",
+                           source_directory=os.path.join(steps, "compare"),
                            arguments=["--models", mean_model, linear_model],
                            inputs=[mean_model, linear_model])
 
