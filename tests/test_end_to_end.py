@@ -17,6 +17,11 @@ def test_sample_pipeline_runs_and_is_readable_from_the_cli(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "StepRun( compare ) Status: Finished" in done.stdout
     assert "[compare] best model: linear" in done.stdout
+    # each step's lines stand between its Running (when the poll saw it) and its Finished
+    out = done.stdout
+    printed = out.index("[compare] best model")
+    assert printed < out.index("StepRun( compare ) Status: Finished")
+    assert out.find("StepRun( compare ) Status: Running") < printed
 
     runs = amlocal("runs", cwd=tmp_path, env=env)
     assert runs.returncode == 0

@@ -63,6 +63,10 @@ class ProgressPrinter:
         if step["decision"] == "run" and sid not in self._decided:
             self._decided.add(sid)
             self._print(f"StepRun( {name} ) {step['reason']}")
+        changed = self._status.get(sid) != status
+        self._status[sid] = status
+        if changed and status not in st.TERMINAL:
+            self._print_status(step)  # "Running" before the lines it printed while running
         tails = self._tails.get(sid)
         if tails is None and status != st.NOT_STARTED:
             run_dir = Path(step["run_dir"])
@@ -73,18 +77,21 @@ class ProgressPrinter:
             for tail in tails:
                 for line in tail.read_lines() + (tail.flush_partial() if status in st.TERMINAL else []):
                     self._print(f"[{name}] {line}")
-        if self._status.get(sid) != status:
-            self._status[sid] = status
-            if status == st.NOT_STARTED:
-                return
-            line = f"StepRun( {name} ) Status: {status}"
-            if status == st.RUNNING:
-                line = f"StepRunId: {sid}\n{line}"
-            if status == st.FINISHED and step["decision"] == "reused":
-                line += f"  ({step['reason']})"
-            if status in (st.FAILED, st.CANCELED) and step["error"]:
-                line += f"  ({step['error']})"
-            self._print(line)
+        if changed and status in st.TERMINAL:
+            self._print_status(step)  # "Finished" after its last lines
+
+    def _print_status(self, step: sqlite3.Row) -> None:
+        status = step["status"]
+        if status == st.NOT_STARTED:
+            return
+        line = f"StepRun( {step['name']} ) Status: {status}"
+        if status == st.RUNNING:
+            line = f"StepRunId: {step['id']}\n{line}"
+        if status == st.FINISHED and step["decision"] == "reused":
+            line += f"  ({step['reason']})"
+        if status in (st.FAILED, st.CANCELED) and step["error"]:
+            line += f"  ({step['error']})"
+        self._print(line)
 
     def follow(self, timeout_seconds: float, reconcile: Callable[[], object] | None = None) -> str:
         """Print progress until the run (or the followed step) ends; returns the run status."""
