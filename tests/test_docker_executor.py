@@ -284,6 +284,23 @@ def test_warm_containers_wait_for_a_free_node_so_max_nodes_still_bounds_scripts(
     assert _containers(run.id) == []
 
 
+def test_the_next_wave_of_warm_containers_starts_side_by_side(docker_workspace, write, tmp_path):
+    """With every node busy, the next ready steps' containers start together once the running
+    ones are up: none waits for another's start-up, so each is ready when a node frees."""
+    from runner.sdk import AmlCompute, ComputeTarget
+    write("steps/s.py", "import time\ntime.sleep(3)\n")
+    ComputeTarget.create(docker_workspace, "two", AmlCompute.provisioning_configuration(max_nodes=2))
+    steps = [PythonScriptStep("s.py", name=f"s{i}", source_directory=str(tmp_path / "steps"),
+                              compute_target="two", allow_reuse=False) for i in range(4)]
+    run = Experiment(docker_workspace, "warm-wave").submit(Pipeline(docker_workspace, steps))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    phases = {s.name: json.loads(s._row()["phases_json"]) for s in run.get_steps()}
+    warm = [name for name, p in phases.items() if "waiting" in p]
+    assert len(warm) == 2  # two ran at once, two started warm and waited for a node
+    # both warm containers began starting before either of them was up and waiting
+    assert max(phases[n]["starting"] for n in warm) < min(phases[n]["waiting"] for n in warm)
+
+
 def test_cancel_while_a_warm_container_waits_for_a_node_removes_it(docker_workspace, write, tmp_path):
     from runner.sdk import AmlCompute, ComputeTarget
     write("steps/slow.py", "import time\nprint('up', flush=True)\ntime.sleep(120)\n")

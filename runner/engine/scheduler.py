@@ -152,9 +152,11 @@ class PipelineRunExecution:
                     in_use[target] = in_use.get(target, 0) + 1
                     launch(node, None)
                 elif (warm_start and sum(target_of(n) == target for n in waiting) < limit
-                      and all(n in started for n in running if target_of(n) == target)):
+                      and all(n in started for n in running
+                              if target_of(n) == target and n not in waiting)):
                     # Its container starts now and waits for a node: the start-up cost is paid
-                    # while the running steps work (once they are up), not after they end.
+                    # while the running steps work (once they are up, so as not to slow their
+                    # start), not after they end. The waiting ones start side by side.
                     pending.discard(node)
                     waiting[node] = threading.Event()
                     launch(node, waiting[node])
