@@ -182,7 +182,7 @@ def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_pa
         deadline = time.monotonic() + 60
         while "compare_models" not in screen() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert "compare_models" in screen() and "PIPELINE" in screen()
+        assert "compare_models" in screen() and "PIPELINE" in screen(), screen()
         subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
         deadline = time.monotonic() + 15
         while "EXITED" not in screen() and time.monotonic() < deadline:
@@ -336,4 +336,25 @@ def test_a_keyed_table_keeps_rows_that_arrive_before_it_is_mounted():
             assert _cells(table) == [["a-long-name", "1"]]
             first_column = next(iter(table.columns.values()))
             assert first_column.get_render_width(table) >= len("a-long-name")  # not cut short
+    asyncio.run(scenario())
+
+
+def test_a_row_painted_before_its_columns_grew_is_painted_again_uncut():
+    """The real-terminal flake: a paint between adding a row and measuring it used to leave
+    the row cut at the old column widths ("compare_" for "compare_models") for good."""
+    from textual.app import App
+
+    class Table(App):
+        def compose(self):
+            yield KeyedTable([("name", "NAME"), ("value", "VALUE")])
+
+    async def scenario():
+        app = Table()
+        async with app.run_test(size=(80, 10)) as pilot:
+            await pilot.pause()
+            table = app.query_one(KeyedTable)
+            table.sync([("a", ("compare_models", "1"))])
+            assert "compare_models" not in table.render_line(1).text  # painted before measuring
+            await pilot.pause()
+            assert "compare_models" in table.render_line(1).text
     asyncio.run(scenario())

@@ -26,9 +26,23 @@ class KeyedTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._columns = columns
         self._cells: dict[str, tuple] = {}
+        self._widths: tuple[int, ...] = ()
 
     def on_mount(self) -> None:
         self._ensure_columns()
+
+    def on_idle(self) -> None:
+        """Render again from scratch once the columns have grown to fit new cells.
+
+        DataTable measures new cells when idle, but keeps the rows it rendered before that in
+        caches that a width change does not clear (Textual 8.2): a paint that falls between
+        adding a row and measuring it leaves the row cut at the old widths ("compare_" for
+        "compare_models") until the table is restyled. `notify_style_update` clears them.
+        """
+        widths = tuple(column.content_width for column in self.columns.values())
+        if widths != self._widths:
+            self._widths = widths
+            self.notify_style_update()
 
     def _ensure_columns(self) -> None:
         """Add the columns once; data may arrive (from a worker) before this widget mounts."""
