@@ -53,10 +53,13 @@ def test_step_sees_the_sdk_contract(workspace, write, tmp_path):
     assert seen["env"]["AZUREML_DATAREFERENCE_raw_in"] == str(root / "raw")
     assert seen["same_run"] is True
     assert os.path.basename(seen["cwd"]) == "wd"  # a private copy of the snapshot
+    assert not os.path.exists(seen["cwd"])  # removed when the step ended; outputs/ and logs/ kept
     assert step_run.get_metrics() == {"accuracy": [0.5, 0.75], "curve": [1, 2, 3]}
     assert run.get_metrics() == {"from_step": 1}
     assert step_run.get_tags() == {"stage": "probe"}
     assert "outputs/model.txt" in step_run.get_file_names()
+    step_run.download_file("outputs/model.txt", str(tmp_path / "model.txt"))
+    assert (tmp_path / "model.txt").exists()
     details = step_run.get_details()
     assert {"status", "startTimeUtc", "endTimeUtc", "properties", "runId"} <= set(details)
     assert details["status"] == "Finished"

@@ -61,16 +61,17 @@ def _last_line(path: Path) -> str:
 
 
 def _collect_artifacts(conn, step_run_id: str, workdir: Path, artifacts_dir: Path) -> None:
-    """Record `./outputs` and `./logs` of the step, files it uploaded and its preparation log."""
+    """Keep the step's `./outputs` and `./logs` with the files it uploaded, record them and its
+    preparation log as artifacts, and remove its private working copy (as Azure keeps only
+    outputs and logs of a run's working directory)."""
+    for folder in ("outputs", "logs"):
+        if (workdir / folder).is_dir():
+            shutil.copytree(workdir / folder, artifacts_dir / folder, dirs_exist_ok=True)
+    shutil.rmtree(workdir, ignore_errors=True)
     files: list[tuple[str, Path]] = []
     preparation = artifacts_dir.parent / PREPARATION_LOG
     if preparation.exists():
         files.append(("azureml-logs/20_image_build_log.txt", preparation))
-    for folder in ("outputs", "logs"):
-        base = workdir / folder
-        if base.is_dir():
-            files += [(f"{folder}/{p.relative_to(base).as_posix()}", p)
-                      for p in sorted(base.rglob("*")) if p.is_file()]
     if artifacts_dir.is_dir():
         files += [(p.relative_to(artifacts_dir).as_posix(), p)
                   for p in sorted(artifacts_dir.rglob("*")) if p.is_file()]
@@ -226,7 +227,8 @@ class StepExecution:
 
     def _reuse(self, conn, reused, facts: dict[str, str]) -> StepResult:
         """Stand in for `reused`: its outputs go downstream; nothing executes."""
-        return StepResult(st.FINISHED, None, record_reuse(conn, self.step_run_id, self.facts.pipeline_run_id, reused, facts))
+        outputs = record_reuse(conn, self.step_run_id, self.facts.pipeline_run_id, reused, facts)
+        return StepResult(st.FINISHED, None, outputs)
 
     def _transfer(self, conn, planner: ReusePlanner) -> StepResult:
         """DataTransferStep: copy the source data to the destination, here in the runner."""
