@@ -64,3 +64,38 @@ def test_a_failing_step_through_the_cli_names_the_step_and_its_error(tmp_path, w
     assert "Failed" in runs.stdout.splitlines()[1]
     logs = amlocal("logs", "latest", "bad", cwd=tmp_path, env=env)
     assert logs.stdout == "loading data\n" and "no rows in input" in logs.stderr
+
+
+def test_ctrl_c_during_amlocal_run_leaves_the_run_going_and_says_how_to_stop_it(tmp_path, write):
+    import signal
+    gate = tmp_path / "gate"
+    write("p/steps/gated.py", GATED.replace("GATE", repr(str(gate))))
+    write("p/pipeline.py", """
+        from azureml.core import Experiment, Workspace
+        from azureml.pipeline.core import Pipeline
+        from azureml.pipeline.steps import PythonScriptStep
+        ws = Workspace.from_config()
+        step = PythonScriptStep("gated.py", name="gated", source_directory="steps")
+        Experiment(ws, "interrupted").submit(Pipeline(ws, [step])).wait_for_completion(show_output=True)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "AMLOCAL_EXECUTOR": "local",
+           "AMLOCAL_HOME": str(tmp_path / ".amlocal")}
+    client = subprocess.Popen([*AMLOCAL, "run", str(tmp_path / "p" / "pipeline.py")], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in client.stdout:
+            if "before the gate" in line:
+                break
+        client.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        _, err = client.communicate(timeout=30)
+    finally:
+        client.kill()
+    assert client.returncode == 130
+    run_id = re.search(r"amlocal: run (\w{8}) goes on in the background; "
+                       r"`amlocal cancel \1` stops it", err).group(1)
+    gate.touch()  # the runner, not the interrupted client, finishes the run
+    deadline = time.monotonic() + 60
+    while "Finished" not in amlocal("runs", cwd=tmp_path, env=env).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert run_id in amlocal("runs", cwd=tmp_path, env=env).stdout

@@ -43,6 +43,15 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
     return 1 if failed else 0
 
 
+def runs_in_flight() -> list[str]:
+    """Ids of the runs this process submitted that have not ended (their runners go on)."""
+    if "runner.sdk.experiment" not in sys.modules:
+        return []
+    from runner.sdk.experiment import submitted_runs
+    return [run.id for run in submitted_runs()
+            if run._row()["status"] not in ("Finished", "Failed", "Canceled")]
+
+
 def watch_pipeline(script: Path, run_id: str, manual: bool) -> int:
     """Watch the pipeline of `run_id` until Ctrl-C or SIGTERM; stdin: Enter runs pending
     changes (manual mode), `p` pauses or resumes, `q` stops."""
