@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -273,3 +274,14 @@ def test_reuse_crosses_experiments_and_published_pipelines(workspace, project):
     from_published = PublishedPipeline.get(workspace, published.id).submit(workspace, "nightly-runs")
     assert from_published.wait_for_completion(show_output=False) == "Finished"
     assert decisions(from_published)["train"] == ("reused", f"reused from {first.id[:8]}/train")
+
+
+def test_amlocal_why_names_the_environments_in_words(workspace, project):
+    submit(workspace, build(workspace, project))
+    submit(workspace, build(workspace, project, train_env=_env_with_variable()))
+    env = {"AMLOCAL_HOME": str(workspace._local.layout.root)}
+    done = amlocal("why", "latest", "train", cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    python = f"{os.path.basename(sys.executable)} {sys.version.split()[0]}"
+    assert (f"    environment default-environment: local {python} → "
+            f"train-env: local {python} with environment_variables") in done.stdout.splitlines()

@@ -123,8 +123,12 @@ def describe_changes(old: dict, new: dict, about_old: dict, about_new: dict,
     if old.get("compute_target") != new.get("compute_target"):
         said.append(f"compute target {old.get('compute_target')} → {new.get('compute_target')}")
     if old.get("environment") != new.get("environment"):
-        said.append(f"environment {old.get('environment')} → {new.get('environment')}" if detail
-                    else "environment changed")
+        # in words where both runs recorded them, else the identities themselves
+        before = about_old.get("environment") or old.get("environment")
+        after = about_new.get("environment") or new.get("environment")
+        if before == after:
+            before, after = old.get("environment"), new.get("environment")
+        said.append(f"environment {before} → {after}" if detail else "environment changed")
     if old.get("definition") != new.get("definition"):
         said.append("step definition changed")
     return said

@@ -82,9 +82,11 @@ class ReusePlanner:
         return ids, {"inputs": about}
 
     def decide(self, step: dict, step_run_id: str, snapshot_id: str | None, environment: str,
-               allow_reuse: bool, regenerate: bool) -> ReuseDecision:
+               allow_reuse: bool, regenerate: bool, environment_label: str = "") -> ReuseDecision:
         """Reuse or run `step` (whose step run is `step_run_id`), with the reason."""
         inputs, about = self._inputs(step)
+        if environment_label:
+            about["environment"] = environment_label
         fields = reuse_fields(step, parameters=self.facts.parameters, snapshot_id=snapshot_id,
                               environment=environment, inputs=inputs)
         digest = fingerprint(fields)
@@ -175,7 +177,8 @@ def decide_step(planner: ReusePlanner, executor: Executor, step: dict, step_run_
     facts = planner.facts
     decision = planner.decide(step, step_run_id, snapshot_id, identity,
                               allow_reuse=step.get("allow_reuse", True),
-                              regenerate=facts.regenerate_outputs)
+                              regenerate=facts.regenerate_outputs,
+                              environment_label=environment.label)
     return decision, environment
 
 

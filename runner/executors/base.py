@@ -55,6 +55,15 @@ class ResolvedEnvironment:
     identity: str
     image: str | None
     facts: dict[str, str]
+    label: str = ""  # the identity in words, for reasons: "image python:3.11-slim (1badbbe27ade)"
+
+
+def environment_label(spec: dict, runs_in: str, settings: tuple[str, ...]) -> str:
+    """An environment in words for reuse reasons: "train-env: image x (1badbbe27ade) with
+    environment_variables" — its name, where it runs, and which of `settings` it sets."""
+    name = spec.get("name") or "default-environment"
+    used = [key for key in settings if spec.get(key)]
+    return f"{name}: {runs_in}" + (f" with {', '.join(used)}" if used else "")
 
 
 @dataclass(frozen=True)

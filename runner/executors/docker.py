@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runner.executors.base import Mount, ResolvedEnvironment, StepInvocation, StepOutcome
+from runner.executors.base import (Mount, ResolvedEnvironment, StepInvocation, StepOutcome,
+                                   environment_label)
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
 from runner.paths import PACKAGE_PARENT
@@ -143,8 +144,10 @@ class DockerExecutor:
         text = json.dumps({"image_id": image_id, "variables": spec.get("environment_variables"),
                            "docker_arguments": spec.get("docker_arguments"),
                            "shm_size": spec.get("shm_size")}, sort_keys=True)
+        label = environment_label(spec, f"image {image} ({image_id.removeprefix('sha256:')[:12]})",
+                                  ("environment_variables", "docker_arguments", "shm_size"))
         return ResolvedEnvironment("docker:" + hashlib.sha256(text.encode()).hexdigest(), image,
-                                   {"amlocal.image": image, "amlocal.image_id": image_id})
+                                   {"amlocal.image": image, "amlocal.image_id": image_id}, label)
 
     def _docker_mounts(self, mounts: list[Mount]) -> list[Any]:
         from docker.types import Mount as DockerMount

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 
 from runner.engine.liveness import kill_process_group
-from runner.executors.base import ResolvedEnvironment, StepInvocation, StepOutcome
+from runner.executors.base import ResolvedEnvironment, StepInvocation, StepOutcome, environment_label
 
 # Environment variables of the runner that a step must not inherit (they are amlocal's or
 # belong to another run).
@@ -88,7 +88,10 @@ class LocalExecutor:
                           f"are not installed; the step runs with {self.python}\n")
         text = json.dumps({"python": self.python, "version": sys.version, "spec": spec},
                           sort_keys=True, default=str)
-        return ResolvedEnvironment("local:" + hashlib.sha256(text.encode()).hexdigest(), None, {})
+        label = environment_label(spec, f"local {Path(self.python).name} {sys.version.split()[0]}",
+                                  ("environment_variables",))
+        return ResolvedEnvironment("local:" + hashlib.sha256(text.encode()).hexdigest(), None, {},
+                                   label)
 
     def start(self, invocation: StepInvocation, held: bool = False) -> LocalProcess:
         with open(invocation.stdout_path, "ab") as out, open(invocation.stderr_path, "ab") as err:
