@@ -116,9 +116,10 @@ def test_ignored_files_and_written_outputs_trigger_nothing(watched, project, wor
 def test_ten_saves_within_100_ms_make_one_rerun(watched, project):
     watched.wait_runs(1)
     started = time.monotonic()
-    for i in range(10):  # as an editor's autosave or a formatter does: back to back
+    for i in range(10):  # as an editor's autosave or a formatter does, about 10 ms apart
         (project / "train" / "train.py").write_text(textwrap.dedent(TRAIN) + f"# save {i}\n")
-    assert time.monotonic() - started < 0.1  # ten saves within 100 ms
+        time.sleep(0.008)
+    assert time.monotonic() - started < 0.15  # ten saves spread over about 100 ms
     watched.wait_runs(2)
     time.sleep(1.0)
     assert len(watched.runs()) == 2, "\n".join(watched.lines)
@@ -154,7 +155,12 @@ def test_an_edit_during_a_run_cancels_it_and_starts_a_new_one(watched, project):
     _save(project / "train" / "train.py", slow)
     watched.wait_for("train.py changed")
     deadline = time.monotonic() + 30
-    while not (len(watched.runs()) == 2 and watched.runs()[0]["status"] == "Running"):
+
+    def slow_train_running() -> bool:  # its process started, from a snapshot of the slow script
+        runs = watched.runs()
+        steps = {s["name"]: s for s in get_step_runs(watched.workspace._local.conn, runs[0]["id"])}
+        return len(runs) == 2 and steps.get("train", {"status": None})["status"] == "Running"
+    while not slow_train_running():
         assert time.monotonic() < deadline
         time.sleep(0.05)
     _save(project / "train" / "train.py", textwrap.dedent(TRAIN) + "# quick again\n")

@@ -33,9 +33,9 @@ from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run
 from store.workspace import open_workspace
 
-STEP_MS = 50          # a quiet spell this long ends a burst of saves
+QUIET_MS = 40         # a burst of saves ends after this long without another save
+STEP_MS = 20          # how often watchfiles looks for more changes of a batch
 DEBOUNCE_MS = 400     # and a burst is never held longer than this
-IDLE_MS = 200         # with nothing changing, the watch loop wakes this often
 STOP_WAIT_SECONDS = 15.0
 
 
@@ -71,24 +71,41 @@ class PipelineWatcher:
     def run(self) -> None:
         """Watch until `stop()` (or Ctrl-C); then stop every run this watcher started."""
         try:
-            while not self.stop_event.is_set():
-                paths = self.scope.paths()
-                announced = False
-                # yield_on_timeout: an empty first batch says the watches are in place.
-                for changes in watchfiles.watch(*paths, watch_filter=None, debounce=DEBOUNCE_MS,
-                                                step=STEP_MS, stop_event=self.stop_event,
-                                                raise_interrupt=False, yield_on_timeout=True,
-                                                rust_timeout=IDLE_MS):
-                    if not announced:
-                        announced = True
-                        self.say(f"watching {len(paths)} folder(s) for "
-                                 f"{self.script.name if self.script else 'this pipeline'}")
-                    if changes and self.on_changes({Path(p) for _, p in changes}):
-                        break  # the pipeline changed shape: watch its new folders
-                else:
-                    break
+            while not self.stop_event.is_set() and not self._watch_once():
+                pass
         finally:
             self.shutdown()
+
+    def _watch_once(self) -> bool:
+        """Watch the current folders until they change shape (False) or watching stops (True).
+
+        watchfiles hands over a batch as soon as a step passes with no new kind of change, so
+        repeated saves of one file arrive as several batches: they are gathered here into one
+        burst, which ends after QUIET_MS without a relevant change (or DEBOUNCE_MS at most).
+        """
+        paths = self.scope.paths()
+        announced = False
+        burst: set[Path] = set()
+        began = 0.0
+        # yield_on_timeout: an empty batch says QUIET_MS passed with nothing changing (the
+        # first one also says the watches are in place).
+        for changes in watchfiles.watch(*paths, watch_filter=None, debounce=DEBOUNCE_MS,
+                                        step=STEP_MS, stop_event=self.stop_event,
+                                        raise_interrupt=False, yield_on_timeout=True,
+                                        rust_timeout=QUIET_MS):
+            if not announced:
+                announced = True
+                self.say(f"watching {len(paths)} folder(s) for "
+                         f"{self.script.name if self.script else 'this pipeline'}")
+            relevant = self._relevant({Path(p) for _, p in changes})
+            if relevant and not burst:
+                began = time.monotonic()
+            burst |= relevant
+            if burst and (not relevant or time.monotonic() - began > DEBOUNCE_MS / 1000):
+                batch, burst = burst, set()
+                if self.on_changes(batch):
+                    return False  # the pipeline changed shape: watch its new folders
+        return True
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -105,7 +122,7 @@ class PipelineWatcher:
 
     def on_changes(self, paths: set[Path]) -> bool:
         """Handle one burst of changes; True when the watched folders must be read again."""
-        relevant = {p for p in paths if self.scope.is_script(p) or self.scope.steps_fed_by(p)}
+        relevant = self._relevant(paths)
         if not relevant or self.paused:
             return False
         if self.manual:
@@ -113,6 +130,10 @@ class PipelineWatcher:
             self.say(f"{self._names(relevant)} changed; press Enter to rerun")
             return False
         return self._act(relevant)
+
+    def _relevant(self, paths: set[Path]) -> set[Path]:
+        """The paths whose change can change a result: the script, or a step's files or data."""
+        return {p for p in paths if self.scope.is_script(p) or self.scope.steps_fed_by(p)}
 
     def _names(self, paths: set[Path]) -> str:
         return ", ".join(sorted(p.name for p in paths))
