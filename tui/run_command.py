@@ -31,7 +31,7 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         return exit_code
     failed = False
     for run in runs:
-        status = run._row()["status"]
+        status = run.get_status()
         if wait and status not in ("Finished", "Failed", "Canceled"):
             status = run.wait_for_completion(show_output=True, raise_on_error=False)
         failed = failed or status != "Finished"
@@ -49,7 +49,7 @@ def runs_in_flight() -> list[str]:
         return []
     from runner.sdk.experiment import submitted_runs
     return [run.id for run in submitted_runs()
-            if run._row()["status"] not in ("Finished", "Failed", "Canceled")]
+            if run.get_status() not in ("Finished", "Failed", "Canceled")]
 
 
 def watch_pipeline(script: Path, run_id: str, manual: bool) -> int:

@@ -17,6 +17,7 @@ _API_TIMEOUT_SECONDS = 120
 
 _client: Any = None
 _lock = threading.Lock()
+_versions: dict[int, str] = {}  # id(client) → the engine's version
 
 
 class DockerUnavailable(RunnerError):
@@ -61,10 +62,16 @@ def docker_client() -> Any:
 
 
 def engine_answers() -> tuple[bool, str]:
-    """(True, engine version) when an engine answers, else (False, why not)."""
+    """(True, engine version) when an engine answers, else (False, why not).
+
+    The version is asked once per client: watch mode asks before every rerun, and an engine
+    that goes away later fails the step that needs it with its own clear error.
+    """
     try:
         client = docker_client()
-        return True, str(client.api.version().get("Version", "?"))
+        if id(client) not in _versions:
+            _versions[id(client)] = str(client.api.version().get("Version", "?"))
+        return True, _versions[id(client)]
     except DockerUnavailable as exc:
         return False, str(exc)
     except Exception as exc:
