@@ -207,6 +207,8 @@ def test_each_change_reruns_exactly_what_it_affects_and_says_why(workspace, proj
         assert got[step][1].startswith(reason), (step, got[step])
         ran = second.find_step_run(step)[0].get_stdout_log() != ""
         assert ran == (decision == R), (step, "executed" if ran else "did not execute")
+        phases = json.loads(second.find_step_run(step)[0]._row()["phases_json"])
+        assert not phases or "ended" in phases  # every phase a step went through has an end
 
 
 def test_amlocal_why_lists_what_changed_field_by_field(workspace, project):

@@ -228,6 +228,7 @@ class StepExecution:
     def _reuse(self, conn, reused, facts: dict[str, str]) -> StepResult:
         """Stand in for `reused`: its outputs go downstream; nothing executes."""
         outputs = record_reuse(conn, self.step_run_id, self.facts.pipeline_run_id, reused, facts)
+        update_step_run(conn, self.step_run_id, phases_json=self._phase("ended"))
         return StepResult(st.FINISHED, None, outputs)
 
     def _transfer(self, conn, planner: ReusePlanner) -> StepResult:

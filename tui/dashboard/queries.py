@@ -189,7 +189,7 @@ class Store:
             run["error"] or "",
             tuple(StepRow(s["id"], s["name"], s["status"], duration(s["start_time"], s["end_time"]),
                           s["executor"] or "-", s["error"] or s["reason"] or "", s["run_dir"],
-                          phase_breakdown(json.loads(s["phases_json"] or "{}"), now))
+                          phase_breakdown(json.loads(s["phases_json"] or "{}"), s["end_time"] or now))
                   for s in steps))
 
     def step_metrics(self, step_run_id: str) -> list[tuple[str, str, str, list[float], list]]:
