@@ -65,8 +65,14 @@ def _collect_artifacts(conn, step_run_id: str, workdir: Path, artifacts_dir: Pat
     preparation log as artifacts, and remove its private working copy (as Azure keeps only
     outputs and logs of a run's working directory)."""
     for folder in ("outputs", "logs"):
-        if (workdir / folder).is_dir():
-            shutil.copytree(workdir / folder, artifacts_dir / folder, dirs_exist_ok=True)
+        source, kept = workdir / folder, artifacts_dir / folder
+        if not source.is_dir():
+            continue
+        if kept.exists():  # files uploaded under the same folder: merge
+            shutil.copytree(source, kept, dirs_exist_ok=True)
+        else:  # moved, not copied: a model of gigabytes costs nothing here
+            artifacts_dir.mkdir(parents=True, exist_ok=True)
+            shutil.move(source, kept)
     shutil.rmtree(workdir, ignore_errors=True)
     files: list[tuple[str, Path]] = []
     preparation = artifacts_dir.parent / PREPARATION_LOG
@@ -183,6 +189,7 @@ class StepExecution:
             return self._follow(conn, handle, prepared, ingestor, workdir, planner)
         finally:
             handle.close()
+            shutil.rmtree(workdir, ignore_errors=True)  # also when stopped before it ran
 
     def _follow(self, conn, handle: RunningStep, prepared: PreparedStep, ingestor: EventIngestor,
                 workdir: Path, planner: ReusePlanner) -> StepResult:
