@@ -136,6 +136,9 @@ def _limited(tmp_path, name: str, docker_arguments=(), max_seconds=None) -> Pyth
 
 def test_a_step_over_its_memory_limit_fails_as_out_of_memory(docker_workspace, write, tmp_path):
     write("steps/hog.py", """
+        from azureml.core import Run
+        Run.get_context().log("rows_read", 1000)  # logged before the kernel kills the step
+        print("allocating", flush=True)
         blocks = []
         for _ in range(100):
             blocks.append(bytearray(16 * 2**20))  # 16 MiB at a time, up to 1.6 GiB
@@ -145,6 +148,8 @@ def test_a_step_over_its_memory_limit_fails_as_out_of_memory(docker_workspace, w
     with pytest.raises(ActivityFailedException, match=r"step hog: out of memory \(limit 64 MiB\)"):
         run.wait_for_completion(show_output=False)
     assert _containers(run.id) == []
+    (hog,) = run.find_step_run("hog")
+    assert hog.get_metrics() == {"rows_read": 1000} and hog.get_stdout_log() == "allocating\n"
 
 
 def test_a_step_past_max_run_duration_is_stopped_as_timed_out(docker_workspace, write, tmp_path):

@@ -107,6 +107,36 @@ def test_failing_step_keeps_logs_and_metrics_and_stops_dependents(workspace, wri
     assert run.get_status() == "Failed"
 
 
+def test_a_step_killed_outright_keeps_the_metrics_it_logged(workspace, write, tmp_path):
+    """SIGKILL (what the kernel's OOM killer sends) runs no atexit flush: a lone metric goes
+    out at once, and a burst within a fraction of a second at most later."""
+    write("steps/killed.py", """
+        import os, signal, time
+        from azureml.core import Run
+        run = Run.get_context()
+        run.log("alone", 1)
+        os.kill(os.getpid(), signal.SIGKILL) if os.environ.get("KILL_AT") == "alone" else None
+        run.log("burst", 1); run.log("burst", 2); run.log("burst", 3)
+        time.sleep(1.0)  # longer than the flush period: the burst is on disk by now
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    from runner.sdk import Environment, RunConfiguration
+    steps = []
+    for kill_at in ("alone", "burst"):
+        config = RunConfiguration()
+        config.environment = Environment(f"kill-{kill_at}")
+        config.environment.environment_variables = {"KILL_AT": kill_at}
+        steps.append(PythonScriptStep("killed.py", name=f"killed_{kill_at}",
+                                      source_directory=str(tmp_path / "steps"), runconfig=config))
+    run = Experiment(workspace, "killed").submit(Pipeline(workspace, steps),
+                                                 continue_on_step_failure=True)
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    alone, burst = run.find_step_run("killed_alone")[0], run.find_step_run("killed_burst")[0]
+    assert alone.get_status() == burst.get_status() == "Failed"
+    assert alone.get_metrics() == {"alone": 1}
+    assert burst.get_metrics() == {"alone": 1, "burst": [1, 2, 3]}
+
+
 def test_continue_on_step_failure_runs_independent_steps(workspace, write, tmp_path):
     write("steps/bad.py", "raise SystemExit(3)\n")
     write("steps/ok.py", "print('ok')\n")
