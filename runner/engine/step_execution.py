@@ -61,9 +61,9 @@ def _last_line(path: Path) -> str:
 
 
 def _collect_artifacts(conn, step_run_id: str, workdir: Path, artifacts_dir: Path) -> None:
-    """Keep the step's `./outputs` and `./logs` with the files it uploaded, record them and its
-    preparation log as artifacts, and remove its private working copy (as Azure keeps only
-    outputs and logs of a run's working directory)."""
+    """Keep the step's `./outputs` and `./logs` with the files it uploaded and record them and
+    its preparation log as artifacts: the rest of its private working copy is removed when the
+    step ends, as Azure keeps only outputs and logs of a run's working directory."""
     for folder in ("outputs", "logs"):
         source, kept = workdir / folder, artifacts_dir / folder
         if not source.is_dir():
@@ -73,7 +73,6 @@ def _collect_artifacts(conn, step_run_id: str, workdir: Path, artifacts_dir: Pat
         else:  # moved, not copied: a model of gigabytes costs nothing here
             artifacts_dir.mkdir(parents=True, exist_ok=True)
             shutil.move(source, kept)
-    shutil.rmtree(workdir, ignore_errors=True)
     files: list[tuple[str, Path]] = []
     preparation = artifacts_dir.parent / PREPARATION_LOG
     if preparation.exists():
@@ -189,7 +188,7 @@ class StepExecution:
             return self._follow(conn, handle, prepared, ingestor, workdir, planner)
         finally:
             handle.close()
-            shutil.rmtree(workdir, ignore_errors=True)  # also when stopped before it ran
+            shutil.rmtree(workdir, ignore_errors=True)  # the working copy, however the step ended
 
     def _follow(self, conn, handle: RunningStep, prepared: PreparedStep, ingestor: EventIngestor,
                 workdir: Path, planner: ReusePlanner) -> StepResult:

@@ -120,10 +120,10 @@ class PipelineWatcher:
         self.paused = not self.paused
         self.say("watch paused" if self.paused else "watch resumed")
 
-    def on_changes(self, paths: set[Path]) -> bool:
-        """Handle one burst of changes; True when the watched folders must be read again."""
-        relevant = self._relevant(paths)
-        if not relevant or self.paused:
+    def on_changes(self, relevant: set[Path]) -> bool:
+        """Handle one burst of relevant changes (see `_relevant`); True when the watched
+        folders must be read again."""
+        if self.paused:
             return False
         if self.manual:
             self.pending |= relevant
