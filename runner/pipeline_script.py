@@ -1,10 +1,11 @@
 """Evaluating an unmodified Azure ML v1 pipeline script on this machine.
 
-The compat `azureml` package goes first on sys.path, the script runs as `__main__` from its
-own folder, and what it leaves behind is the list of pipeline runs it submitted. `amlocal run`
-does this in its own process; watch mode does it in a fresh process each time the script
-changes (`python -m runner.pipeline_script`), so a broken or slow script cannot harm the
-watcher.
+The compat `azureml` package goes first on sys.path and the script runs as `__main__` from
+its own folder, inside a submission scope (`runner.client.submission_scope`) that gives its
+submits their options (the script itself, the executor asked for) and collects the runs it
+submitted. `amlocal run` does this in its own process; watch mode does it in a fresh process
+each time the script changes (`python -m runner.pipeline_script`), so a broken or slow script
+cannot harm the watcher.
 """
 from __future__ import annotations
 
@@ -14,24 +15,14 @@ import runpy
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, NamedTuple
-
+from runner.client import ScopeDefaults, submission_scope
 from runner.errors import RunnerError
 from runner.paths import COMPAT_DIR
 from store.errors import StoreError
 
-SCRIPT_ENV = "AMLOCAL_PIPELINE_SCRIPT"  # recorded with each run it submits, for watching
-
 
 class ScriptError(RunnerError):
     """The pipeline script raised; the message names the script line."""
-
-
-class ScriptResult(NamedTuple):
-    """What evaluating a pipeline script left: its exit code and the runs it submitted."""
-
-    exit_code: int  # what the script asked for with sys.exit (0 when it ran to its end)
-    runs: list[Any]  # runner.sdk PipelineRun objects, in submission order
 
 
 def _user_frame(exc: BaseException, script: Path) -> str:
@@ -42,19 +33,19 @@ def _user_frame(exc: BaseException, script: Path) -> str:
     return script.name
 
 
-def evaluate_pipeline_script(script: Path, script_args: list[str]) -> ScriptResult:
-    """Run `script` as `__main__` in this process, as Azure ML users run it.
+def evaluate_pipeline_script(script: Path, script_args: list[str]) -> int:
+    """Run `script` as `__main__` in this process, as Azure ML users run it; returns the exit
+    status it asked for with sys.exit (0 when it ran to its end).
 
-    Changes this process for good (sys.path, sys.argv, the working directory), as running a
-    script does. Raises FileNotFoundError for a missing script and ScriptError when it raises.
+    Call it inside a `submission_scope` to learn what it submitted. Changes this process for
+    good (sys.path, sys.argv, the working directory), as running a script does. Raises
+    FileNotFoundError for a missing script and ScriptError when it raises.
     """
     script = Path(script).resolve()
     if not script.is_file():
         raise FileNotFoundError(f"pipeline script {script} does not exist")
-    from runner.sdk.experiment import submitted_runs
     from runner.sdk.local_context import local_workspace
-    os.environ["AMLOCAL_HOME"] = str(local_workspace().layout.root)
-    os.environ[SCRIPT_ENV] = str(script)
+    os.environ["AMLOCAL_HOME"] = str(local_workspace().layout.root)  # what the script finds
     sys.path.insert(0, str(COMPAT_DIR))
     sys.path.insert(0, str(script.parent))
     for name in [m for m in sys.modules if m == "azureml" or m.startswith("azureml.")]:
@@ -72,11 +63,12 @@ def evaluate_pipeline_script(script: Path, script_args: list[str]) -> ScriptResu
     except BaseException as exc:
         message = str(exc).strip() or "(no message)"
         raise ScriptError(f"{_user_frame(exc, script)}: {type(exc).__name__}: {message}") from exc
-    return ScriptResult(exit_code, submitted_runs())
+    return exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m runner.pipeline_script SCRIPT --record FILE`: submit, never wait.
+    """`python -m runner.pipeline_script SCRIPT --record FILE [--executor E]`: submit, never
+    wait (watch mode evaluates a changed script so).
 
     The ids of the submitted runs go to FILE, one a line (not to stdout, which is the
     script's own); an error is one line on stderr and exit status 1.
@@ -84,14 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runner.pipeline_script")
     parser.add_argument("script")
     parser.add_argument("--record", required=True, help="file to write the submitted run ids to")
+    parser.add_argument("--executor", choices=("auto", "docker", "local"))
     args = parser.parse_args(argv)
-    try:
-        result = evaluate_pipeline_script(Path(args.script), [])
-    except (RunnerError, StoreError, FileNotFoundError) as exc:
-        print(f"amlocal: error: {exc}", file=sys.stderr)
-        return 1
-    Path(args.record).write_text("".join(f"{run.id}\n" for run in result.runs))
-    return result.exit_code
+    script = Path(args.script).resolve()
+    with submission_scope(ScopeDefaults(script=script, executor=args.executor)) as scope:
+        try:
+            exit_code = evaluate_pipeline_script(script, [])
+        except (RunnerError, StoreError, FileNotFoundError) as exc:
+            print(f"amlocal: error: {exc}", file=sys.stderr)
+            return 1
+    Path(args.record).write_text("".join(f"{s.run_id}\n" for s in scope.submitted))
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from store.database import transaction
+from store.records import ArtifactRecord
 
 
 def record_artifacts(conn: sqlite3.Connection, run_id: str, files: list[tuple[str, Path]]) -> None:
@@ -26,6 +27,7 @@ def copy_artifacts(conn: sqlite3.Connection, from_run_id: str, to_run_id: str) -
                      (to_run_id, from_run_id))
 
 
-def list_artifacts(conn: sqlite3.Connection, run_id: str) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM artifact WHERE run_id = ? ORDER BY name",
-                        (run_id,)).fetchall()
+def list_artifacts(conn: sqlite3.Connection, run_id: str) -> list[ArtifactRecord]:
+    """The files kept with `run_id`, by name."""
+    return [ArtifactRecord.of(row) for row in
+            conn.execute("SELECT * FROM artifact WHERE run_id = ? ORDER BY name", (run_id,))]

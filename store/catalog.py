@@ -11,6 +11,8 @@ from typing import Any
 
 from store.database import transaction
 from store.errors import NotFoundError
+from store.records import (ComputeTargetRecord, DatastoreRecord, ExperimentRecord, ModuleRecord,
+                           ModuleVersionRecord, PipelineRecord, PublishedPipelineRecord)
 
 
 def canonical_json(value: Any) -> str:
@@ -29,13 +31,20 @@ def ensure_experiment(conn: sqlite3.Connection, name: str) -> str:
     return conn.execute("SELECT id FROM experiment WHERE name = ?", (name,)).fetchone()["id"]
 
 
-def list_experiments(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def list_experiments(conn: sqlite3.Connection) -> list[ExperimentRecord]:
     """Every experiment, newest first (as `Experiment.list` returns them)."""
-    return conn.execute("SELECT * FROM experiment ORDER BY created_at DESC").fetchall()
+    return [ExperimentRecord.of(row) for row in
+            conn.execute("SELECT * FROM experiment ORDER BY created_at DESC")]
+
+
+def find_experiment(conn: sqlite3.Connection, name: str) -> ExperimentRecord | None:
+    """The experiment called `name`, or None when there is none."""
+    row = conn.execute("SELECT * FROM experiment WHERE name = ?", (name,)).fetchone()
+    return ExperimentRecord.of(row) if row is not None else None
 
 
 def ensure_pipeline(conn: sqlite3.Connection, name: str, spec: dict) -> str:
-    """The id of the pipeline whose spec is `spec`, storing it on first sight."""
+    """The id of the pipeline whose spec (plain JSON data) is `spec`, storing it on first sight."""
     spec_json = canonical_json(spec)
     spec_hash = hashlib.sha256(spec_json.encode()).hexdigest()
     row = conn.execute("SELECT id FROM pipeline WHERE spec_hash = ?", (spec_hash,)).fetchone()
@@ -46,12 +55,12 @@ def ensure_pipeline(conn: sqlite3.Connection, name: str, spec: dict) -> str:
     return spec_hash[:32]
 
 
-def get_pipeline_spec(conn: sqlite3.Connection, pipeline_id: str) -> dict:
-    """The PipelineSpec stored under `pipeline_id`."""
-    row = conn.execute("SELECT spec_json FROM pipeline WHERE id = ?", (pipeline_id,)).fetchone()
+def get_pipeline(conn: sqlite3.Connection, pipeline_id: str) -> PipelineRecord:
+    """The pipeline stored under `pipeline_id`, with its spec as plain JSON data."""
+    row = conn.execute("SELECT * FROM pipeline WHERE id = ?", (pipeline_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no pipeline {pipeline_id}")
-    return json.loads(row["spec_json"])
+    return PipelineRecord.of(row)
 
 
 # ----------------------------------------------------------------- datastores
@@ -71,20 +80,25 @@ def register_datastore(conn: sqlite3.Connection, name: str, datastore_type: str,
     return True
 
 
-def get_datastore(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM datastore WHERE name = ?", (name,)).fetchone()
+def get_datastore(conn: sqlite3.Connection, name: str) -> DatastoreRecord | None:
+    """The datastore registered as `name`, or None."""
+    row = conn.execute("SELECT * FROM datastore WHERE name = ?", (name,)).fetchone()
+    return DatastoreRecord.of(row) if row is not None else None
 
 
-def list_datastores(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM datastore ORDER BY name").fetchall()
+def list_datastores(conn: sqlite3.Connection) -> list[DatastoreRecord]:
+    """Every registered datastore, by name."""
+    return [DatastoreRecord.of(row) for row in conn.execute("SELECT * FROM datastore ORDER BY name")]
 
 
 def default_datastore_name(conn: sqlite3.Connection) -> str:
+    """The name of the workspace's default datastore."""
     row = conn.execute("SELECT name FROM datastore WHERE is_default = 1").fetchone()
     return row["name"] if row else "workspaceblobstore"
 
 
 def set_default_datastore(conn: sqlite3.Connection, name: str) -> None:
+    """Make `name` the default datastore."""
     with transaction(conn):
         if not conn.execute("SELECT 1 FROM datastore WHERE name = ?", (name,)).fetchone():
             raise NotFoundError(f"no datastore named {name!r}")
@@ -92,6 +106,7 @@ def set_default_datastore(conn: sqlite3.Connection, name: str) -> None:
 
 
 def unregister_datastore(conn: sqlite3.Connection, name: str) -> None:
+    """Forget datastore `name` (its folder stays)."""
     with transaction(conn):
         conn.execute("DELETE FROM datastore WHERE name = ?", (name,))
 
@@ -110,15 +125,20 @@ def save_compute_target(conn: sqlite3.Connection, name: str, compute_type: str,
             (name, compute_type, vm_size, max_nodes, canonical_json(config), time.time()))
 
 
-def get_compute_target(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM compute_target WHERE name = ?", (name,)).fetchone()
+def get_compute_target(conn: sqlite3.Connection, name: str) -> ComputeTargetRecord | None:
+    """The compute target registered as `name`, or None."""
+    row = conn.execute("SELECT * FROM compute_target WHERE name = ?", (name,)).fetchone()
+    return ComputeTargetRecord.of(row) if row is not None else None
 
 
-def list_compute_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM compute_target ORDER BY name").fetchall()
+def list_compute_targets(conn: sqlite3.Connection) -> list[ComputeTargetRecord]:
+    """Every registered compute target, by name."""
+    return [ComputeTargetRecord.of(row) for row in
+            conn.execute("SELECT * FROM compute_target ORDER BY name")]
 
 
 def delete_compute_target(conn: sqlite3.Connection, name: str) -> None:
+    """Forget compute target `name`."""
     with transaction(conn):
         conn.execute("DELETE FROM compute_target WHERE name = ?", (name,))
 
@@ -138,21 +158,24 @@ def publish_pipeline(conn: sqlite3.Connection, pipeline_id: str, name: str,
     return pub_id
 
 
-def get_published_pipeline(conn: sqlite3.Connection, pub_id: str) -> sqlite3.Row:
+def get_published_pipeline(conn: sqlite3.Connection, pub_id: str) -> PublishedPipelineRecord:
+    """The published pipeline `pub_id`."""
     row = conn.execute("SELECT * FROM published_pipeline WHERE id = ?", (pub_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no published pipeline with id {pub_id}")
-    return row
+    return PublishedPipelineRecord.of(row)
 
 
-def list_published_pipelines(conn: sqlite3.Connection, active_only: bool) -> list[sqlite3.Row]:
+def list_published_pipelines(conn: sqlite3.Connection, active_only: bool) -> list[PublishedPipelineRecord]:
+    """Published pipelines, newest first (only the active ones with `active_only`)."""
     sql = "SELECT * FROM published_pipeline"
     if active_only:
         sql += " WHERE status = 'Active'"
-    return conn.execute(sql + " ORDER BY created_at DESC").fetchall()
+    return [PublishedPipelineRecord.of(row) for row in conn.execute(sql + " ORDER BY created_at DESC")]
 
 
 def set_published_status(conn: sqlite3.Connection, pub_id: str, status: str) -> None:
+    """Enable ("Active") or disable ("Disabled") a published pipeline."""
     with transaction(conn):
         conn.execute("UPDATE published_pipeline SET status = ? WHERE id = ?", (status, pub_id))
 
@@ -171,14 +194,18 @@ def create_module(conn: sqlite3.Connection, name: str, description: str | None) 
         return module_id
 
 
-def get_module(conn: sqlite3.Connection, module_id: str | None, name: str | None) -> sqlite3.Row:
+def get_module(conn: sqlite3.Connection, module_id: str | None, name: str | None) -> ModuleRecord:
+    """The module with this id (or else this name), with its versions."""
     if module_id:
         row = conn.execute("SELECT * FROM module WHERE id = ?", (module_id,)).fetchone()
     else:
         row = conn.execute("SELECT * FROM module WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise NotFoundError(f"no module {module_id or name!r}")
-    return row
+    versions = tuple(ModuleVersionRecord.of(v) for v in conn.execute(
+        "SELECT * FROM module_version WHERE module_id = ? ORDER BY created_at", (row["id"],)))
+    return ModuleRecord(row["id"], row["name"], row["description"], row["status"],
+                        row["default_version"], row["created_at"], versions)
 
 
 def add_module_version(conn: sqlite3.Connection, module_id: str, version: str,
@@ -193,7 +220,3 @@ def add_module_version(conn: sqlite3.Connection, module_id: str, version: str,
                      "(default_version IS NULL OR ?)", (version, module_id, is_default))
     return version_id
 
-
-def list_module_versions(conn: sqlite3.Connection, module_id: str) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM module_version WHERE module_id = ? ORDER BY created_at",
-                        (module_id,)).fetchall()

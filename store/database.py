@@ -14,13 +14,26 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# pipeline_run columns added in version 4 → the property that held them before.
+_OPTION_COLUMNS = {"script_path": "amlocal.script", "executor": "amlocal.executor",
+                   "base_image": "amlocal.base_image",
+                   "subscription_id": "amlocal.workspace.subscription_id",
+                   "resource_group": "amlocal.workspace.resource_group",
+                   "workspace_name": "amlocal.workspace.workspace_name"}
 # version → the statements that turn a database of that version into the next one.
 MIGRATIONS: dict[int, list[str]] = {
     1: ["ALTER TABLE step_run ADD COLUMN fingerprint VARCHAR",
         "ALTER TABLE step_run ADD COLUMN fingerprint_json VARCHAR",
         "CREATE INDEX ix_step_run_fingerprint ON step_run (fingerprint)"],
     2: ["ALTER TABLE step_run ADD COLUMN phases_json VARCHAR NOT NULL DEFAULT '{}'"],
+    # Submit options become columns; older runs kept them as amlocal.* properties.
+    3: [*(f"ALTER TABLE pipeline_run ADD COLUMN {column} VARCHAR" for column in _OPTION_COLUMNS),
+        "UPDATE pipeline_run SET " + ", ".join(
+            f"{column} = json_extract(properties_json, '$.\"{key}\"')"
+            for column, key in _OPTION_COLUMNS.items()),
+        "UPDATE pipeline_run SET properties_json = json_remove(properties_json, " + ", ".join(
+            f"'$.\"{key}\"'" for key in _OPTION_COLUMNS.values()) + ")"],
 }
 BUSY_TIMEOUT_MS = 10_000
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database

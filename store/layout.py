@@ -17,6 +17,55 @@ DATABASE_NAME = "amlocal.db"
 DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
 
 
+@dataclass(frozen=True)
+class StepRunFiles:
+    """The files of one step run's folder: what the runner writes and reads back.
+
+    The step's own process writes only its logs and events (and its artifacts folder); the
+    working copy `wd/` is where it runs, removed when it ends.
+    """
+
+    root: Path
+
+    @property
+    def stdout(self) -> Path:
+        return self.root / "stdout.txt"
+
+    @property
+    def stderr(self) -> Path:
+        return self.root / "stderr.txt"
+
+    @property
+    def events(self) -> Path:
+        """The JSON-lines file of what the step logged (metrics, tags, artifacts)."""
+        return self.root / "events.jsonl"
+
+    @property
+    def preparation(self) -> Path:
+        """Limits notes and the image build log, written before the step starts."""
+        return self.root / "preparation.txt"
+
+    @property
+    def artifacts(self) -> Path:
+        """Files kept with the step run: its `./outputs`, `./logs` and uploads."""
+        return self.root / "artifacts"
+
+    @property
+    def workdir(self) -> Path:
+        """The step's private working copy of its snapshot."""
+        return self.root / "wd"
+
+    @property
+    def gate(self) -> Path:
+        """The FIFO a step started warm waits on until a node is free."""
+        return self.root / "gate.fifo"
+
+    @property
+    def logs(self) -> tuple[Path, Path, Path]:
+        """Preparation, stdout and stderr: what a follower of the step prints, in that order."""
+        return self.preparation, self.stdout, self.stderr
+
+
 class NoWorkspaceError(StoreError):
     """No `.amlocal/` folder was found and none may be created here."""
 
@@ -52,6 +101,19 @@ class WorkspaceLayout:
 
     def step_run_dir(self, pipeline_run_id: str, step_run_id: str) -> Path:
         return self.runs_dir / pipeline_run_id / step_run_id
+
+    def run_artifacts_dir(self, pipeline_run_id: str) -> Path:
+        """Files kept with a pipeline run itself (what steps upload through `run.parent`)."""
+        return self.pipeline_run_dir(pipeline_run_id) / "artifacts"
+
+    def runner_log(self, pipeline_run_id: str) -> Path:
+        """Where the runner process of a run writes what it says."""
+        return self.pipeline_run_dir(pipeline_run_id) / "runner.log"
+
+    @property
+    def manifests_dir(self) -> Path:
+        """Manifests of hashed data trees (inputs and outputs), for saying what changed."""
+        return self.root / "manifests"
 
     def ensure(self) -> None:
         """Create the folders a workspace needs (idempotent)."""

@@ -1,7 +1,9 @@
 """Metrics: every value kept in order, and the latest value of each name kept apart.
 
-Values arrive in batches (one transaction each) from the step's metric file; numbers are kept
-in `value`, everything else (lists, rows, tables, images) as JSON in `value_json`.
+Values arrive in batches (one transaction each) from the step's metric file. A float is kept
+in `value`; an int in `value` (as a number, for ordering) and exactly, as text, in `value_json`,
+so it reads back as the same int of any size; NaN (which SQLite cannot keep as a number) and
+everything else (bools, lists, rows, tables, images) as JSON in `value_json`.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 from typing import Any, Iterable, NamedTuple
 
 from store.database import transaction
+from store.records import LatestMetric, MetricValue
 
 
 class MetricPoint(NamedTuple):
@@ -24,12 +27,17 @@ class MetricPoint(NamedTuple):
 
 
 def _split(value: Any) -> tuple[float | None, str | None]:
-    """(number, None) for an int or float, (None, JSON text) for anything else (bools too)."""
-    if type(value) is float or type(value) is int:  # the common case, checked first: hot path
+    """(value, value_json) of a logged value: see the module docstring."""
+    if type(value) is float and value == value:  # the common case, checked first: hot path
         return value, None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, json.dumps(value, default=str)
-    return float(value), None
+    if isinstance(value, int):
+        try:
+            return float(value), str(int(value))
+        except OverflowError:  # beyond a float's range: kept exactly as text only
+            return None, str(int(value))
+    return None, json.dumps(float(value))  # NaN (and float subclasses)
 
 
 def insert_metrics(conn: sqlite3.Connection, points: Iterable[MetricPoint]) -> int:
@@ -56,7 +64,7 @@ def insert_metrics(conn: sqlite3.Connection, points: Iterable[MetricPoint]) -> i
                 seq = row[0] if row else 0
             counts[key] = seq + 1
             latest[key] = (kind, value)
-            if type(value) is float or type(value) is int:  # the hot path: a plain number
+            if type(value) is float and value == value:  # the hot path: a plain float
                 append((run_id, name, kind, seq, value, None, logged_at))
             else:
                 append((run_id, name, kind, seq, *_split(value), logged_at))
@@ -83,27 +91,26 @@ def copy_metrics(conn: sqlite3.Connection, from_run_id: str, to_run_id: str) -> 
                      "FROM metric_latest WHERE run_id = ?", (to_run_id, from_run_id))
 
 
-def decode(row: sqlite3.Row) -> Any:
-    """The Python value stored in a metric or metric_latest row."""
-    if row["value_json"] is not None:
-        return json.loads(row["value_json"])
-    value = row["value"]
-    return int(value) if value is not None and float(value).is_integer() and row["kind"] == "int" else value
+def _decode(value: float | None, value_json: str | None) -> Any:
+    """The Python value stored as (value, value_json)."""
+    return json.loads(value_json) if value_json is not None else value
 
 
-def latest_metrics(conn: sqlite3.Connection, run_ids: list[str]) -> list[sqlite3.Row]:
-    """Latest value and count of every metric of the given runs."""
+def latest_metrics(conn: sqlite3.Connection, run_ids: list[str]) -> list[LatestMetric]:
+    """Latest value and count of every metric of the given runs, by run then name."""
     if not run_ids:
         return []
     marks = ",".join("?" * len(run_ids))
-    return conn.execute(f"SELECT * FROM metric_latest WHERE run_id IN ({marks}) "
-                        "ORDER BY run_id, name", run_ids).fetchall()
+    return [LatestMetric(r[0], r[1], r[2], _decode(r[3], r[4]), r[5], r[6]) for r in conn.execute(
+        "SELECT run_id, name, kind, value, value_json, count, updated_at FROM metric_latest "
+        f"WHERE run_id IN ({marks}) ORDER BY run_id, name", run_ids)]
 
 
-def metric_history(conn: sqlite3.Connection, run_id: str, name: str | None = None) -> list[sqlite3.Row]:
-    """Every value of a run's metrics (or of one name), in logging order."""
-    if name is None:
-        return conn.execute("SELECT * FROM metric WHERE run_id = ? ORDER BY name, seq",
-                            (run_id,)).fetchall()
-    return conn.execute("SELECT * FROM metric WHERE run_id = ? AND name = ? ORDER BY seq",
-                        (run_id, name)).fetchall()
+def metric_history(conn: sqlite3.Connection, run_id: str, name: str | None = None) -> list[MetricValue]:
+    """Every value of a run's metrics (or of one name), by name then logging order."""
+    sql = "SELECT run_id, name, kind, seq, value, value_json, logged_at FROM metric WHERE run_id = ?"
+    args: tuple = (run_id,)
+    if name is not None:
+        sql, args = sql + " AND name = ?", (run_id, name)
+    return [MetricValue(r[0], r[1], r[2], r[3], _decode(r[4], r[5]), r[6])
+            for r in conn.execute(sql + " ORDER BY name, seq", args)]

@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Experiment(SQLModel, table=True):
@@ -81,6 +81,13 @@ class PipelineRun(SQLModel, table=True):
     git_commit: Optional[str] = None
     git_dirty: Optional[bool] = None
     run_dir: str
+    # The options it was submitted with (what reruns and watchers start from).
+    script_path: Optional[str] = None  # the pipeline script that submitted it, if any
+    executor: Optional[str] = None     # local or docker
+    base_image: Optional[str] = None   # the Docker base image of environments that name none
+    subscription_id: Optional[str] = None  # the Azure workspace identity the script used
+    resource_group: Optional[str] = None
+    workspace_name: Optional[str] = None
 
 
 class StepRun(SQLModel, table=True):

@@ -17,13 +17,11 @@ AMLOCAL = [sys.executable, "-m", "tui.cli"]
 def workspace(tmp_path, monkeypatch):
     """An empty amlocal workspace in a temporary folder, used by the SDK in this process."""
     from runner.sdk import local_context
-    from runner.sdk.experiment import _submitted_runs
     root = tmp_path / ".amlocal"
     monkeypatch.setenv("AMLOCAL_HOME", str(root))
     monkeypatch.setenv("AMLOCAL_EXECUTOR", "local")  # Docker tests ask for it explicitly
     monkeypatch.chdir(tmp_path)
     local_context.reset_local_workspace()
-    _submitted_runs.clear()
     from runner.sdk import Workspace
     ws = Workspace.get("test")
     yield ws

@@ -193,21 +193,20 @@ def test_amlocal_ui_starts_and_quits_in_a_real_terminal(sample_workspace, tmp_pa
 
 
 def test_compare_marked_runs_shows_only_the_differing_parameters_across_experiments(sample_workspace):
-    import json
-    from runner.engine.submission import submit_run
-    from store.catalog import get_pipeline_spec
+    from runner.client import Client, SubmitOptions
+    from runner.spec import PipelineSpec
+    from store.catalog import get_pipeline
     from store.runs import get_pipeline_run, list_pipeline_runs
     from store.workspace import open_workspace
     with open_workspace(sample_workspace) as local:
         first = list_pipeline_runs(local.conn)[0]
-        spec = get_pipeline_spec(local.conn, first["pipeline_id"])
-        second, _ = submit_run(local, experiment_name="other-experiment", pipeline_name="compare_models",
-                               spec=spec, cycle_errors=[], parameters={"test_fraction": 0.3}, tags={},
-                               continue_on_step_failure=False, regenerate_outputs=False,
-                               identity=json.loads("{}"), source_folder=sample_workspace.root.parent)
+        spec = PipelineSpec.from_json(get_pipeline(local.conn, first.pipeline_id).spec)
+        second = Client(local).submit(spec, SubmitOptions(
+            "other-experiment", "compare_models", parameters={"test_fraction": 0.3},
+            source_folder=sample_workspace.root.parent)).run_id
         deadline = time.monotonic() + 60
-        while get_pipeline_run(local.conn, second)["status"] != "Finished":
-            assert time.monotonic() < deadline, get_pipeline_run(local.conn, second)["error"]
+        while get_pipeline_run(local.conn, second).status != "Finished":
+            assert time.monotonic() < deadline, get_pipeline_run(local.conn, second).error
             time.sleep(0.1)
 
     async def scenario():
@@ -312,7 +311,7 @@ def test_w_watches_a_pipeline_and_a_save_reruns_it_live(sample_workspace):
             from store.workspace import open_workspace
             with open_workspace(sample_workspace) as local:
                 rerun_by_watch = list_pipeline_runs(local.conn)[0]
-            assert rerun_by_watch["runner_pid"] != os.getpid()  # its own runner, not the UI
+            assert rerun_by_watch.runner_pid != os.getpid()  # its own runner, not the UI
             await pilot.press("w")
             await _until(pilot, lambda: _cells(_table(app))[0][6] == "")
             assert app.watchers == {}

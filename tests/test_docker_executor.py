@@ -53,7 +53,7 @@ def _probe_run(workspace, tmp_path, executor: str, monkeypatch) -> dict:
                                                  pipeline_parameters={"learning_rate": 0.3})
     assert run.wait_for_completion(show_output=False) == "Finished"
     (step_run,) = run.find_step_run("probe")
-    assert step_run._row()["executor"] == executor
+    assert step_run._record().executor == executor
     ref = step_run.get_output_data("probe_out")
     seen = json.loads((workspace._local.layout.datastore_dir("workspaceblobstore")
                        / ref.path_on_datastore / "seen.json").read_text())
@@ -192,7 +192,7 @@ def test_a_killed_runners_container_is_removed_when_the_next_runner_starts(docke
     slow = PythonScriptStep("slow.py", name="slow", source_directory=str(tmp_path / "steps"))
     first = Experiment(docker_workspace, "orphans").submit(Pipeline(docker_workspace, [slow]))
     _wait_running(first)
-    os.kill(get_pipeline_run(docker_workspace._local.conn, first.id)["runner_pid"], signal.SIGKILL)
+    os.kill(get_pipeline_run(docker_workspace._local.conn, first.id).runner_pid, signal.SIGKILL)
     time.sleep(0.5)
     assert len(_containers(first.id)) == 1  # the container outlived its runner
     quick = PythonScriptStep("quick.py", name="quick", source_directory=str(tmp_path / "steps"))
@@ -299,7 +299,7 @@ def test_the_next_wave_of_warm_containers_starts_side_by_side(docker_workspace, 
                               compute_target="two", allow_reuse=False) for i in range(4)]
     run = Experiment(docker_workspace, "warm-wave").submit(Pipeline(docker_workspace, steps))
     assert run.wait_for_completion(show_output=False) == "Finished"
-    phases = {s.name: json.loads(s._row()["phases_json"]) for s in run.get_steps()}
+    phases = {s.name: dict(s._record().phases) for s in run.get_steps()}
     warm = [name for name, p in phases.items() if "waiting" in p]
     assert len(warm) == 2  # two ran at once, two started warm and waited for a node
     # both warm containers began starting before either of them was up and waiting
@@ -346,30 +346,25 @@ def test_a_rerun_keeps_the_base_image_and_script_of_the_run_it_repeats(docker_wo
     $AMLOCAL_BASE_IMAGE the first run was submitted with: they still use that run's image
     (the user sees a rerun that finishes, not "image python:3.11-slim is not on this machine"),
     unless an image is chosen explicitly."""
-    from runner.engine.executor_choice import BASE_IMAGE_PROPERTY
-    from runner.engine.rerun import rerun
-    from runner.engine.submission import SCRIPT_PROPERTY
+    from runner.client import Client, ScopeDefaults, submission_scope
     image = os.environ["AMLOCAL_BASE_IMAGE"]
     write("steps/hello.py", "print('hello')\n")
-    monkeypatch.setenv("AMLOCAL_PIPELINE_SCRIPT", str(tmp_path / "pipeline.py"))
     step = PythonScriptStep("hello.py", name="hello", source_directory=str(tmp_path / "steps"),
                             allow_reuse=False)
-    first = Experiment(docker_workspace, "rerun-image").submit(Pipeline(docker_workspace, [step]))
+    with submission_scope(ScopeDefaults(script=tmp_path / "pipeline.py")):
+        first = Experiment(docker_workspace, "rerun-image").submit(Pipeline(docker_workspace, [step]))
     assert first.wait_for_completion(show_output=False) == "Finished"
     monkeypatch.delenv("AMLOCAL_BASE_IMAGE")
-    monkeypatch.delenv("AMLOCAL_PIPELINE_SCRIPT")
     local = docker_workspace._local
-    again = rerun(local, first.id)
+    again = Client(local).rerun(first.id).run_id
     deadline = time.monotonic() + 60
-    while get_pipeline_run(local.conn, again)["status"] not in ("Finished", "Failed", "Canceled"):
+    while get_pipeline_run(local.conn, again).status not in ("Finished", "Failed", "Canceled"):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     row = get_pipeline_run(local.conn, again)
-    assert row["status"] == "Finished", row["error"]
-    properties = json.loads(row["properties_json"])
-    assert properties[BASE_IMAGE_PROPERTY] == image
-    assert properties[SCRIPT_PROPERTY] == str(tmp_path / "pipeline.py")
+    assert row.status == "Finished", row.error
+    assert (row.base_image, row.script) == (image, str(tmp_path / "pipeline.py"))
+    assert not any(k.startswith("amlocal.") for k in row.properties)  # options are not properties
     monkeypatch.setenv("AMLOCAL_BASE_IMAGE", "chosen/explicitly:1")  # an explicit choice wins
-    chosen = rerun(local, first.id, start=False)
-    assert json.loads(get_pipeline_run(local.conn, chosen)["properties_json"])[BASE_IMAGE_PROPERTY] \
-        == "chosen/explicitly:1"
+    chosen = Client(local).rerun(first.id, start=False).run_id
+    assert get_pipeline_run(local.conn, chosen).base_image == "chosen/explicitly:1"

@@ -9,11 +9,17 @@ from runner.executors.docker_engine import explain
 from runner.executors.images import ImageRecipe, UnbuildableEnvironment, conda_to_pip
 from runner.sdk import (AmlCompute, ComputeTarget, Environment, Experiment, Pipeline,
                         PythonScriptStep, RunConfiguration)
+from runner.spec import StepSpec
 from runner.step_runtime.exceptions import ActivityFailedException
 from store.settings import SettingsError, write_setting
 from tests.conftest import amlocal
 
 NOWHERE = "unix:///nonexistent/docker.sock"
+
+
+def _step(fields: dict) -> StepSpec:
+    """A StepSpec with just `fields` (as the spec's JSON has them) set."""
+    return StepSpec.from_json({"node_id": "n1", "name": "s", **fields})
 
 
 def test_no_engine_means_local_processes_and_the_reason_is_given(workspace, monkeypatch):
@@ -31,7 +37,7 @@ def test_docker_asked_for_without_an_engine_is_one_error_naming_the_fix(workspac
     monkeypatch.setattr("runner.executors.docker_engine._client", None)
     with pytest.raises(ExecutorChoiceError) as err:
         choose_executor(workspace._local.layout)
-    assert str(err.value).startswith("executor docker was asked for (--executor/$AMLOCAL_EXECUTOR), "
+    assert str(err.value).startswith("executor docker was asked for ($AMLOCAL_EXECUTOR), "
                                      f"but no Docker engine answered at {NOWHERE}")
     assert "scripts/ensure-docker.sh" in str(err.value) and "--executor local" in str(err.value)
 
@@ -69,23 +75,23 @@ def test_vm_size_becomes_limits_clamped_to_this_machine(workspace):
     ComputeTarget.create(workspace, "odd", AmlCompute.provisioning_configuration(
         vm_size="Standard_Z9", max_nodes=1))
     conn = workspace._local.conn
-    small, notes = step_limits(conn, {"compute_target": "small"})
+    small, notes = step_limits(conn, _step({"compute_target": "small"}))
     assert (small.cpus, small.memory_mb, small.network, notes) == (1, 3584, None, [])
     cpus, memory = host_capacity()
-    huge, notes = step_limits(conn, {"compute_target": "huge"})
+    huge, notes = step_limits(conn, _step({"compute_target": "huge"}))
     assert (huge.cpus, huge.memory_mb, huge.network) == (min(24, cpus), min(229376, memory), "none")
     assert any(n.startswith("24 CPUs asked for, this machine has") for n in notes) == (cpus < 24)
-    odd, notes = step_limits(conn, {"compute_target": "odd"})
+    odd, notes = step_limits(conn, _step({"compute_target": "odd"}))
     assert (odd.cpus, odd.memory_mb) == (None, None)
     assert notes == ["vm_size Standard_Z9 is not in amlocal's table of VM sizes; no CPU or memory limit"]
     # Docker arguments of the run configuration override the compute target.
     spec = {"compute_target": "small", "runconfig": {"max_run_duration_seconds": 5, "environment": {
         "docker_arguments": ["--cpus=0.5", "-m", "1g", "--network", "none"]}}}
-    override, _ = step_limits(conn, spec)
+    override, _ = step_limits(conn, _step(spec))
     assert (override.cpus, override.memory_mb, override.network, override.timeout_seconds) == \
         (0.5, 1024, "none", 5)
     with pytest.raises(ComputeLimitError, match="--memory 'lots': use a size such as 512m or 2g"):
-        step_limits(conn, {"runconfig": {"environment": {"docker_arguments": ["--memory", "lots"]}}})
+        step_limits(conn, _step({"runconfig": {"environment": {"docker_arguments": ["--memory", "lots"]}}}))
 
 
 def test_conda_packages_become_pip_requirements_or_a_clear_error():

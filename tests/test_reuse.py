@@ -83,7 +83,7 @@ def submit(ws, pipeline, **kwargs):
 
 
 def decisions(run) -> dict[str, tuple[str, str]]:
-    return {s.name: (s._row()["decision"], s._row()["reason"]) for s in run.get_steps()}
+    return {s.name: (s._record().decision, s._record().reason) for s in run.get_steps()}
 
 
 def test_a_first_run_runs_everything_and_an_identical_rerun_reuses_everything(workspace, project):
@@ -92,7 +92,7 @@ def test_a_first_run_runs_everything_and_an_identical_rerun_reuses_everything(wo
                                 for name in ("prep", "train", "report")}
     second = submit(workspace, build(workspace, project))
     # decided at submit, as the SDK does: no runner process was needed
-    assert second._row()["runner_pid"] is None
+    assert second._record().runner_pid is None
     assert not (workspace._local.layout.pipeline_run_dir(second.id) / "runner.log").exists()
     for step in second.get_steps():
         original = first.find_step_run(step.name)[0]
@@ -101,7 +101,7 @@ def test_a_first_run_runs_everything_and_an_identical_rerun_reuses_everything(wo
         props = step.get_properties()
         assert props["azureml.reusedrunid"] == original.id
         assert props["azureml.reusedpipeline"] == first.id
-        assert props["azureml.reusednodeid"] == original._row()["node_id"]
+        assert props["azureml.reusednodeid"] == original._record().node_id
     # a reused step reads like the step run it stands in for: its metrics (history too), its
     # artifacts, and what it logged to its pipeline run, so runs compare on equal terms
     first_train, second_train = first.find_step_run("train")[0], second.find_step_run("train")[0]
@@ -109,7 +109,7 @@ def test_a_first_run_runs_everything_and_an_identical_rerun_reuses_everything(wo
     assert second.get_metrics() == first.get_metrics() == {"model_rows": 3}
     assert "outputs/card.txt" in second_train.get_file_names()
     # a run finished at submit starts and ends at the same instant, never before it starts
-    assert second._row()["end_time"] >= second._row()["start_time"]
+    assert second._record().end_time >= second._record().start_time
     # a reused step hands the earlier outputs downstream
     assert (second.find_step_run("train")[0].get_output_data("model").path_on_datastore ==
             first.find_step_run("train")[0].get_output_data("model").path_on_datastore)
@@ -207,7 +207,7 @@ def test_each_change_reruns_exactly_what_it_affects_and_says_why(workspace, proj
         assert got[step][1].startswith(reason), (step, got[step])
         ran = second.find_step_run(step)[0].get_stdout_log() != ""
         assert ran == (decision == R), (step, "executed" if ran else "did not execute")
-        phases = json.loads(second.find_step_run(step)[0]._row()["phases_json"])
+        phases = dict(second.find_step_run(step)[0]._record().phases)
         assert not phases or "ended" in phases  # every phase a step went through has an end
 
 
@@ -262,8 +262,8 @@ def test_two_runs_submitted_at_once_both_finish_and_a_third_reuses(workspace, pr
     assert all(decision == "reused" for decision, _ in decisions(third).values())
     for run in runs:  # whichever ran a step recorded its outputs' content, intact
         for step in run.get_steps():
-            for out in json.loads(step._row()["outputs_json"]).values():
-                assert len(out["content_hash"]) == 64
+            for out in step._record().outputs.values():
+                assert len(out.content_hash) == 64
 
 
 def test_reuse_crosses_experiments_and_published_pipelines(workspace, project):

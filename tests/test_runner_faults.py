@@ -36,8 +36,8 @@ def test_runner_killed_mid_step_is_marked_lost_and_its_step_stopped(workspace, w
     run = Experiment(workspace, "kill").submit(Pipeline(workspace, [step]))
     step_run = _wait_running(run)
     row = get_pipeline_run(workspace._local.conn, run.id)
-    step_pid = step_run._row()["process_id"]
-    os.kill(row["runner_pid"], signal.SIGKILL)
+    step_pid = step_run._record().process_id
+    os.kill(row.runner_pid, signal.SIGKILL)
     time.sleep(0.3)
     assert run.get_status() == "Failed"  # any client reading the run notices
     assert "runner lost" in run.get_details()["error"]
@@ -58,7 +58,7 @@ def test_cancel_stops_running_steps_and_marks_the_rest(workspace, write, tmp_pat
     after.run_after(slow)
     run = Experiment(workspace, "cancel").submit(Pipeline(workspace, [after]))
     step_run = _wait_running(run)
-    step_pid = step_run._row()["process_id"]
+    step_pid = step_run._record().process_id
     run.cancel()
     assert run.wait_for_completion(show_output=False) == "Canceled"
     assert step_run.get_status() == "Canceled"

@@ -41,6 +41,9 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     raw.execute("ALTER TABLE step_run DROP COLUMN fingerprint")
     raw.execute("ALTER TABLE step_run DROP COLUMN fingerprint_json")
     raw.execute("ALTER TABLE step_run DROP COLUMN phases_json")
+    for column in ("script_path", "executor", "base_image", "subscription_id", "resource_group",
+                   "workspace_name"):
+        raw.execute(f"ALTER TABLE pipeline_run DROP COLUMN {column}")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("PRAGMA user_version=1")
     raw.commit()

@@ -63,13 +63,13 @@ class Watcher:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             runs = self.runs()
-            if len(runs) >= count and (not finished or runs[0]["status"] in ("Finished", "Failed", "Canceled")):
+            if len(runs) >= count and (not finished or runs[0].status in ("Finished", "Failed", "Canceled")):
                 return runs
             time.sleep(0.05)
         raise AssertionError(f"expected {count} runs:\n" + "\n".join(self.lines))
 
     def decisions(self, run_id: str) -> dict[str, str]:
-        return {s["name"]: s["decision"] for s in get_step_runs(self.workspace._local.conn, run_id)}
+        return {s.name: s.decision for s in get_step_runs(self.workspace._local.conn, run_id)}
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
@@ -96,8 +96,8 @@ def test_editing_a_steps_script_reruns_it_and_its_descendants_only(watched, proj
     _save(project / "train" / "train.py", TRAIN.replace('f"{rows} {lr} {epochs}"', 'f"{rows}:{lr}:{epochs}"'))
     watched.wait_for("train.py changed → train, report rerun")
     latest = watched.wait_runs(2)[0]
-    assert latest["status"] == "Finished"
-    assert watched.decisions(latest["id"]) == {"prep": "reused", "train": "run", "report": "run"}
+    assert latest.status == "Finished"
+    assert watched.decisions(latest.id) == {"prep": "reused", "train": "run", "report": "run"}
     assert watched.stop() == 0
 
 
@@ -105,8 +105,8 @@ def test_ignored_files_and_written_outputs_trigger_nothing(watched, project, wor
     first = watched.wait_runs(1)[0]
     (project / "prep" / "notes.md").write_text("matched by .amlignore\n")
     (project / "prep" / "notes.md.swp").write_text("editor swap file\n")
-    prep = get_step_runs(workspace._local.conn, first["id"])[0]
-    folder = next(iter(json.loads(prep["outputs_json"]).values()))["local_path"]
+    prep = get_step_runs(workspace._local.conn, first.id)[0]
+    folder = next(iter(prep.outputs.values())).local_path
     Path(folder, "extra.txt").write_text("written into a step's output")
     time.sleep(1.5)
     assert len(watched.runs()) == 1
@@ -137,7 +137,7 @@ def test_a_broken_pipeline_script_is_reported_and_the_fix_reruns(watched, projec
     script.write_text(good + "\n# fixed\n")
     watched.wait_for("pipeline.py changed → evaluating the pipeline again")
     runs = watched.wait_runs(2)
-    assert runs[0]["status"] == "Finished"
+    assert runs[0].status == "Finished"
 
 
 def test_a_datastore_input_edit_reruns_the_step_that_reads_it(watched, workspace):
@@ -146,7 +146,7 @@ def test_a_datastore_input_edit_reruns_the_step_that_reads_it(watched, workspace
     raw.write_text("three four five\n")
     watched.wait_for("b.txt changed → prep, train, report rerun")
     latest = watched.wait_runs(2)[0]
-    assert watched.decisions(latest["id"])["prep"] == "run"
+    assert watched.decisions(latest.id)["prep"] == "run"
 
 
 def test_an_edit_during_a_run_cancels_it_and_starts_a_new_one(watched, project):
@@ -158,15 +158,15 @@ def test_an_edit_during_a_run_cancels_it_and_starts_a_new_one(watched, project):
 
     def slow_train_running() -> bool:  # its process started, from a snapshot of the slow script
         runs = watched.runs()
-        steps = {s["name"]: s for s in get_step_runs(watched.workspace._local.conn, runs[0]["id"])}
-        return len(runs) == 2 and steps.get("train", {"status": None})["status"] == "Running"
+        steps = {s.name: s for s in get_step_runs(watched.workspace._local.conn, runs[0].id)}
+        return len(runs) == 2 and "train" in steps and steps["train"].status == "Running"
     while not slow_train_running():
         assert time.monotonic() < deadline
         time.sleep(0.05)
     _save(project / "train" / "train.py", textwrap.dedent(TRAIN) + "# quick again\n")
     watched.wait_for("canceling run")
     runs = watched.wait_runs(3)
-    assert [r["status"] for r in runs] == ["Finished", "Canceled", "Finished"]
+    assert [r.status for r in runs] == ["Finished", "Canceled", "Finished"]
 
 
 def test_ctrl_c_stops_watching_and_leaves_nothing_running(watched, project):
@@ -174,20 +174,20 @@ def test_ctrl_c_stops_watching_and_leaves_nothing_running(watched, project):
     slow = textwrap.dedent(TRAIN).replace("import os, sys", "import os, sys, time\ntime.sleep(60)")
     _save(project / "train" / "train.py", slow)
     deadline = time.monotonic() + 30
-    while not (len(watched.runs()) == 2 and watched.runs()[0]["status"] == "Running"):
+    while not (len(watched.runs()) == 2 and watched.runs()[0].status == "Running"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    steps = get_step_runs(watched.workspace._local.conn, watched.runs()[0]["id"])
+    steps = get_step_runs(watched.workspace._local.conn, watched.runs()[0].id)
     deadline = time.monotonic() + 30
-    while not any(s["status"] == "Running" and s["process_id"] for s in steps):
+    while not any(s.status == "Running" and s.process_id for s in steps):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-        steps = get_step_runs(watched.workspace._local.conn, watched.runs()[0]["id"])
-    pid = next(s["process_id"] for s in steps if s["status"] == "Running")
+        steps = get_step_runs(watched.workspace._local.conn, watched.runs()[0].id)
+    pid = next(s.process_id for s in steps if s.status == "Running")
     assert watched.stop() == 0
     assert "amlocal watch: stopped" in watched.lines
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    assert watched.runs()[0]["status"] == "Canceled"
+    assert watched.runs()[0].status == "Canceled"
 
 
 def test_manual_mode_waits_for_enter_and_p_pauses(project, workspace, write):  # noqa: F811

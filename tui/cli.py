@@ -85,10 +85,6 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_config(args.name, args.value, args.unset)
     except KeyboardInterrupt:
         print("amlocal: interrupted", file=sys.stderr)
-        from tui.run_command import runs_in_flight
-        for run_id in runs_in_flight():  # their runner processes are not ours to stop
-            print(f"amlocal: run {run_id[:8]} goes on in the background; "
-                  f"`amlocal cancel {run_id[:8]}` stops it", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -1,114 +1,111 @@
-"""The read-side commands: `runs`, `show`, `logs`, `metrics`, `cancel`.
+"""The read-side commands `runs`, `show`, `logs`, `metrics`, `why`, `config`, and `cancel`.
 
 They read SQLite with the standard library only (no SQLModel, textual or docker import), so
 `amlocal runs` answers fast even on a large store.
 """
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
 import time
-from pathlib import Path
 
-from runner.engine.liveness import cancel_run, reconcile_active_runs, reconcile_run
+from runner.engine.liveness import reconcile_active_runs, reconcile_run
 from runner.engine.progress import LogTail
 from store import status as st
-from store.database import connect
+from store.catalog import find_experiment
 from store.errors import NotFoundError
-from store.layout import require_workspace
-from store.metrics import decode, latest_metrics
+from store.layout import StepRunFiles, require_workspace
+from store.metrics import latest_metrics
+from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
 from store.settings import SettingsError
+from store.workspace import OpenWorkspace, open_workspace
 from tui.formatting import duration, short_value, table, when
 
 
-def _open() -> sqlite3.Connection:
-    conn = connect(require_workspace().db_path)
-    reconcile_active_runs(conn)
-    return conn
+def _open() -> OpenWorkspace:
+    local = open_workspace(require_workspace())
+    reconcile_active_runs(local.conn, local.layout)
+    return local
 
 
 def cmd_runs(limit: int, experiment: str | None) -> int:
-    conn = _open()
+    conn = _open().conn
     experiment_id = None
     if experiment:
-        row = conn.execute("SELECT id FROM experiment WHERE name = ?", (experiment,)).fetchone()
-        if row is None:
+        found = find_experiment(conn, experiment)
+        if found is None:
             raise NotFoundError(f"no experiment named {experiment!r}")
-        experiment_id = row["id"]
-    rows = list_pipeline_runs(conn, experiment_id, limit)
-    if not rows:
+        experiment_id = found.id
+    runs = list_pipeline_runs(conn, experiment_id, limit)
+    if not runs:
         print("no runs yet: start one with `amlocal run PIPELINE.py`")
         return 0
     out = []
-    for r in rows:
-        commit = (r["git_commit"] or "")[:8] + ("*" if r["git_dirty"] else "") if r["git_commit"] else "-"
-        out.append([r["id"], r["experiment_name"], r["status"], when(r["start_time"] or r["created_at"]),
-                    duration(r["start_time"], r["end_time"]), commit])
+    for r in runs:
+        commit = (r.git_commit[:8] + ("*" if r.git_dirty else "")) if r.git_commit else "-"
+        out.append([r.id, r.experiment_name, r.status, when(r.start_time or r.created_at),
+                    duration(r.start_time, r.end_time), commit])
     print(table(["RUN ID", "EXPERIMENT", "STATUS", "STARTED", "DURATION", "COMMIT"], out))
     return 0
 
 
-def _step(conn: sqlite3.Connection, run_id: str, name: str | None,
-          missing_ok: bool = False) -> list[sqlite3.Row]:
-    """The step runs of `run_id` named (or id-prefixed) `name`, all of them without a name.
+def _step(steps: list[StepRunRecord], run_id: str, name: str | None,
+          missing_ok: bool = False) -> list[StepRunRecord]:
+    """The step runs named (or id-prefixed) `name`, all of them without a name.
 
-    `missing_ok` is for following a run whose runner has not created its step runs yet.
+    `missing_ok` is for following a run whose step runs are not there yet.
     """
-    steps = get_step_runs(conn, run_id)
     if name is None or (missing_ok and not steps):
         return steps
-    chosen = [s for s in steps if s["name"] == name or s["id"].startswith(name)]
+    chosen = [s for s in steps if s.name == name or s.id.startswith(name)]
     if not chosen:
         raise NotFoundError(f"run {run_id} has no step {name!r} (steps: "
-                            f"{', '.join(s['name'] for s in steps) or 'none yet'})")
+                            f"{', '.join(s.name for s in steps) or 'none yet'})")
     return chosen
 
 
 def cmd_show(run_prefix: str) -> int:
-    conn = _open()
+    conn = _open().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
-    print(f"Run         {run['id']}")
-    print(f"Experiment  {run['experiment_name']}")
-    print(f"Status      {run['status']}" + (f"  ({run['error']})" if run["error"] else ""))
-    print(f"Started     {when(run['start_time'] or run['created_at'])}   "
-          f"Duration {duration(run['start_time'], run['end_time'])}")
-    if run["git_commit"]:
-        print(f"Git         {run['git_branch']}@{run['git_commit'][:12]}"
-              f"{' (dirty)' if run['git_dirty'] else ''}  {run['git_repository']}")
-    params = json.loads(run["parameters_json"])
-    if params:
-        print("Parameters  " + ", ".join(f"{k}={v}" for k, v in params.items()))
-    steps = get_step_runs(conn, run["id"])
+    print(f"Run         {run.id}")
+    print(f"Experiment  {run.experiment_name}")
+    print(f"Status      {run.status}" + (f"  ({run.error})" if run.error else ""))
+    print(f"Started     {when(run.start_time or run.created_at)}   "
+          f"Duration {duration(run.start_time, run.end_time)}")
+    if run.git_commit:
+        print(f"Git         {run.git_branch}@{run.git_commit[:12]}"
+              f"{' (dirty)' if run.git_dirty else ''}  {run.git_repository}")
+    if run.parameters:
+        print("Parameters  " + ", ".join(f"{k}={v}" for k, v in run.parameters.items()))
+    steps = get_step_runs(conn, run.id)
     print()
-    rows = [[s["name"], s["status"], duration(s["start_time"], s["end_time"]),
-             s["executor"] or "-", s["id"][:8], s["error"] or s["reason"] or ""] for s in steps]
+    rows = [[s.name, s.status, duration(s.start_time, s.end_time), s.executor or "-", s.id[:8],
+             s.error or s.reason or ""] for s in steps]
     print(table(["STEP", "STATUS", "DURATION", "EXECUTOR", "STEP RUN", "NOTE"], rows))
-    metrics = latest_metrics(conn, [s["id"] for s in steps] + [run["id"]])
+    metrics = latest_metrics(conn, [s.id for s in steps] + [run.id])
     if metrics:
-        names = {s["id"]: s["name"] for s in steps} | {run["id"]: "(pipeline)"}
+        names = {s.id: s.name for s in steps} | {run.id: "(pipeline)"}
         print()
-        print("Metrics     " + ", ".join(f"{names[m['run_id']]}.{m['name']}={short_value(decode(m), 16)}"
-                                         for m in metrics if m["kind"] == "scalar"))
+        print("Metrics     " + ", ".join(f"{names[m.run_id]}.{m.name}={short_value(m.value, 16)}"
+                                         for m in metrics if m.kind == "scalar"))
     return 0
 
 
-def _print_logs(step: sqlite3.Row, header: bool) -> None:
-    run_dir = Path(step["run_dir"])
+def _print_logs(step: StepRunRecord, header: bool) -> None:
+    files = StepRunFiles(step.run_dir)
     if header:
-        print(f"===== {step['name']} ({step['status']}) =====")
-    for name, stream in (("stdout.txt", sys.stdout), ("stderr.txt", sys.stderr)):
-        path = run_dir / name
+        print(f"===== {step.name} ({step.status}) =====")
+    for path, stream in ((files.stdout, sys.stdout), (files.stderr, sys.stderr)):
         if path.exists():
             stream.write(path.read_text(errors="replace"))
             stream.flush()
 
 
 def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
-    conn = _open()
+    local = _open()
+    conn = local.conn
     run_id = resolve_run_id(conn, run_prefix)
-    steps = _step(conn, run_id, step_name, missing_ok=follow)
+    steps = _step(get_step_runs(conn, run_id), run_id, step_name, missing_ok=follow)
     if not follow:
         for s in steps:
             _print_logs(s, header=len(steps) > 1 or step_name is None)
@@ -116,42 +113,44 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
     tails: dict[str, tuple[LogTail, LogTail]] = {}
     while True:
         run = get_pipeline_run(conn, run_id)
-        steps = _step(conn, run_id, step_name, missing_ok=run["status"] not in st.TERMINAL)
+        steps = _step(get_step_runs(conn, run_id), run_id, step_name,
+                      missing_ok=run.status not in st.TERMINAL)
         for s in steps:
-            if s["id"] not in tails:
-                d = Path(s["run_dir"])
-                tails[s["id"]] = (LogTail(d / "stdout.txt"), LogTail(d / "stderr.txt"))
-            prefix = f"[{s['name']}] " if step_name is None else ""
-            out, err = tails[s["id"]]
-            final = s["status"] in st.TERMINAL
+            if s.id not in tails:
+                files = StepRunFiles(s.run_dir)
+                tails[s.id] = (LogTail(files.stdout), LogTail(files.stderr))
+            prefix = f"[{s.name}] " if step_name is None else ""
+            out, err = tails[s.id]
+            final = s.status in st.TERMINAL
             for line in out.read_lines() + (out.flush_partial() if final else []):
                 print(prefix + line, flush=True)
             for line in err.read_lines() + (err.flush_partial() if final else []):
                 print(prefix + line, file=sys.stderr, flush=True)
-        if run["status"] in st.TERMINAL or (step_name and steps and
-                                             all(s["status"] in st.TERMINAL for s in steps)):
+        if run.status in st.TERMINAL or (step_name and steps and
+                                         all(s.status in st.TERMINAL for s in steps)):
             return 0
         time.sleep(0.2)
-        reconcile_run(conn, run_id)
+        reconcile_run(conn, local.layout, run_id)
 
 
 def cmd_metrics(run_prefix: str) -> int:
-    conn = _open()
+    conn = _open().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
-    steps = get_step_runs(conn, run["id"])
-    names = {s["id"]: s["name"] for s in steps} | {run["id"]: "(pipeline)"}
-    rows = [[names[m["run_id"]], m["name"], m["kind"], short_value(decode(m)), str(m["count"])]
+    steps = get_step_runs(conn, run.id)
+    names = {s.id: s.name for s in steps} | {run.id: "(pipeline)"}
+    rows = [[names[m.run_id], m.name, m.kind, short_value(m.value), str(m.count)]
             for m in latest_metrics(conn, list(names))]
     if not rows:
-        print(f"run {run['id']} has logged no metrics")
+        print(f"run {run.id} has logged no metrics")
         return 0
     print(table(["STEP", "METRIC", "KIND", "LATEST", "VALUES"], rows))
     return 0
 
 
 def cmd_cancel(run_prefix: str) -> int:
-    conn = _open()
-    print(cancel_run(conn, resolve_run_id(conn, run_prefix)))
+    from runner.client import Client
+    local = _open()
+    print(Client(local).cancel(resolve_run_id(local.conn, run_prefix)))
     return 0
 
 
@@ -175,26 +174,28 @@ def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
 
 def cmd_why(run_prefix: str, step_name: str | None) -> int:
     """Per step: reused or run, why, and what differs from the closest earlier run of it."""
-    from runner.engine.reuse import ReusePlanner, step_label
-    from runner.engine.step_launch import RunFacts
-    conn = _open()
+    from runner.engine.run_context import RunContext
+    from runner.engine.step_facts import StoreHistory
+    from runner.spec import PipelineSpec
+    from store.catalog import get_pipeline
+    local = _open()
+    conn = local.conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
-    facts = RunFacts(require_workspace(), run["id"], run["experiment_name"],
-                     json.loads(run["parameters_json"]), {})
-    planner = ReusePlanner(conn, facts)
-    for step in _step(conn, run["id"], step_name):
-        if step["decision"] is None:
-            print(f"{step['name']}: no decision yet ({step['status']})")
+    spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
+    history = StoreHistory(conn, RunContext.of(local.layout, run, spec))
+    for step in _step(get_step_runs(conn, run.id), run.id, step_name):
+        if step.decision is None:
+            print(f"{step.name}: no decision yet ({step.status})")
             continue
-        print(f"{step['name']}: {step['reason']}")
-        if step["decision"] == "reused" or not step["fingerprint_json"]:
+        print(f"{step.name}: {step.reason}")
+        if step.decision == "reused" or step.fingerprint_fields is None:
             continue
-        earlier = planner.closest_earlier(step["name"], step["id"])
-        if earlier is None:
+        earlier = history.closest_earlier(step.name, step.id)
+        if earlier is None or earlier.fingerprint_fields is None:
             continue
-        new, old = json.loads(step["fingerprint_json"]), json.loads(earlier["fingerprint_json"])
-        print(f"  compared with {step_label(earlier)} ({when(earlier['created_at'])}):")
-        for line in planner.describe(old["fields"], new["fields"], old.get("about", {}),
-                                     new.get("about", {}), detail=True):
+        print(f"  compared with {earlier.label} ({when(earlier.created_at)}):")
+        for line in history.describe(earlier.fingerprint_fields, step.fingerprint_fields,
+                                     earlier.fingerprint_about or {}, step.fingerprint_about or {},
+                                     detail=True):
             print(f"    {line}")
     return 0

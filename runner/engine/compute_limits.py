@@ -7,7 +7,6 @@ on a Docker-enabled Azure compute.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
@@ -16,6 +15,7 @@ import psutil
 
 from runner.errors import RunnerError
 from runner.executors.base import ResourceLimits
+from runner.spec import StepSpec
 from store.catalog import get_compute_target
 
 # vCPUs and memory (MiB) of the Azure VM sizes pipelines most often name.
@@ -73,26 +73,22 @@ def host_capacity() -> tuple[int, int]:
     return os.cpu_count() or 1, psutil.virtual_memory().total // 2**20
 
 
-def step_limits(conn: sqlite3.Connection, step: dict) -> tuple[ResourceLimits, list[str]]:
+def step_limits(conn: sqlite3.Connection, step: StepSpec) -> tuple[ResourceLimits, list[str]]:
     """The limits of `step`, and notes for its preparation log (clamping, unknown sizes)."""
     notes: list[str] = []
-    runconfig = step.get("runconfig") or {}
-    environment = runconfig.get("environment") or {}
     cpus: float | None = None
     memory: int | None = None
     network: str | None = None
-    target = step.get("compute_target")
-    row = get_compute_target(conn, target) if target and target != "local" else None
-    if row is not None:
-        size = (row["vm_size"] or "").upper()
+    record = get_compute_target(conn, step.target) if step.target != "local" else None
+    if record is not None:
+        size = (record.vm_size or "").upper()
         if size in VM_SIZES:
             cpus, memory = VM_SIZES[size]
         elif size:
-            notes.append(f"vm_size {row['vm_size']} is not in amlocal's table of VM sizes; "
+            notes.append(f"vm_size {record.vm_size} is not in amlocal's table of VM sizes; "
                          "no CPU or memory limit")
-        tags = (json.loads(row["config_json"] or "{}").get("tags") or {})
-        network = tags.get(NETWORK_TAG)
-    overrides = _docker_arguments(environment.get("docker_arguments") or [])
+        network = record.tags.get(NETWORK_TAG)
+    overrides = _docker_arguments(list(step.environment.docker_arguments))
     if "cpus" in overrides:
         try:
             cpus = float(overrides["cpus"])
@@ -108,6 +104,6 @@ def step_limits(conn: sqlite3.Connection, step: dict) -> tuple[ResourceLimits, l
     if memory is not None and memory > host_memory:
         notes.append(f"{memory} MiB asked for, this machine has {host_memory} MiB: limit {host_memory}")
         memory = host_memory
-    return ResourceLimits(cpus=cpus, memory_mb=memory,
-                          timeout_seconds=runconfig.get("max_run_duration_seconds"),
+    timeout = step.runconfig.max_run_duration_seconds if step.runconfig else None
+    return ResourceLimits(cpus=cpus, memory_mb=memory, timeout_seconds=timeout,
                           network=network), notes

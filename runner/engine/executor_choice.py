@@ -1,7 +1,9 @@
 """Which executor runs a pipeline run's steps, decided once at submit and recorded with the run.
 
-Explicit choice (`amlocal run --executor`, or $AMLOCAL_EXECUTOR) wins, then the workspace's
-`executor` setting, then auto: Docker when an engine answers, local processes otherwise.
+An explicit choice (`amlocal run --executor`, a rerun's override) wins, then $AMLOCAL_EXECUTOR,
+then the workspace's `executor` setting, then auto: Docker when an engine answers, local
+processes otherwise. The base image likewise: explicit, $AMLOCAL_BASE_IMAGE, the setting,
+the run a rerun repeats, the default.
 """
 from __future__ import annotations
 
@@ -14,8 +16,6 @@ from store.settings import read_settings
 
 EXECUTOR_ENV = "AMLOCAL_EXECUTOR"
 BASE_IMAGE_ENV = "AMLOCAL_BASE_IMAGE"
-EXECUTOR_PROPERTY = "amlocal.executor"
-BASE_IMAGE_PROPERTY = "amlocal.base_image"
 CHOICES = ("auto", "docker", "local")
 
 
@@ -32,28 +32,26 @@ class ExecutorChoice:
     why: str
 
 
-def choose_executor(layout: WorkspaceLayout, fallback_base_image: str | None = None) -> ExecutorChoice:
-    """Decide where the steps of a new run execute (see the module docstring).
-
-    The base image is $AMLOCAL_BASE_IMAGE, else the workspace setting, else
-    `fallback_base_image` (a rerun passes the image its original run used), else the default.
-    """
+def choose_executor(layout: WorkspaceLayout, requested: str | None = None,
+                    base_image: str | None = None,
+                    fallback_base_image: str | None = None) -> ExecutorChoice:
+    """Decide where the steps of a new run execute (see the module docstring)."""
     from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, engine_answers
     settings = read_settings(layout)
-    requested = os.environ.get(EXECUTOR_ENV) or settings.get("executor") or "auto"
-    source = ("--executor/$" + EXECUTOR_ENV) if os.environ.get(EXECUTOR_ENV) else \
-        "workspace setting" if settings.get("executor") else "auto"
-    if requested not in CHOICES:
-        raise ExecutorChoiceError(f"executor {requested!r} ({source}) is not one of {', '.join(CHOICES)}")
-    if requested == "local":
+    sources = (("--executor", requested), (f"${EXECUTOR_ENV}", os.environ.get(EXECUTOR_ENV)),
+               ("workspace setting", settings.get("executor")))
+    source, chosen = next(((s, v) for s, v in sources if v), ("auto", "auto"))
+    if chosen not in CHOICES:
+        raise ExecutorChoiceError(f"executor {chosen!r} ({source}) is not one of {', '.join(CHOICES)}")
+    if chosen == "local":
         return ExecutorChoice("local", None, f"steps run as local processes ({source})")
-    base = (os.environ.get(BASE_IMAGE_ENV) or settings.get("base_image") or fallback_base_image
-            or DEFAULT_BASE_IMAGE)
+    base = (base_image or os.environ.get(BASE_IMAGE_ENV) or settings.get("base_image")
+            or fallback_base_image or DEFAULT_BASE_IMAGE)
     answers, detail = engine_answers()
     if answers:
         return ExecutorChoice("docker", base, f"steps run in Docker containers (engine {detail}, "
                                               f"base image {base}; {source})")
-    if requested == "docker":
+    if chosen == "docker":
         raise ExecutorChoiceError(f"executor docker was asked for ({source}), but {detail}")
     return ExecutorChoice("local", None, "steps run as local processes: no Docker engine "
                                          "answered (auto)")

@@ -8,48 +8,35 @@ leaves out: the content of every input. The hash is sha256 of the canonical JSON
 """
 from __future__ import annotations
 
-import hashlib
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-_OUTPUT_KEYS = ("kind", "datastore", "mode", "destination", "path_on_compute")
-_DEFINITION_KEYS = ("kind", "type", "script_name", "databricks", "module",
-                    "source_reference_type", "destination_reference_type")
+from runner.spec import StepSpec, content_hash
 
 
-def used_parameters(step: dict) -> list[str]:
-    """Names of the pipeline parameters a step reads (arguments, params, DataPath inputs)."""
-    names = [t["parameter"] for t in step.get("arguments", []) if "parameter" in t]
-    names += [t["parameter"] for t in (step.get("params") or {}).values()
-              if isinstance(t, dict) and "parameter" in t]
-    names += [i["source"]["parameter"] for i in step.get("inputs", [])
-              if i["source"]["type"] == "parameter"]
-    return sorted(set(names))
-
-
-def reuse_fields(step: dict, *, parameters: dict[str, Any], snapshot_id: str | None,
-                 environment: str, inputs: dict[str, str]) -> dict:
+def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: str | None,
+                 environment: str, inputs: Mapping[str, str]) -> dict:
     """The fields of `step`'s fingerprint; `inputs` maps each input port to its content id."""
     return {
-        "name": step["name"],
-        "definition": {k: step.get(k) for k in _DEFINITION_KEYS if step.get(k) is not None},
+        "name": step.name,
+        "definition": step.definition(),
         "source": snapshot_id,
-        "arguments": step.get("arguments", []),
-        "params": step.get("params") or {},
-        "parameters": {name: parameters.get(name) for name in used_parameters(step)},
-        "inputs": {i["port"]: {"content": inputs[i["port"]], "mode": i.get("mode"),
-                               "path_on_compute": i.get("path_on_compute")}
-                   for i in step.get("inputs", [])},
-        "outputs": {o["port"]: {k: o.get(k) for k in _OUTPUT_KEYS} for o in step.get("outputs", [])},
-        "compute_target": step.get("compute_target"),
+        "arguments": [t.to_json() for t in step.arguments],
+        "params": {k: t.to_json() for k, t in step.params.items()},
+        "parameters": {name: parameters.get(name) for name in step.used_parameters()},
+        "inputs": {i.port: {"content": inputs[i.port], "mode": i.mode,
+                            "path_on_compute": i.path_on_compute} for i in step.inputs},
+        "outputs": {o.port: {"kind": o.kind, "datastore": o.datastore, "mode": o.mode,
+                             "destination": o.destination, "path_on_compute": o.path_on_compute}
+                    for o in step.outputs},
+        "compute_target": step.compute_target,
         "environment": environment,
     }
 
 
 def fingerprint(fields: dict) -> str:
     """sha256 of the canonical JSON of `fields`."""
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return content_hash(fields)
 
 
 def _files_phrase(files: list[str], where: str, detail: bool) -> str:
@@ -78,7 +65,7 @@ def _literals(tokens: Any) -> str:
     return "[" + " ".join(shown) + "]"
 
 
-def describe_changes(old: dict, new: dict, about_old: dict, about_new: dict,
+def describe_changes(old: Mapping, new: Mapping, about_old: Mapping, about_new: Mapping,
                      source_changes: Callable[[str | None, str | None], list[str]],
                      input_changes: Callable[[str, str], list[str] | None],
                      detail: bool = False) -> list[str]:

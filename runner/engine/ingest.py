@@ -7,7 +7,7 @@ from pathlib import Path
 
 from store.artifacts import record_artifacts
 from store.metrics import insert_metrics
-from store.runs import update_run_json
+from store.runs import merge_run_json
 
 METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
 
@@ -69,11 +69,10 @@ class EventIngestor:
             self.ingested += insert_metrics(self.conn, points)
 
     def _other(self, run_id: str, kind: str, name: str, value: object) -> None:
-        table = "step_run" if run_id == self.step_run_id else "pipeline_run"
         if kind == "tag":
-            update_run_json(self.conn, table, run_id, "tags_json", {name: str(value)})
+            merge_run_json(self.conn, run_id, "tags", {name: str(value)})
         elif kind == "property":
-            update_run_json(self.conn, table, run_id, "properties_json", {name: str(value)})
+            merge_run_json(self.conn, run_id, "properties", {name: str(value)})
         elif kind == "artifact":
             path = self.artifact_dirs[run_id] / str(value)
             if path.is_file():

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from store import status as st
+from store.layout import StepRunFiles
+from store.records import PipelineRunRecord, StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs
 
 POLL_SECONDS = 0.2
-PREPARATION_LOG = "preparation.txt"  # the step run's limits notes and image build log
 
 
 class LogTail:
@@ -58,21 +59,19 @@ class ProgressPrinter:
             self.out.write(text + "\n")
             self.out.flush()
 
-    def _step_update(self, step: sqlite3.Row) -> None:
-        name, sid, status = step["name"], step["id"], step["status"]
-        if step["decision"] == "run" and sid not in self._decided:
+    def _step_update(self, step: StepRunRecord) -> None:
+        name, sid, status = step.name, step.id, step.status
+        if step.decision == "run" and sid not in self._decided:
             self._decided.add(sid)
-            self._print(f"StepRun( {name} ) {step['reason']}")
+            self._print(f"StepRun( {name} ) {step.reason}")
         changed = self._status.get(sid) != status
         self._status[sid] = status
         if changed and status not in st.TERMINAL:
             self._print_status(step)  # "Running" before the lines it printed while running
         tails = self._tails.get(sid)
         if tails is None and status != st.NOT_STARTED:
-            run_dir = Path(step["run_dir"])
             # The preparation log (limits, image build) first: it is written before the step starts.
-            tails = self._tails[sid] = tuple(LogTail(run_dir / f) for f in
-                                             (PREPARATION_LOG, "stdout.txt", "stderr.txt"))
+            tails = self._tails[sid] = tuple(LogTail(f) for f in StepRunFiles(step.run_dir).logs)
         if tails is not None:
             for tail in tails:
                 for line in tail.read_lines() + (tail.flush_partial() if status in st.TERMINAL else []):
@@ -80,24 +79,24 @@ class ProgressPrinter:
         if changed and status in st.TERMINAL:
             self._print_status(step)  # "Finished" after its last lines
 
-    def _print_status(self, step: sqlite3.Row) -> None:
-        status = step["status"]
+    def _print_status(self, step: StepRunRecord) -> None:
+        status = step.status
         if status == st.NOT_STARTED:
             return
-        line = f"StepRun( {step['name']} ) Status: {status}"
+        line = f"StepRun( {step.name} ) Status: {status}"
         if status == st.RUNNING:
-            line = f"StepRunId: {step['id']}\n{line}"
-        if status == st.FINISHED and step["decision"] == "reused":
-            line += f"  ({step['reason']})"
-        if status in (st.FAILED, st.CANCELED) and step["error"]:
-            line += f"  ({step['error']})"
+            line = f"StepRunId: {step.id}\n{line}"
+        if status == st.FINISHED and step.decision == "reused":
+            line += f"  ({step.reason})"
+        if status in (st.FAILED, st.CANCELED) and step.error:
+            line += f"  ({step.error})"
         self._print(line)
 
     def follow(self, timeout_seconds: float, reconcile: Callable[[], object] | None = None) -> str:
         """Print progress until the run (or the followed step) ends; returns the run status."""
         run = get_pipeline_run(self.conn, self.run_id)
         self._print(f"PipelineRunId: {self.run_id}")
-        self._print(f"PipelineRun Status: {run['status']}")
+        self._print(f"PipelineRun Status: {run.status}")
         deadline = time.monotonic() + timeout_seconds if timeout_seconds < 1e12 else None
         last_reconcile = 0.0
         delay = 0.01
@@ -108,31 +107,30 @@ class ProgressPrinter:
             run = get_pipeline_run(self.conn, self.run_id)
             steps = get_step_runs(self.conn, self.run_id)
             for step in steps:
-                if self.only_step is None or step["id"] == self.only_step:
+                if self.only_step is None or step.id == self.only_step:
                     self._step_update(step)
-            done = run["status"] in st.TERMINAL
+            done = run.status in st.TERMINAL
             if self.only_step is not None:
-                done = done or any(s["id"] == self.only_step and s["status"] in st.TERMINAL for s in steps)
+                done = done or any(s.id == self.only_step and s.status in st.TERMINAL for s in steps)
             if done:
                 break
             if deadline is not None and time.monotonic() > deadline:
                 self._print(f"Timed out waiting for run {self.run_id}; it goes on in the background")
-                return run["status"]
+                return run.status
             time.sleep(delay)
             delay = min(POLL_SECONDS, delay * 1.5)  # quick at first: short runs end quickly
         self._summary(run, steps)
-        return run["status"]
+        return run.status
 
-    def _summary(self, run: sqlite3.Row, steps: list[sqlite3.Row]) -> None:
+    def _summary(self, run: PipelineRunRecord, steps: list[StepRunRecord]) -> None:
         self._print("")
         self._print("PipelineRun Execution Summary")
         self._print("==============================")
-        self._print(f"PipelineRun( Name: {run['experiment_name']}, Id: {self.run_id} ) "
-                    f"Status: {run['status']}")
+        self._print(f"PipelineRun( Name: {run.experiment_name}, Id: {self.run_id} ) "
+                    f"Status: {run.status}")
         for s in steps:
-            took = (f"{s['end_time'] - s['start_time']:.2f}s"
-                    if s["start_time"] and s["end_time"] else "-")
-            extra = f"  {s['error']}" if s["error"] and s["status"] != st.FINISHED else ""
-            self._print(f"  {s['name']:<24} {s['status']:<10} {took:>9}{extra}")
-        if run["error"] and run["status"] != st.FINISHED:
-            self._print(f"Error: {run['error']}")
+            took = f"{s.end_time - s.start_time:.2f}s" if s.start_time and s.end_time else "-"
+            extra = f"  {s.error}" if s.error and s.status != st.FINISHED else ""
+            self._print(f"  {s.name:<24} {s.status:<10} {took:>9}{extra}")
+        if run.error and run.status != st.FINISHED:
+            self._print(f"Error: {run.error}")

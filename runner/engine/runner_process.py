@@ -1,35 +1,34 @@
 """The runner process: `python -m runner.engine.runner_process WORKSPACE_ROOT RUN_ID`.
 
-Started detached by a submitting client; executes one pipeline run and records everything.
-SIGTERM (what `amlocal cancel` sends) stops the run politely.
+Started detached by a submitting client (`start_runner`); executes one pipeline run with the
+executor the run records, and records everything. SIGTERM (what `amlocal cancel` sends) stops
+the run politely.
 """
 from __future__ import annotations
 
-import json
+import os
 import signal
+import subprocess
 import sys
+import threading
 import traceback
 from pathlib import Path
 
-from runner.engine.executor_choice import BASE_IMAGE_PROPERTY, EXECUTOR_PROPERTY
 from runner.engine.liveness import runner_alive
-from runner.engine.scheduler import PipelineRunExecution
+from runner.engine.run_execution import PipelineRunExecution
 from runner.errors import RunnerError
-from runner.executors.base import Executor
-from runner.executors.local import LocalExecutor
+from runner.executors import Executor, make_executor
+from runner.paths import PACKAGE_PARENT
 from store import status as st
 from store.runs import finish_open_step_runs, finish_pipeline_run, get_pipeline_run
 from store.workspace import OpenWorkspace, open_workspace_at
 
 
-def make_executor(local: OpenWorkspace, run_id: str) -> Executor:
-    """The executor recorded for `run_id` at submit; for Docker, first reap dead runs' containers."""
-    props = json.loads(get_pipeline_run(local.conn, run_id)["properties_json"])
-    if props.get(EXECUTOR_PROPERTY, "local") == "local":
-        return LocalExecutor()
-    from runner.executors.docker import DockerExecutor, remove_containers
-    executor = DockerExecutor(local.layout, props.get(BASE_IMAGE_PROPERTY))
-    removed = remove_containers(local.layout.root, keep_run=lambda rid: rid == run_id or (
+def executor_for_run(local: OpenWorkspace, run_id: str) -> Executor:
+    """The executor recorded for `run_id` at submit, with what dead runs left behind removed."""
+    run = get_pipeline_run(local.conn, run_id)
+    executor = make_executor(run.executor or "local", local.layout, run.base_image)
+    removed = executor.reap_orphans(lambda rid: rid == run_id or (
         rid is not None and runner_alive(local.conn, rid)))
     if removed:
         print(f"amlocal runner: removed {len(removed)} container(s) left by dead runners",
@@ -54,6 +53,24 @@ def execute_run(local: OpenWorkspace, run_id: str, execution: PipelineRunExecuti
         return st.FAILED
 
 
+def start_runner(local: OpenWorkspace, run_id: str) -> int:
+    """Start the detached runner process of `run_id`; returns its pid."""
+    log = open(local.layout.runner_log(run_id), "ab")
+    try:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PACKAGE_PARENT), env.get("PYTHONPATH")) if p)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner.engine.runner_process", str(local.layout.root), run_id],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True, cwd=str(local.layout.pipeline_run_dir(run_id)), env=env)
+    finally:
+        log.close()
+    # Reap the runner when it ends, so a long-lived client leaves no zombie behind.
+    threading.Thread(target=proc.wait, name=f"reap-runner-{run_id[:8]}", daemon=True).start()
+    return proc.pid
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     if len(args) != 2:
@@ -62,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     root, run_id = Path(args[0]), args[1]
     local = open_workspace_at(root)
     try:
-        executor = make_executor(local, run_id)
+        executor = executor_for_run(local, run_id)
     except RunnerError as exc:
         fail_run(local, run_id, str(exc))
         local.close()

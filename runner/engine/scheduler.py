@@ -1,215 +1,165 @@
-"""Walking a pipeline run's DAG: a step starts when everything upstream finished, up to its
-compute target's node limit; a failure stops its dependents (each says why), and the whole
-run unless `continue_on_step_failure`."""
+"""Which steps of a pipeline run may start now: the scheduling state, apart from any loop.
+
+A step is ready when every step it waits for finished. A ready step starts when its compute
+target has a free node (`max_nodes`); with an executor that starts warm, it may instead start
+while the nodes are busy and wait, up and held, for one to free up. A failure stops the run's
+pending steps (each saying why), or with `continue_on_step_failure` only its dependents.
+Pure: no threads, no store, no processes; `runner.engine.run_execution` drives it.
+"""
 from __future__ import annotations
 
-import json
-import os
-import queue
-import threading
-import time
-import uuid
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Mapping
 
-import psutil
-
-from runner.engine.step_execution import SnapshotCache, StepExecution, StepResult
-from runner.engine.step_launch import RunFacts
-from runner.executors.base import Executor
+from runner.spec import DependencyGraph
 from store import status as st
-from store.catalog import get_compute_target, get_pipeline_spec
-from store.runs import (NewStepRun, cancel_requested, create_step_runs, finish_open_step_runs,
-                        finish_pipeline_run, get_pipeline_run, mark_runner_started, update_step_run)
-from store.settings import read_settings
-from store.workspace import OpenWorkspace
-
-POLL_SECONDS = 0.5
 
 
-def step_dependencies(spec: dict) -> dict[str, set[str]]:
-    """node id → the node ids it waits for (data producers and run_after)."""
-    deps: dict[str, set[str]] = {}
-    for step in spec["steps"]:
-        ups = {i["source"]["node"] for i in step["inputs"] if i["source"]["type"] == "step_output"}
-        deps[step["node_id"]] = ups | set(step.get("run_after", []))
-    return deps
+@dataclass(frozen=True)
+class Launch:
+    """Start step `node` now; `warm`: up and held, until a `Release` for it follows."""
+
+    node: str
+    warm: bool = False
 
 
-def create_run_steps(conn, run_id: str, run_dir: Path, spec: dict) -> dict[str, str]:
-    """Create the (NotStarted) step runs of a pipeline run; returns node id → step run id."""
-    step_ids = {s["node_id"]: str(uuid.uuid4()) for s in spec["steps"]}
-    create_step_runs(conn, run_id, [
-        NewStepRun(step_ids[s["node_id"]], s["node_id"], s["name"], i,
-                   str(run_dir / step_ids[s["node_id"]]), s.get("compute_target"))
-        for i, s in enumerate(spec["steps"])])
-    return step_ids
+@dataclass(frozen=True)
+class Release:
+    """A warm step got a node: let its script run."""
+
+    node: str
 
 
-def topological_order(spec: dict) -> list[str]:
-    """Node ids, each after every node it waits for (the spec's order among equals)."""
-    deps = step_dependencies(spec)
-    order: list[str] = []
-    placed: set[str] = set()
-    while len(order) < len(deps):
-        ready = [n for n in deps if n not in placed and deps[n] <= placed]
-        if not ready:
-            raise ValueError("the pipeline graph has a cycle")
-        order += ready
-        placed.update(ready)
-    return order
+@dataclass(frozen=True)
+class NotRun:
+    """Step `node` will not run; `reason` says why ("not run: upstream step a failed")."""
+
+    node: str
+    reason: str
 
 
-def descendants(deps: dict[str, set[str]], node: str) -> set[str]:
-    """Every node that depends, directly or not, on `node`."""
-    found: set[str] = set()
-    frontier = [node]
-    while frontier:
-        current = frontier.pop()
-        for other, ups in deps.items():
-            if current in ups and other not in found:
-                found.add(other)
-                frontier.append(other)
-    return found
+@dataclass
+class SchedulerState:
+    """The scheduling state of one pipeline run (see the module docstring).
 
+    `targets` maps each node to its compute target (in spec order), `limits` each target to
+    its node count; nodes in `finished` (reused at submit) count as done from the start.
+    """
 
-class PipelineRunExecution:
-    """Executes one pipeline run in this (runner) process."""
+    graph: DependencyGraph
+    targets: Mapping[str, str]
+    limits: Mapping[str, int]
+    names: Mapping[str, str]
+    warm_start: bool = False
+    continue_on_step_failure: bool = False
+    finished: set[str] = field(default_factory=set)
+    pending: list[str] = field(default_factory=list)
+    running: set[str] = field(default_factory=set)  # launched and not ended (warm ones too)
+    waiting: list[str] = field(default_factory=list)  # launched warm, still without a node
+    started: set[str] = field(default_factory=set)  # their container or process is up
+    in_use: dict[str, int] = field(default_factory=dict)  # target → nodes held
+    failures: list[str] = field(default_factory=list)  # names of the failed steps, in order
+    stop_reason: str | None = None
 
-    def __init__(self, local: OpenWorkspace, run_id: str, executor: Executor) -> None:
-        self.local = local
-        self.run_id = run_id
-        self.executor = executor
-        self.stop = threading.Event()
-        self.stop_reason: list[str] = []
+    def __post_init__(self) -> None:
+        if not self.pending:
+            self.pending = [n for n in self.targets if n not in self.finished]
 
-    def request_stop(self, reason: str) -> None:
-        """Stop everything still running or waiting (idempotent; the first reason wins)."""
-        if not self.stop_reason:
-            self.stop_reason.append(reason)
-        self.stop.set()
+    def _limit(self, target: str) -> int:
+        return max(1, self.limits.get(target, 1))
 
-    def _limit(self, target: str | None) -> int:
-        row = get_compute_target(self.local.conn, target) if target and target != "local" else None
-        if row is not None and row["max_nodes"]:
-            return max(1, int(row["max_nodes"]))
-        return max(1, os.cpu_count() or 1)
+    def _free(self, target: str) -> bool:
+        return self.in_use.get(target, 0) < self._limit(target)
 
-    def execute(self) -> str:
-        conn = self.local.conn
-        run = get_pipeline_run(conn, self.run_id)
-        me = psutil.Process()
-        mark_runner_started(conn, self.run_id, me.pid, me.create_time())
-        spec = get_pipeline_spec(conn, run["pipeline_id"])
-        props = json.loads(run["properties_json"])
-        identity = {k.split(".", 2)[2]: v for k, v in props.items() if k.startswith("amlocal.workspace.")}
-        facts = RunFacts(self.local.layout, self.run_id, run["experiment_name"],
-                         json.loads(run["parameters_json"]), identity,
-                         regenerate_outputs=bool(run["regenerate_outputs"]),
-                         reuse_mode=read_settings(self.local.layout).get("reuse", "content"))
-        steps = {s["node_id"]: s for s in spec["steps"]}
-        run_dir = Path(run["run_dir"])
-        step_ids = create_run_steps(conn, self.run_id, run_dir, spec)
-        deps = step_dependencies(spec)
-        pending = set(steps)
-        running: dict[str, threading.Thread] = {}
-        in_use: dict[str, int] = {}  # target → steps holding one of its nodes
-        waiting: dict[str, threading.Event] = {}  # node → its slot, set when a node frees up
-        # (node, result) when a step ends; (node, None) when its container or process is up.
-        done: queue.Queue[tuple[str, StepResult | None]] = queue.Queue()
-        started: set[str] = set()
-        finished: set[str] = set()
-        failures: list[str] = []
-        snapshots = SnapshotCache()
-        warm_start = getattr(self.executor, "warm_start", False)
+    def _hold(self, target: str) -> None:
+        self.in_use[target] = self.in_use.get(target, 0) + 1
 
-        def target_of(node: str) -> str:
-            return steps[node].get("compute_target") or "local"
-
-        def launch(node: str, slot: threading.Event | None) -> None:
-            step = steps[node]
-            step_dir = run_dir / step_ids[node]
-            step_dir.mkdir(parents=True, exist_ok=True)
-            execution = StepExecution(facts, step, step_ids[node], step_dir, self.executor,
-                                      snapshots, self.stop, self.stop_reason, slot,
-                                      on_started=lambda: done.put((node, None)))
-            thread = threading.Thread(target=lambda: done.put((node, execution.run())),
-                                      name=f"step-{step['name']}", daemon=True)
-            running[node] = thread
-            thread.start()
-
-        def schedule() -> None:
-            """Give free nodes to warm waiting steps first, then start or warm up ready ones."""
-            for node in list(waiting):
-                if in_use.get(target_of(node), 0) < self._limit(target_of(node)):
-                    in_use[target_of(node)] = in_use.get(target_of(node), 0) + 1
-                    waiting.pop(node).set()
-            for node in sorted(pending, key=lambda n: list(steps).index(n)):
-                if not deps[node] <= finished:
-                    continue
-                target, limit = target_of(node), self._limit(target_of(node))
-                if in_use.get(target, 0) < limit:
-                    pending.discard(node)
-                    in_use[target] = in_use.get(target, 0) + 1
-                    launch(node, None)
-                elif (warm_start and sum(target_of(n) == target for n in waiting) < limit
-                      and all(n in started for n in running
-                              if target_of(n) == target and n not in waiting)):
-                    # Its container starts now and waits for a node: the start-up cost is paid
-                    # while the running steps work (once they are up, so as not to slow their
-                    # start), not after they end. The waiting ones start side by side.
-                    pending.discard(node)
-                    waiting[node] = threading.Event()
-                    launch(node, waiting[node])
-
-        while pending or running:
-            if not self.stop.is_set() and cancel_requested(conn, self.run_id):
-                self.request_stop("canceled by user")
-            if not self.stop.is_set():
-                schedule()
-            elif pending:
-                for node in pending:
-                    update_step_run(conn, step_ids[node], status=st.CANCELED,
-                                    error=f"not run: {self.stop_reason[0]}")
-                pending.clear()
-            if not running:
-                if pending:  # nothing can start: every remaining step waits on a failed one
-                    break
+    def schedule(self) -> list[Launch | Release]:
+        """What to do now: give free nodes to warm waiting steps first, then start (or start
+        warm) the ready steps, in spec order. Nothing once the run is stopping."""
+        if self.stop_reason is not None:
+            return []
+        actions: list[Launch | Release] = []
+        for node in list(self.waiting):
+            target = self.targets[node]
+            if self._free(target):
+                self._hold(target)
+                self.waiting.remove(node)
+                actions.append(Release(node))
+        for node in list(self.pending):
+            if not self.graph.dependencies[node] <= self.finished:
                 continue
-            try:
-                node, result = done.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                continue
-            if result is None:
-                started.add(node)
-                continue
-            running.pop(node).join()
-            if waiting.pop(node, None) is None:  # it held a node (it never got one otherwise)
-                in_use[target_of(node)] -= 1
-            if result.status == st.FINISHED:
-                finished.add(node)
-                facts.producer_outputs[node] = result.outputs or {}
-            elif result.status == st.FAILED:
-                failures.append(steps[node]["name"])
-                if not run["continue_on_step_failure"]:
-                    self.request_stop(f"step {steps[node]['name']} failed")
-                else:
-                    for other in descendants(deps, node) & pending:
-                        update_step_run(conn, step_ids[other], status=st.CANCELED,
-                                        error=f"not run: upstream step {steps[node]['name']} failed")
-                        pending.discard(other)
-        return self._finish(failures)
+            target = self.targets[node]
+            if self._free(target):
+                self._hold(target)
+                actions.append(self._launch(node, warm=False))
+            elif self.warm_start and self._may_start_warm(target):
+                # Its container starts now and waits for a node: the start-up cost is paid
+                # while the running steps work (once they are up, so as not to slow their
+                # start), not after they end. The waiting ones start side by side.
+                self.waiting.append(node)
+                actions.append(self._launch(node, warm=True))
+        return actions
 
-    def _finish(self, failures: list[str]) -> str:
-        conn = self.local.conn
-        if failures:
-            finish_open_step_runs(conn, self.run_id, st.CANCELED, "not run: an upstream step failed")
-            finish_pipeline_run(conn, self.run_id, st.FAILED,
-                                f"step{'s' if len(failures) > 1 else ''} failed: {', '.join(failures)}")
-            return st.FAILED
-        if self.stop.is_set():
-            reason = self.stop_reason[0]
-            finish_open_step_runs(conn, self.run_id, st.CANCELED, reason)
-            finish_pipeline_run(conn, self.run_id, st.CANCELED, reason)
-            return st.CANCELED
-        finish_pipeline_run(conn, self.run_id, st.FINISHED)
-        return st.FINISHED
+    def _may_start_warm(self, target: str) -> bool:
+        warm_here = sum(self.targets[n] == target for n in self.waiting)
+        holding = [n for n in self.running if self.targets[n] == target and n not in self.waiting]
+        return warm_here < self._limit(target) and all(n in self.started for n in holding)
+
+    def _launch(self, node: str, warm: bool) -> Launch:
+        self.pending.remove(node)
+        self.running.add(node)
+        return Launch(node, warm)
+
+    def step_started(self, node: str) -> None:
+        """Step `node`'s container or process is up."""
+        self.started.add(node)
+
+    def step_ended(self, node: str, status: str) -> list[NotRun]:
+        """Step `node` ended with `status`; returns the steps that now will not run."""
+        self.running.discard(node)
+        if node in self.waiting:
+            self.waiting.remove(node)  # it never got a node
+        else:
+            self.in_use[self.targets[node]] -= 1
+        if status == st.FINISHED:
+            self.finished.add(node)
+            return []
+        if status != st.FAILED:
+            return []
+        name = self.names[node]
+        self.failures.append(name)
+        if not self.continue_on_step_failure:
+            return self.stop(f"step {name} failed")
+        dropped = [n for n in self.pending if n in self.graph.descendants(node)]
+        for n in dropped:
+            self.pending.remove(n)
+        return [NotRun(n, f"not run: upstream step {name} failed") for n in dropped]
+
+    def stop(self, reason: str) -> list[NotRun]:
+        """Stop the run (the first reason wins); returns the pending steps, which will not run."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        dropped, self.pending = self.pending, []
+        return [NotRun(n, f"not run: {self.stop_reason}") for n in dropped]
+
+    @property
+    def done(self) -> bool:
+        """Nothing runs and nothing more can start (what is pending waits on a failed step)."""
+        return not self.running and (not self.pending or not self.schedule_possible())
+
+    def schedule_possible(self) -> bool:
+        """Whether some pending step has everything it waits for finished."""
+        return self.stop_reason is None and any(
+            self.graph.dependencies[n] <= self.finished for n in self.pending)
+
+    def outcome(self) -> tuple[str, str | None]:
+        """The run's final status and its reason, once `done`."""
+        if self.failures:
+            plural = "s" if len(self.failures) > 1 else ""
+            return st.FAILED, f"step{plural} failed: {', '.join(self.failures)}"
+        if self.stop_reason is not None:
+            return st.CANCELED, self.stop_reason
+        if self.pending:
+            return st.FAILED, "steps could not start: " + ", ".join(self.names[n] for n in self.pending)
+        return st.FINISHED, None

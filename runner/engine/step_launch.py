@@ -10,68 +10,39 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.errors import RunnerError
+from runner.engine.run_context import RunContext, StepSetupError
+from runner.executors.base import Executor, Mount, ResolvedEnvironment, ResourceLimits, StepInvocation
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
-from runner.executors.base import Executor, Mount, ResourceLimits, StepInvocation
+from runner.spec import StepSpec, Token
 from runner.step_runtime import contract
-from store.datastore_paths import check_name, resolve_in_datastore
-from store.layout import WorkspaceLayout
+from store.layout import StepRunFiles
+from store.records import StoredOutput
 
 
-
-class StepSetupError(RunnerError):
-    """A step could not be prepared (missing input data, unsupported input kind, …)."""
-
-
-@dataclass
-class RunFacts:
-    """What every step of one pipeline run shares."""
-
-    layout: WorkspaceLayout
-    pipeline_run_id: str
-    experiment_name: str
-    parameters: dict[str, Any]
-    identity: dict[str, str]
-    producer_outputs: dict[str, dict[str, dict]] = field(default_factory=dict)
-    regenerate_outputs: bool = False
-    reuse_mode: str = "content"  # or "azure": datastore inputs by path, as the service does
-
-
-@dataclass
+@dataclass(frozen=True)
 class PreparedStep:
     """A step ready to run, plus what to do after it exits."""
 
     invocation: StepInvocation
-    outputs: dict[str, dict]
-    uploads: list[tuple[Path, Path]]
-    run_dir: Path
-    workdir: Path
-    resolved_arguments: list[str]
+    outputs: dict[str, StoredOutput]
+    uploads: tuple[tuple[Path, Path], ...]  # (folder in the working copy, output folder)
+    resolved_arguments: tuple[str, ...]
 
 
 def parameter_env_name(name: str) -> str:
+    """The step environment variable that carries pipeline parameter `name`."""
     return contract.PARAMETER_PREFIX + re.sub(r"[~\W]", "_", name)
 
 
 def parameter_text(value: Any) -> str:
+    """A parameter value as a step sees it (a DataPath as `datastore/path`)."""
     if isinstance(value, dict) and "datastore" in value:
         return f"{value['datastore']}/{value.get('path') or ''}"
     return str(value)
-
-
-def output_location(facts: RunFacts, step_run_id: str, out: dict) -> tuple[str, str]:
-    """(datastore, path on datastore) where output `out` of step run `step_run_id` lives."""
-    check_name(out["port"], what="output name")
-    if out["kind"] == "pipeline_data":
-        return out["datastore"], f"azureml/{step_run_id}/{out['port']}"
-    if out["kind"] == "output_dataset":
-        path = out["destination"].replace("{run-id}", step_run_id).replace("{output-name}", out["port"])
-        return out["datastore"], path
-    return out["datastore"], out["destination"]
 
 
 def _copy_tree(src: Path, dest: Path) -> None:
@@ -82,107 +53,101 @@ def _copy_tree(src: Path, dest: Path) -> None:
         shutil.copytree(src, dest, dirs_exist_ok=True)
 
 
-def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, workdir: Path,
-                 executor: Executor, limits: ResourceLimits | None = None) -> PreparedStep:
-    """Resolve inputs, outputs, arguments and environment of `step` (its snapshot is in `workdir`)."""
-    layout = facts.layout
+def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepRunFiles,
+                 executor: Executor, environment: ResolvedEnvironment,
+                 limits: ResourceLimits) -> PreparedStep:
+    """Resolve inputs, outputs, arguments and environment of `step` (its snapshot is already
+    in `files.workdir`)."""
+    workdir = files.workdir
     env_vars: dict[str, str] = {}
     ports: dict[tuple[str, str], str] = {}
     mounts = [Mount(workdir, read_only=False)]
     dataset_inputs: list[str] = []
-    for inp in step["inputs"]:
-        host = input_host_path(facts, step, inp)
-        mode = inp.get("mode") or "mount"
+    for inp in step.inputs:
+        host = ctx.input_path(inp)
+        mode = inp.mode or "mount"
         if mode == "download":
-            datastore = inp["source"].get("datastore") or "outputs"
-            target = workdir / datastore / (inp.get("path_on_compute") or "") / \
-                inp["source"].get("path", inp["port"])
+            datastore = inp.source.datastore or "outputs"
+            below = (inp.source.path or "") if inp.source.type == "datastore" else inp.port
+            target = workdir / datastore / (inp.path_on_compute or "") / below
             _copy_tree(host, target)
             seen = executor.map_path(target)
         else:
             mounts.append(Mount(host, read_only=True))
             seen = executor.map_path(host)
-        ports[("input", inp["port"])] = seen
-        env_vars[contract.DATAREFERENCE_PREFIX + inp["port"]] = seen
-        if inp.get("dataset"):
-            env_vars[inp["dataset"]] = seen
-            dataset_inputs.append(f"{inp['dataset']}:{mode}")
-    outputs: dict[str, dict] = {}
+        ports[("input", inp.port)] = seen
+        env_vars[contract.DATAREFERENCE_PREFIX + inp.port] = seen
+        if inp.dataset:
+            env_vars[inp.dataset] = seen
+            dataset_inputs.append(f"{inp.dataset}:{mode}")
+    outputs: dict[str, StoredOutput] = {}
     uploads: list[tuple[Path, Path]] = []
     dataset_outputs: list[str] = []
-    for out in step["outputs"]:
-        datastore, path = output_location(facts, step_run_id, out)
-        host = resolve_in_datastore(layout.datastore_dir(datastore), path, what=f"output {out['port']}")
-        host.mkdir(parents=True, exist_ok=True)
-        outputs[out["port"]] = {"name": out["port"], "datastore": datastore, "path": path,
-                                "local_path": str(host)}
-        if out.get("mode") == "upload":
-            local = workdir / (out.get("path_on_compute") or out["port"])
+    for out in step.outputs:
+        stored = outputs[out.port] = ctx.output(step_run_id, out)
+        stored.local_path.mkdir(parents=True, exist_ok=True)
+        if out.mode == "upload":
+            local = workdir / (out.path_on_compute or out.port)
             local.mkdir(parents=True, exist_ok=True)
-            uploads.append((local, host))
+            uploads.append((local, stored.local_path))
             seen = executor.map_path(local)
         else:
-            mounts.append(Mount(host, read_only=False))
-            seen = executor.map_path(host)
-        ports[("output", out["port"])] = seen
-        env_vars[contract.DATAREFERENCE_PREFIX + out["port"]] = seen
-        if out["kind"] == "output_dataset":
-            env_vars[out["port"]] = seen
-            dataset_outputs.append(out["port"])
+            mounts.append(Mount(stored.local_path, read_only=False))
+            seen = executor.map_path(stored.local_path)
+        ports[("output", out.port)] = seen
+        env_vars[contract.DATAREFERENCE_PREFIX + out.port] = seen
+        if out.kind == "output_dataset":
+            env_vars[out.port] = seen
+            dataset_outputs.append(out.port)
 
-    def resolve(token: dict) -> str:
-        if "literal" in token:
-            return token["literal"]
-        if "parameter" in token:
-            return parameter_text(facts.parameters[token["parameter"]])
-        kind = "input" if "input" in token else "output"
-        key = (kind, token[kind])
-        if key not in ports:
-            raise StepSetupError(f"argument refers to unknown {kind} {token[kind]}")
-        return ports[key]
+    def resolve(token: Token) -> str:
+        if token.kind == "literal":
+            return token.value
+        if token.kind == "parameter":
+            return parameter_text(ctx.parameters[token.value])
+        if (token.kind, token.value) not in ports:
+            raise StepSetupError(f"argument refers to unknown {token.kind} {token.value}")
+        return ports[(token.kind, token.value)]
 
-    arguments = [resolve(t) for t in step.get("arguments", [])]
-    for name, token in (step.get("params") or {}).items():
+    arguments = tuple(resolve(t) for t in step.arguments)
+    for name, token in step.params.items():
         env_vars[parameter_env_name(name)] = resolve(token)
-    for token in step.get("arguments", []):
-        if "parameter" in token:
-            env_vars[parameter_env_name(token["parameter"])] = resolve(token)
+    for token in step.arguments:
+        if token.kind == "parameter":
+            env_vars[parameter_env_name(token.value)] = resolve(token)
     if dataset_inputs:
         env_vars[contract.DATASET_INPUTS] = ",".join(dataset_inputs)
     if dataset_outputs:
         env_vars[contract.DATASET_OUTPUTS] = ";".join(dataset_outputs)
 
-    artifacts = run_dir / "artifacts"
-    parent_artifacts = layout.pipeline_run_dir(facts.pipeline_run_id) / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
+    parent_artifacts = ctx.layout.run_artifacts_dir(ctx.run_id)
+    files.artifacts.mkdir(parents=True, exist_ok=True)
     parent_artifacts.mkdir(parents=True, exist_ok=True)
-    mounts += [Mount(run_dir, read_only=False), Mount(parent_artifacts, read_only=False)]
-    runconfig = step.get("runconfig") or {}
-    environment = runconfig.get("environment") or {}
+    mounts += [Mount(files.root, read_only=False), Mount(parent_artifacts, read_only=False)]
     env = _base_environment(executor)
-    env.update({str(k): str(v) for k, v in (environment.get("environment_variables") or {}).items()})
+    env.update(step.environment.environment_variables)
     env.update(env_vars)
+    run = ctx.run
     env.update({
         contract.RUN_ID: step_run_id,
-        contract.ROOT_RUN_ID: facts.pipeline_run_id,
-        contract.PARENT_RUN_ID: facts.pipeline_run_id,
-        contract.SUBSCRIPTION: facts.identity.get("subscription_id", ""),
-        contract.RESOURCE_GROUP: facts.identity.get("resource_group", ""),
-        contract.WORKSPACE_NAME: facts.identity.get("workspace_name", ""),
-        contract.EXPERIMENT_NAME: facts.experiment_name,
+        contract.ROOT_RUN_ID: run.id,
+        contract.PARENT_RUN_ID: run.id,
+        contract.SUBSCRIPTION: run.subscription_id or "",
+        contract.RESOURCE_GROUP: run.resource_group or "",
+        contract.WORKSPACE_NAME: run.workspace_name or "",
+        contract.EXPERIMENT_NAME: run.experiment_name,
         contract.SERVICE_ENDPOINT: "local",
-        contract.EVENTS_FILE: executor.map_path(run_dir / "events.jsonl"),
-        contract.ARTIFACTS_DIR: executor.map_path(artifacts),
+        contract.EVENTS_FILE: executor.map_path(files.events),
+        contract.ARTIFACTS_DIR: executor.map_path(files.artifacts),
         contract.PARENT_ARTIFACTS_DIR: executor.map_path(parent_artifacts),
-        contract.STEP_NAME: step["name"],
+        contract.STEP_NAME: step.name,
     })
-    argv = [executor.python, step["script_name"], *arguments]
     invocation = StepInvocation(
-        step_run_id=step_run_id, pipeline_run_id=facts.pipeline_run_id, argv=argv, env=env,
-        cwd=workdir, stdout_path=run_dir / "stdout.txt", stderr_path=run_dir / "stderr.txt",
-        mounts=mounts, environment=environment,
-        limits=limits or ResourceLimits(timeout_seconds=runconfig.get("max_run_duration_seconds")))
-    return PreparedStep(invocation, outputs, uploads, run_dir, workdir, arguments)
+        step_run_id=step_run_id, pipeline_run_id=run.id,
+        argv=(executor.python, step.script_name or "", *arguments), env=env, cwd=workdir,
+        files=files, mounts=tuple(mounts), limits=limits, image=environment.image,
+        shm_size=step.environment.shm_size)
+    return PreparedStep(invocation, outputs, tuple(uploads), arguments)
 
 
 def _base_environment(executor: Executor) -> dict[str, str]:
@@ -194,30 +159,3 @@ def _base_environment(executor: Executor) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(path)
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def input_host_path(facts: RunFacts, step: dict, inp: dict) -> Path:
-    source = inp["source"]
-    kind = source["type"]
-    if kind == "datastore":
-        root = facts.layout.datastore_dir(source["datastore"])
-        if not root.is_dir():
-            raise StepSetupError(f"input {inp['port']}: datastore {source['datastore']} does not exist")
-        path = resolve_in_datastore(root, source["path"], what=f"input {inp['port']}")
-        if not path.exists():
-            raise StepSetupError(f"input {inp['port']}: {source['datastore']}:{source['path']} "
-                                 f"does not exist (looked in {path})")
-        return path
-    if kind == "step_output":
-        produced = facts.producer_outputs.get(source["node"], {}).get(source["output"])
-        if produced is None:
-            raise StepSetupError(f"input {inp['port']}: the producing step has no output "
-                                 f"{source['output']}")
-        return Path(produced["local_path"])
-    if kind == "parameter":
-        value = facts.parameters.get(source["parameter"])
-        if isinstance(value, dict) and "datastore" in value:
-            return resolve_in_datastore(facts.layout.datastore_dir(value["datastore"]),
-                                        value.get("path"), what=f"input {inp['port']}")
-        raise StepSetupError(f"input {inp['port']}: parameter {source['parameter']} is not a DataPath")
-    raise StepSetupError(f"input {inp['port']}: unsupported source {kind}")

@@ -1,15 +1,20 @@
-"""The executor interface: what the scheduler hands over, and what it gets back.
+"""The executor interface: what the engine hands over, and what it gets back.
 
 A `StepInvocation` is everything needed to run one step (argv, environment, working
-directory, log files, mounts, limits); paths in it are already mapped by the executor's
-`map_path`, so the same step contract holds whether the step runs as a local process or in
-a container.
+directory, log files, mounts, limits, image); paths in it are already mapped by the
+executor's `map_path`, so the same step contract holds whether the step runs as a local
+process or in a container. An executor declares what it can do in `capabilities` instead of
+being probed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Iterable, Mapping, Protocol
+
+from runner.spec import EnvironmentSpec
+from store.layout import StepRunFiles
+from store.records import StepRunRecord
 
 
 @dataclass(frozen=True)
@@ -30,21 +35,20 @@ class ResourceLimits:
     network: str | None = None  # "none" cuts the step off the network (Docker only)
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepInvocation:
-    """One step, ready to start."""
+    """One step, ready to start: every field an executor reads, fixed before it starts."""
 
     step_run_id: str
     pipeline_run_id: str
-    argv: list[str]
-    env: dict[str, str]
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
     cwd: Path
-    stdout_path: Path
-    stderr_path: Path
-    mounts: list[Mount] = field(default_factory=list)
-    environment: dict | None = None
+    files: StepRunFiles  # its log files (and the gate of a step started warm)
+    mounts: tuple[Mount, ...] = ()
     limits: ResourceLimits = field(default_factory=ResourceLimits)
-    image: str | None = None  # set by the executor's `prepare` when the step runs in a container
+    image: str | None = None  # the container image (None: the executor's base image, or none)
+    shm_size: str | None = None  # the container's /dev/shm size, as the environment asks
 
 
 @dataclass(frozen=True)
@@ -54,16 +58,15 @@ class ResolvedEnvironment:
 
     identity: str
     image: str | None
-    facts: dict[str, str]
+    facts: Mapping[str, str]
     label: str = ""  # the identity in words, for reasons: "image python:3.11-slim (1badbbe27ade)"
 
 
-def environment_label(spec: dict, runs_in: str, settings: tuple[str, ...]) -> str:
+def environment_label(spec: EnvironmentSpec, runs_in: str, settings: tuple[str, ...]) -> str:
     """An environment in words for reuse reasons: "train-env: image x (1badbbe27ade) with
     environment_variables" — its name, where it runs, and which of `settings` it sets."""
-    name = spec.get("name") or "default-environment"
-    used = [key for key in settings if spec.get(key)]
-    return f"{name}: {runs_in}" + (f" with {', '.join(used)}" if used else "")
+    used = [key for key in settings if getattr(spec, key)]
+    return f"{spec.name}: {runs_in}" + (f" with {', '.join(used)}" if used else "")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,26 @@ class StepOutcome:
 
     exit_code: int | None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU in percent of one core (since the previous sample) and resident memory in MiB."""
+
+    cpu_percent: float
+    memory_mib: float
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an executor can do beyond starting steps.
+
+    `warm_start`: a step can be started `held` (its container up, its script waiting) while
+    the compute target's nodes are busy, and released when one frees up; worth it where a
+    start costs much (a container: ~0.2 s).
+    """
+
+    warm_start: bool = False
 
 
 class RunningStep(Protocol):
@@ -94,10 +117,11 @@ class RunningStep(Protocol):
 
 
 class Executor(Protocol):
-    """Starts step invocations."""
+    """Starts step invocations, and finds what steps it started left behind."""
 
     name: str
     python: str  # the interpreter that runs step scripts, as the step sees it
+    capabilities: Capabilities
 
     def map_path(self, host_path: Path) -> str:
         """How the step sees `host_path`."""
@@ -105,12 +129,23 @@ class Executor(Protocol):
     def base_environment(self) -> dict[str, str]:
         """The environment variables a step starts from, before the step contract's own."""
 
-    def resolve_environment(self, environment: dict | None, log_path: Path) -> ResolvedEnvironment:
-        """Make a step's environment ready (build its image), logging to `log_path`."""
+    def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
+        """Make a step's environment ready (build its image if this executor may), logging
+        what it does to `log_path`."""
 
     def start(self, invocation: StepInvocation, held: bool = False) -> RunningStep:
         """Start the step; its output goes to the invocation's log files as it is written.
 
-        `held`: get everything up but run the script only on `release()` (an executor with
-        `warm_start = True` makes that cheaper than starting later; others just start late).
+        `held` (only asked of an executor whose capabilities say `warm_start`): get
+        everything up but run the script only on `release()`.
         """
+
+    def usage(self, step: StepRunRecord) -> Usage | None:
+        """CPU and memory of a running step it started (None once it is gone)."""
+
+    def stop_lost_steps(self, pipeline_run_id: str, steps: Iterable[StepRunRecord]) -> None:
+        """Stop what the given active steps of a run whose runner died left running."""
+
+    def reap_orphans(self, keep_run: Callable[[str | None], bool]) -> list[str]:
+        """Remove what steps of runs no longer alive left behind (`keep_run(pipeline_run_id)`
+        says which runs are alive); returns the step run ids it cleaned up after."""

@@ -16,14 +16,18 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from runner.executors.base import (Mount, ResolvedEnvironment, StepInvocation, StepOutcome,
-                                   environment_label)
+import psutil
+
+from runner.executors.base import (Capabilities, Mount, ResolvedEnvironment, StepInvocation,
+                                   StepOutcome, Usage, environment_label)
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
 from runner.paths import PACKAGE_PARENT
+from runner.spec import EnvironmentSpec
 from store.layout import WorkspaceLayout
+from store.records import StepRunRecord
 
 WORKSPACE_IN_CONTAINER = "/amlocal/workspace"
 LIB_IN_CONTAINER = "/amlocal/lib"
@@ -35,7 +39,6 @@ OOM_EXIT_CODE = 137
 # stdout and stderr go straight to the log files.
 _LAUNCH = ('[ -z "$AMLOCAL_GATE" ] || read _ <"$AMLOCAL_GATE"; '
            'exec "$0" "$@" >>"$AMLOCAL_STDOUT_FILE" 2>>"$AMLOCAL_STDERR_FILE"')
-GATE_NAME = "gate.fifo"
 
 
 class ContainerStep:
@@ -110,7 +113,7 @@ class DockerExecutor:
 
     name = "docker"
     python = "python3"
-    warm_start = True  # a container's start costs ~0.2 s: pay it while a node is still busy
+    capabilities = Capabilities(warm_start=True)  # a container's start costs ~0.2 s: pay it early
 
     def __init__(self, layout: WorkspaceLayout, base_image: str | None = None,
                  may_build: bool = True) -> None:
@@ -123,6 +126,7 @@ class DockerExecutor:
         self.uid, self.gid = owner.st_uid, owner.st_gid
         # Checked in order: a workspace inside amlocal's own folder maps as workspace.
         self._roots = [(Path(layout.root), WORKSPACE_IN_CONTAINER), (PACKAGE_PARENT, LIB_IN_CONTAINER)]
+        self._cpu_samples: dict[str, tuple[int, int]] = {}
 
     def map_path(self, host_path: Path) -> str:
         path = Path(host_path)
@@ -135,21 +139,20 @@ class DockerExecutor:
     def base_environment(self) -> dict[str, str]:
         return {"HOME": "/tmp", "LANG": "C.UTF-8"}
 
-    def resolve_environment(self, environment: dict | None, log_path: Path) -> ResolvedEnvironment:
+    def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
         """The image of `environment`, built if needed; it is identified by image id, not tag."""
-        spec = environment or {}
         with open(log_path, "a") as log:
-            recipe = ImageRecipe.from_environment(spec, self.base_image)
+            recipe = ImageRecipe.from_environment(environment, self.base_image)
             image, image_id = self.images.ensure(recipe, log, build=self.may_build)
-        text = json.dumps({"image_id": image_id, "variables": spec.get("environment_variables"),
-                           "docker_arguments": spec.get("docker_arguments"),
-                           "shm_size": spec.get("shm_size")}, sort_keys=True)
-        label = environment_label(spec, f"image {image} ({image_id.removeprefix('sha256:')[:12]})",
+        text = json.dumps({"image_id": image_id, "variables": dict(environment.environment_variables),
+                           "docker_arguments": list(environment.docker_arguments),
+                           "shm_size": environment.shm_size}, sort_keys=True)
+        label = environment_label(environment, f"image {image} ({image_id.removeprefix('sha256:')[:12]})",
                                   ("environment_variables", "docker_arguments", "shm_size"))
         return ResolvedEnvironment("docker:" + hashlib.sha256(text.encode()).hexdigest(), image,
                                    {"amlocal.image": image, "amlocal.image_id": image_id}, label)
 
-    def _docker_mounts(self, mounts: list[Mount]) -> list[Any]:
+    def _docker_mounts(self, mounts: Iterable[Mount]) -> list[Any]:
         from docker.types import Mount as DockerMount
         seen = [DockerMount(self.map_path(PACKAGE_PARENT / "runner"), str(PACKAGE_PARENT / "runner"),
                             type="bind", read_only=True)]
@@ -158,7 +161,7 @@ class DockerExecutor:
                                     read_only=m.read_only))
         return seen
 
-    def _hand_over(self, mounts: list[Mount]) -> None:
+    def _hand_over(self, mounts: Iterable[Mount]) -> None:
         """A root runner gives the writable folders to the workspace owner the step runs as."""
         if os.geteuid() != 0 or self.uid == 0:
             return
@@ -177,19 +180,19 @@ class DockerExecutor:
         env = dict(invocation.env)
         gate = None
         if held:
-            gate = invocation.stdout_path.parent / GATE_NAME
+            gate = invocation.files.gate
             os.mkfifo(gate, 0o600)
             env["AMLOCAL_GATE"] = self.map_path(gate)
         self._hand_over(invocation.mounts)
-        env["AMLOCAL_STDOUT_FILE"] = self.map_path(invocation.stdout_path)
-        env["AMLOCAL_STDERR_FILE"] = self.map_path(invocation.stderr_path)
+        env["AMLOCAL_STDOUT_FILE"] = self.map_path(invocation.files.stdout)
+        env["AMLOCAL_STDERR_FILE"] = self.map_path(invocation.files.stderr)
         host_config = api.create_host_config(
             mounts=self._docker_mounts(invocation.mounts),
             mem_limit=f"{limits.memory_mb}m" if limits.memory_mb else None,
             memswap_limit=f"{limits.memory_mb}m" if limits.memory_mb else None,
             nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
             network_mode=limits.network or None,
-            shm_size=(invocation.environment or {}).get("shm_size") or None,
+            shm_size=invocation.shm_size or None,
             init=True)  # an init as PID 1 passes SIGTERM on, so a stop is not a 10 s kill
         labels = {LABEL_WORKSPACE: str(self.layout.root), LABEL_RUN: invocation.pipeline_run_id,
                   LABEL_STEP_RUN: invocation.step_run_id}
@@ -212,20 +215,42 @@ class DockerExecutor:
         return ContainerStep(api, container_id, limits.memory_mb, gate)
 
 
-def remove_containers(workspace_root: Path, keep_run: Any = None) -> list[str]:
-    """Remove this workspace's step containers whose run is over; returns their step run ids.
-
-    `keep_run(pipeline_run_id) -> bool` says which runs are still alive (their containers stay).
-    """
-    api = docker_client().api
-    removed = []
-    for c in api.containers(all=True, filters={"label": f"{LABEL_WORKSPACE}={workspace_root}"}):
-        labels = c.get("Labels") or {}
-        if keep_run is not None and keep_run(labels.get(LABEL_RUN)):
-            continue
+    def usage(self, step: StepRunRecord) -> Usage | None:
+        """CPU and memory of the step's container, from the engine's stats."""
+        api = self.client.api
         try:
-            api.remove_container(c["Id"], force=True)
-            removed.append(labels.get(LABEL_STEP_RUN, c["Id"]))
+            found = api.containers(filters={"label": f"{LABEL_STEP_RUN}={step.id}"})
+            if not found:
+                return None
+            stats = api.stats(found[0]["Id"], stream=False, one_shot=True)
         except Exception:
-            pass
-    return removed
+            return None
+        cpu = stats.get("cpu_stats", {})
+        total = cpu.get("cpu_usage", {}).get("total_usage", 0)
+        system = cpu.get("system_cpu_usage", 0)
+        before = self._cpu_samples.get(step.id)
+        self._cpu_samples[step.id] = (total, system)
+        cores = cpu.get("online_cpus") or psutil.cpu_count() or 1
+        percent = 0.0
+        if before and system > before[1]:
+            percent = (total - before[0]) / (system - before[1]) * cores * 100
+        return Usage(percent, stats.get("memory_stats", {}).get("usage", 0) / 2**20)
+
+    def stop_lost_steps(self, pipeline_run_id: str, steps: Iterable[StepRunRecord]) -> None:
+        """Remove the containers of the lost run `pipeline_run_id` (they have no pid of ours)."""
+        self.reap_orphans(keep_run=lambda run_id: run_id != pipeline_run_id)
+
+    def reap_orphans(self, keep_run: Callable[[str | None], bool]) -> list[str]:
+        """Remove this workspace's step containers whose run is over; returns their step run ids."""
+        api = self.client.api
+        removed = []
+        for c in api.containers(all=True, filters={"label": f"{LABEL_WORKSPACE}={self.layout.root}"}):
+            labels = c.get("Labels") or {}
+            if keep_run(labels.get(LABEL_RUN)):
+                continue
+            try:
+                api.remove_container(c["Id"], force=True)
+                removed.append(labels.get(LABEL_STEP_RUN, c["Id"]))
+            except Exception:
+                pass
+        return removed

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runner.executors.docker_engine import DockerProblem, explain
+from runner.spec import EnvironmentSpec
 
 IMAGE_REPOSITORY = "amlocal-env"
 WHEELHOUSE = "/tmp/amlocal-wheels"
@@ -66,19 +67,19 @@ class ImageRecipe:
     name: str = "environment"
 
     @staticmethod
-    def from_environment(environment: dict | None, default_base: str) -> "ImageRecipe":
-        env = environment or {}
-        if env.get("base_dockerfile"):
+    def from_environment(environment: EnvironmentSpec | None, default_base: str) -> "ImageRecipe":
+        """The recipe of a step's environment (`default_base` where it names no image)."""
+        env = environment or EnvironmentSpec()
+        if env.base_dockerfile:
             raise UnbuildableEnvironment(
-                f"environment {env.get('name')}: docker.base_dockerfile is not built by amlocal; "
+                f"environment {env.name}: docker.base_dockerfile is not built by amlocal; "
                 "build that image yourself and set environment.docker.base_image to its tag")
-        base = env.get("base_image") or default_base
-        if env.get("user_managed"):
-            return ImageRecipe(base, name=env.get("name") or "environment")
-        requirements = [r for r in (conda_to_pip(c) for c in env.get("conda_packages") or []) if r]
-        requirements += [str(p) for p in env.get("pip_packages") or []]
-        return ImageRecipe(base, tuple(requirements), tuple(env.get("pip_options") or ()),
-                           env.get("name") or "environment")
+        base = env.base_image or default_base
+        if env.user_managed:
+            return ImageRecipe(base, name=env.name)
+        requirements = [r for r in (conda_to_pip(c) for c in env.conda_packages) if r]
+        requirements += [str(p) for p in env.pip_packages]
+        return ImageRecipe(base, tuple(requirements), tuple(env.pip_options), env.name)
 
     def content_hash(self, base_image_id: str) -> str:
         text = json.dumps({"base": base_image_id, "requirements": list(self.requirements),

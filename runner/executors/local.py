@@ -8,11 +8,16 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Callable, Iterable
 
 import psutil
 
-from runner.engine.liveness import kill_process_group
-from runner.executors.base import ResolvedEnvironment, StepInvocation, StepOutcome, environment_label
+from runner.executors.base import (Capabilities, ResolvedEnvironment, StepInvocation, StepOutcome,
+                                   Usage, environment_label)
+from runner.executors.processes import kill_process_group, process_alive
+from runner.spec import EnvironmentSpec
+from store import status as st
+from store.records import StepRunRecord
 
 # Environment variables of the runner that a step must not inherit (they are amlocal's or
 # belong to another run).
@@ -63,14 +68,15 @@ class LocalExecutor:
     """Runs steps as processes of this machine, with the host paths as they are.
 
     The step's environment (pip packages, base image) is not installed: steps use the
-    runner's Python, and `prepare` says so in the step's preparation log.
+    runner's Python, and `resolve_environment` says so in the step's preparation log.
     """
 
     name = "local"
-    warm_start = False
+    capabilities = Capabilities(warm_start=False)
 
     def __init__(self) -> None:
         self.python = os.environ.get("AMLOCAL_PYTHON") or sys.executable
+        self._sampled: dict[int, psutil.Process] = {}
 
     def map_path(self, host_path: Path) -> str:
         return str(host_path)
@@ -78,24 +84,48 @@ class LocalExecutor:
     def base_environment(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
 
-    def resolve_environment(self, environment: dict | None, log_path: Path) -> ResolvedEnvironment:
+    def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
         """The runner's Python; the environment's packages are not installed, and it says so."""
-        spec = environment or {}
-        packages = [*(spec.get("conda_packages") or []), *(spec.get("pip_packages") or [])]
-        if packages:
+        if environment.packages:
             with open(log_path, "a") as log:
-                log.write(f"local executor: environment packages {', '.join(packages)} "
+                log.write(f"local executor: environment packages {', '.join(environment.packages)} "
                           f"are not installed; the step runs with {self.python}\n")
-        text = json.dumps({"python": self.python, "version": sys.version, "spec": spec},
-                          sort_keys=True, default=str)
-        label = environment_label(spec, f"local {Path(self.python).name} {sys.version.split()[0]}",
-                                  ("environment_variables",))
+        text = json.dumps({"python": self.python, "version": sys.version,
+                           "spec": environment.to_json()}, sort_keys=True, default=str)
+        label = environment_label(environment, f"local {Path(self.python).name} "
+                                  f"{sys.version.split()[0]}", ("environment_variables",))
         return ResolvedEnvironment("local:" + hashlib.sha256(text.encode()).hexdigest(), None, {},
                                    label)
 
     def start(self, invocation: StepInvocation, held: bool = False) -> LocalProcess:
-        with open(invocation.stdout_path, "ab") as out, open(invocation.stderr_path, "ab") as err:
-            proc = subprocess.Popen(invocation.argv, cwd=invocation.cwd, env=invocation.env,
+        files = invocation.files
+        with open(files.stdout, "ab") as out, open(files.stderr, "ab") as err:
+            proc = subprocess.Popen(list(invocation.argv), cwd=invocation.cwd, env=dict(invocation.env),
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     start_new_session=True, close_fds=True)
         return LocalProcess(proc)
+
+    def usage(self, step: StepRunRecord) -> Usage | None:
+        """CPU and memory of the step's process tree (CPU since the previous sample)."""
+        pid = step.process_id
+        if not process_alive(pid, step.process_create_time):
+            self._sampled.pop(pid or 0, None)
+            return None
+        try:
+            root = self._sampled.setdefault(pid, psutil.Process(pid))
+            tree = [root, *root.children(recursive=True)]
+            cpu = sum(p.cpu_percent(None) for p in tree)
+            memory = sum(p.memory_info().rss for p in tree)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        return Usage(cpu, memory / 2**20)
+
+    def stop_lost_steps(self, pipeline_run_id: str, steps: Iterable[StepRunRecord]) -> None:
+        """Stop the process groups of the given steps that are still running."""
+        for step in steps:
+            if step.status in st.ACTIVE and step.process_id:
+                kill_process_group(step.process_id, step.process_create_time, grace=1.0)
+
+    def reap_orphans(self, keep_run: Callable[[str | None], bool]) -> list[str]:
+        """Nothing to do: a lost run's processes are stopped by whoever finds it lost."""
+        return []

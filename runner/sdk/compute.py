@@ -6,11 +6,11 @@ their tokens) so pipelines that name them build; running steps on them comes lat
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from runner.step_runtime.exceptions import ComputeTargetException
 from store import catalog
+from store.records import ComputeTargetRecord
 
 
 class ComputeTarget:
@@ -19,30 +19,30 @@ class ComputeTarget:
     _compute_type = "Local"
 
     def __new__(cls, workspace: Any, name: str) -> Any:
-        row = catalog.get_compute_target(workspace._local.conn, name)
-        if row is None:
+        record = catalog.get_compute_target(workspace._local.conn, name)
+        if record is None:
             raise ComputeTargetException(
                 f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
                 "workspace (create it with ComputeTarget.create(ws, name, "
                 "AmlCompute.provisioning_configuration(...)))")
-        target_cls = _TYPES.get(row["compute_type"], ComputeTarget)
+        target_cls = _TYPES.get(record.compute_type, ComputeTarget)
         if cls is not ComputeTarget and not issubclass(target_cls, cls):
             raise ComputeTargetException(
-                f"Compute target {name} is of type {row['compute_type']}, not {cls._compute_type}")
+                f"Compute target {name} is of type {record.compute_type}, not {cls._compute_type}")
         obj = object.__new__(target_cls)
-        obj._init_from_row(workspace, row)
+        obj._init_from_record(workspace, record)
         return obj
 
     def __init__(self, workspace: Any, name: str) -> None:
         """Everything is set by `__new__` from the stored registration."""
 
-    def _init_from_row(self, workspace: Any, row: Any) -> None:
+    def _init_from_record(self, workspace: Any, record: ComputeTargetRecord) -> None:
         self.workspace = workspace
-        self.name = row["name"]
-        self.type = row["compute_type"]
-        self.vm_size = row["vm_size"]
-        self.max_nodes = row["max_nodes"]
-        self._config = json.loads(row["config_json"])
+        self.name = record.name
+        self.type = record.compute_type
+        self.vm_size = record.vm_size
+        self.max_nodes = record.max_nodes
+        self._config = dict(record.config)
         self.provisioning_state = "Succeeded"
 
     @staticmethod

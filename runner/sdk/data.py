@@ -9,6 +9,7 @@ import re
 import uuid
 from typing import Any
 
+from runner.spec import InputSource
 from runner.step_runtime.exceptions import UserErrorException
 from store.datastore_paths import normalize_datastore_path
 
@@ -84,9 +85,9 @@ class DataReference:
         return DataReference(datapath._datastore, data_reference_name, datapath.path_on_datastore,
                              binding.mode, binding.path_on_compute, binding.overwrite)
 
-    def _input_source(self) -> dict:
-        return {"type": "datastore", "datastore": self.datastore.name,
-                "path": normalize_datastore_path(self.path_on_datastore)}
+    def _input_source(self) -> InputSource:
+        return InputSource("datastore", datastore=self.datastore.name,
+                           path=normalize_datastore_path(self.path_on_datastore))
 
 
 class DataPath:
@@ -219,13 +220,12 @@ class FileDataset:
                 out.append(str(dest))
         return out
 
-    def _input_source(self) -> dict:
+    def _input_source(self) -> InputSource:
         (datastore, path), *rest = self._paths
         if rest:
             raise UserErrorException("a FileDataset over several datastore paths cannot be "
                                      "consumed by a step locally yet; use one path")
-        return {"type": "datastore", "datastore": datastore.name,
-                "path": normalize_datastore_path(path)}
+        return InputSource("datastore", datastore=datastore.name, path=normalize_datastore_path(path))
 
     def __repr__(self) -> str:
         return "FileDataset(" + ", ".join(f"{d.name}:{p}" for d, p in self._paths) + ")"

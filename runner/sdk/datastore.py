@@ -230,16 +230,15 @@ _CLASSES = {"AzureBlob": AzureBlobDatastore, "AzureFile": AzureFileDatastore}
 
 
 def _load(workspace: Any, name: str) -> AbstractDatastore:
-    row = catalog.get_datastore(workspace._local.conn, name)
-    if row is None:
-        known = ", ".join(r["name"] for r in catalog.list_datastores(workspace._local.conn))
+    record = catalog.get_datastore(workspace._local.conn, name)
+    if record is None:
+        known = ", ".join(d.name for d in catalog.list_datastores(workspace._local.conn))
         raise UserErrorException(f"Datastore {name!r} is not registered in this workspace "
                                  f"(registered: {known})")
-    import json
-    config = json.loads(row["config_json"])
-    cls = _CLASSES.get(row["datastore_type"])
+    config = record.config
+    cls = _CLASSES.get(record.datastore_type)
     if cls is None:
-        return AbstractDatastore(workspace, name, row["datastore_type"])
+        return AbstractDatastore(workspace, name, record.datastore_type)
     return cls(workspace, name, config.get("container_name", name), config.get("account_name", "local"),
                protocol=config.get("protocol"), endpoint=config.get("endpoint") or "core.windows.net")
 

@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from runner.spec import EnvironmentSpec, RunConfigSpec
+
 DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"
 DEFAULT_PYTHON_VERSION = "3.10.18"
 
@@ -197,21 +199,21 @@ class Environment:
         env.name = new_name
         return env
 
-    def _to_spec(self) -> dict:
+    def _to_spec(self) -> EnvironmentSpec:
+        """This environment as the PipelineSpec records it (Azure's default image: None)."""
         deps = self.python.conda_dependencies
         base_image = self.docker.base_image
-        return {"name": self.name,
-                "base_image": None if base_image == DEFAULT_CPU_IMAGE else base_image,
-                "base_dockerfile": self.docker.base_dockerfile,
-                "docker_arguments": [str(a) for a in self.docker.arguments],
-                "shm_size": self.docker.shm_size,
-                "python_version": deps.get_python_version(), "pip_packages": deps.pip_packages,
-                "conda_packages": deps.conda_packages, "pip_options": deps.pip_options,
-                "user_managed": self.python.user_managed_dependencies,
-                "environment_variables": dict(self.environment_variables)}
+        return EnvironmentSpec(
+            name=self.name, base_image=None if base_image == DEFAULT_CPU_IMAGE else base_image,
+            base_dockerfile=self.docker.base_dockerfile,
+            docker_arguments=tuple(str(a) for a in self.docker.arguments),
+            shm_size=self.docker.shm_size, python_version=deps.get_python_version(),
+            pip_packages=tuple(deps.pip_packages), conda_packages=tuple(deps.conda_packages),
+            pip_options=tuple(deps.pip_options), user_managed=self.python.user_managed_dependencies,
+            environment_variables=dict(self.environment_variables))
 
     def __repr__(self) -> str:
-        return json.dumps(self._to_spec(), indent=2)
+        return json.dumps(self._to_spec().to_json(), indent=2)
 
 
 class RunConfiguration:
@@ -250,8 +252,8 @@ class RunConfiguration:
     def auto_prepare_environment(self, value: bool) -> None:
         self._auto_prepare = value
 
-    def _to_spec(self) -> dict:
+    def _to_spec(self) -> RunConfigSpec:
+        """This run configuration as the PipelineSpec records it."""
         target = self.target if isinstance(self.target, str) else getattr(self.target, "name", "local")
-        return {"target": target, "node_count": self.node_count,
-                "max_run_duration_seconds": self.max_run_duration_seconds,
-                "environment": self.environment._to_spec()}
+        return RunConfigSpec(target, self.node_count, self.max_run_duration_seconds,
+                             self.environment._to_spec())

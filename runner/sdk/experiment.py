@@ -1,11 +1,12 @@
 """`Experiment`: a named group of runs, and where pipelines are submitted."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from runner.client import Client, SubmitOptions, WorkspaceIdentity
+from runner.sdk.runs import PipelineRun, StepRun
 from runner.step_runtime.exceptions import UserErrorException
 from store import catalog
 from store.runs import list_pipeline_runs
@@ -43,54 +44,43 @@ class Experiment:
             self._id = catalog.ensure_experiment(self._workspace._local.conn, self._name)
         return self._id
 
-    def submit(self, config: Any, tags: dict | None = None, **kwargs: Any) -> Any:
+    def submit(self, config: Any, tags: dict | None = None, **kwargs: Any) -> PipelineRun:
         """Submit a Pipeline or PublishedPipeline; returns its PipelineRun.
 
         As in the SDK, `regenerate_outputs`, `continue_on_step_failure` and
         `pipeline_parameters` (alias `pipeline_params`) are read and other kwargs are ignored.
         """
-        from runner.engine.submission import submit_run
-        from runner.sdk.pipeline import Pipeline, PublishedPipeline
-        from runner.sdk.runs import PipelineRun
-        parameters = kwargs.get("pipeline_parameters", kwargs.get("pipeline_params"))
-        continue_on_failure = kwargs.get("continue_on_step_failure")
-        identity = {"subscription_id": self._workspace.subscription_id,
-                    "resource_group": self._workspace.resource_group,
-                    "workspace_name": self._workspace.name}
-        if isinstance(config, Pipeline):
-            spec, cycles, published_id = config.graph, config.validate(), None
-            name = config._description or self._name
-        elif isinstance(config, PublishedPipeline):
-            spec, cycles, published_id = config._spec(), [], config.id
-            name = config.name
-            if continue_on_failure is None:
-                continue_on_failure = config.continue_on_step_failure
-        else:
+        if not hasattr(config, "_submission"):
             raise UserErrorException(f"cannot submit a {type(config).__name__}: amlocal runs "
                                      "Pipeline and PublishedPipeline objects")
-        run_id, executor = submit_run(
-            self._workspace._local, experiment_name=self._name, pipeline_name=name, spec=spec,
-            cycle_errors=cycles, parameters=parameters, tags=tags,
+        spec, pipeline_name, published_id, continue_default = config._submission(self._name)
+        continue_on_failure = kwargs.get("continue_on_step_failure")
+        if continue_on_failure is None:
+            continue_on_failure = continue_default
+        ws = self._workspace
+        options = SubmitOptions(
+            experiment_name=self._name, pipeline_name=pipeline_name,
+            parameters=kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")) or {},
+            tags={k: str(v) for k, v in (tags or {}).items()},
             continue_on_step_failure=bool(continue_on_failure),
-            regenerate_outputs=bool(kwargs.get("regenerate_outputs", False)), identity=identity,
-            source_folder=Path(os.getcwd()), published_pipeline_id=published_id)
-        run = PipelineRun(self, run_id)
-        print(f"Submitted PipelineRun {run_id}")
-        print(f"Link to Azure Machine Learning Portal: amlocal show {run_id}")
-        print(f"amlocal: {executor.why}")
-        _submitted_runs.append(run)
-        return run
+            regenerate_outputs=bool(kwargs.get("regenerate_outputs", False)),
+            identity=WorkspaceIdentity(ws.subscription_id, ws.resource_group, ws.name),
+            published_pipeline_id=published_id, source_folder=Path.cwd())
+        submitted = Client(ws._local).submit(spec, options)
+        print(f"Submitted PipelineRun {submitted.run_id}")
+        print(f"Link to Azure Machine Learning Portal: amlocal show {submitted.run_id}")
+        print(f"amlocal: {submitted.executor.why}")
+        return PipelineRun(self, submitted.run_id)
 
     def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
-                 include_children: bool = False) -> Iterator[Any]:
+                 include_children: bool = False) -> Iterator[PipelineRun | StepRun]:
         """This experiment's pipeline runs, newest first (step runs too with include_children)."""
-        from runner.sdk.runs import PipelineRun
-        for row in list_pipeline_runs(self._workspace._local.conn, self.id):
-            run = PipelineRun(self, row["id"])
-            if tags and not _matches(run.get_tags(), tags):
+        for record in list_pipeline_runs(self._workspace._local.conn, self.id):
+            if tags and not _matches(record.tags, tags):
                 continue
-            if properties and not _matches(run.get_properties(), properties):
+            if properties and not _matches(record.properties, properties):
                 continue
+            run = PipelineRun(self, record.id)
             yield run
             if include_children:
                 yield from run.get_steps()
@@ -99,24 +89,15 @@ class Experiment:
     def list(workspace: Any, experiment_name: str | None = None, view_type: str = "ActiveOnly",
              tags: Any = None) -> list["Experiment"]:
         """The workspace's experiments, newest first."""
-        rows = catalog.list_experiments(workspace._local.conn)
-        return [Experiment(workspace, r["name"], _id=r["id"]) for r in rows
-                if experiment_name is None or r["name"] == experiment_name]
+        return [Experiment(workspace, e.name, _id=e.id)
+                for e in catalog.list_experiments(workspace._local.conn)
+                if experiment_name is None or e.name == experiment_name]
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self._name}, Workspace: {self._workspace.name})"
 
 
-def _matches(values: dict, wanted: Any) -> bool:
+def _matches(values: Any, wanted: Any) -> bool:
     if isinstance(wanted, str):
         return wanted in values
     return all(values.get(k) == str(v) for k, v in dict(wanted).items())
-
-
-# Runs submitted by this process, so `amlocal run` can wait for those a script did not wait on.
-_submitted_runs: list[Any] = []
-
-
-def submitted_runs() -> list[Any]:
-    """The PipelineRuns submitted by this process so far."""
-    return list(_submitted_runs)

@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.sdk.pipeline_data import PipelineData
 from runner.sdk.steps.base import PipelineStep
+from runner.spec import DependencyGraph
 
 
 class StepSequence:
@@ -100,22 +101,12 @@ def build_graph(steps: Any, resolve_closure: bool) -> StepGraph:
 
 
 def _order(graph: StepGraph) -> None:
-    """Topological order (stable in listing order); steps on a cycle are reported."""
-    remaining = {id(s): s for s in graph.steps}
-    indegree = {id(s): len(graph.upstream(s)) for s in graph.steps}
-    downstream: dict[int, list[PipelineStep]] = {id(s): [] for s in graph.steps}
-    for s in graph.steps:
-        for up in graph.upstream(s):
-            downstream[id(up)].append(s)
-    ready = [s for s in graph.steps if indegree[id(s)] == 0]
-    while ready:
-        step = ready.pop(0)
-        graph.order.append(step)
-        del remaining[id(step)]
-        for d in downstream[id(step)]:
-            indegree[id(d)] -= 1
-            if indegree[id(d)] == 0:
-                ready.append(d)
-    for step in remaining.values():
-        graph.cycle_errors.append(
-            f"Cycle detected including node {step.name}({graph.node_ids[id(step)]})")
+    """Topological order (stable in listing order); steps on a cycle are reported instead."""
+    by_node = {graph.node_ids[id(s)]: s for s in graph.steps}
+    dependencies = DependencyGraph({graph.node_ids[id(s)]: [graph.node_ids[id(u)] for u in graph.upstream(s)]
+                                    for s in graph.steps})
+    on_cycle = dependencies.cycle_nodes()
+    for node in on_cycle:
+        graph.cycle_errors.append(f"Cycle detected including node {by_node[node].name}({node})")
+    if not on_cycle:
+        graph.order.extend(by_node[node] for node in dependencies.topological_order())

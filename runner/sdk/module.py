@@ -5,12 +5,12 @@ change what the version runs.
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from runner.sdk.pipeline_data import PipelineParameter
 from store import catalog
+from store.records import ModuleRecord
 from store.snapshots import SnapshotStore
 
 
@@ -83,24 +83,23 @@ class Module:
         return self._default_version
 
     @staticmethod
-    def _from_row(workspace: Any, row: Any) -> "Module":
-        versions = [ModuleVersion(row["name"], v["version"], json.loads(v["definition_json"]))
-                    for v in catalog.list_module_versions(workspace._local.conn, row["id"])]
-        return Module(workspace, row["id"], row["name"], row["description"], row["status"],
-                      row["default_version"], versions)
+    def _from_record(workspace: Any, record: ModuleRecord) -> "Module":
+        versions = [ModuleVersion(record.name, v.version, dict(v.definition)) for v in record.versions]
+        return Module(workspace, record.id, record.name, record.description, record.status,
+                      record.default_version, versions)
 
     @staticmethod
     def create(workspace: Any, name: str, description: str | None) -> "Module":
         """Create (or return the existing) module `name`."""
         module_id = catalog.create_module(workspace._local.conn, name, description)
-        return Module._from_row(workspace, catalog.get_module(workspace._local.conn, module_id, None))
+        return Module._from_record(workspace, catalog.get_module(workspace._local.conn, module_id, None))
 
     @staticmethod
     def get(workspace: Any, module_id: str | None = None, name: str | None = None) -> "Module":
         """The module with this id or name."""
         if module_id is None and name is None:
             raise ValueError("give module_id or name")
-        return Module._from_row(workspace, catalog.get_module(workspace._local.conn, module_id, name))
+        return Module._from_record(workspace, catalog.get_module(workspace._local.conn, module_id, name))
 
     def module_version_list(self) -> list[ModuleVersion]:
         return list(self._versions)
@@ -139,7 +138,7 @@ class Module:
                       "inputs": sorted(in_names), "outputs": sorted(out_names),
                       "params": {k: str(v) for k, v in (params or {}).items()},
                       "arguments": tokens, "description": description,
-                      "runconfig": runconfig._to_spec() if runconfig is not None else None}
+                      "runconfig": runconfig._to_spec().to_json() if runconfig is not None else None}
         catalog.add_module_version(local.conn, self._id, version, definition, is_default)
         refreshed = Module.get(self._workspace, self._id)
         self._versions, self._default_version = refreshed._versions, refreshed._default_version

@@ -6,11 +6,12 @@ from typing import Any
 
 from runner.sdk.graph import StepSequence, build_graph
 from runner.sdk.steps.base import BuildContext
+from runner.client import refuse_cycles
+from runner.spec import ParameterSpec, PipelineSpec
 from store import catalog
 
 __all__ = ["Pipeline", "PublishedPipeline", "StepSequence"]
 
-SPEC_FORMAT = 1
 
 
 class Pipeline:
@@ -34,25 +35,26 @@ class Pipeline:
         for step in graph.steps:
             step._validate_at_build(ctx)
         ordered = graph.order + [s for s in graph.steps if s not in graph.order]
-        compiled = [step._compile(ctx) for step in ordered]
+        compiled = tuple(step._compile(ctx) for step in ordered)
         self._graph = graph
         self._cycle_errors = list(graph.cycle_errors)
-        self._spec = {
-            "format": SPEC_FORMAT,
-            "description": description,
-            "default_datastore": datastore,
-            "parameters": {name: _parameter_spec(p.default_value) for name, p in ctx.parameters.items()},
-            "steps": compiled,
-        }
+        self._spec = PipelineSpec(
+            steps=compiled, description=description, default_datastore=datastore,
+            parameters={name: _parameter_spec(p.default_value) for name, p in ctx.parameters.items()})
 
     @property
-    def graph(self) -> dict:
-        """The compiled PipelineSpec (plain JSON-able data)."""
+    def graph(self) -> PipelineSpec:
+        """The compiled PipelineSpec, which every run of this pipeline works from."""
         return self._spec
 
     def validate(self) -> list[str]:
         """Problems that would stop a submit (cycles), as the SDK's list of strings."""
         return list(self._cycle_errors)
+
+    def _submission(self, experiment_name: str) -> tuple[PipelineSpec, str, str | None, bool | None]:
+        """(spec, pipeline name, published pipeline id, continue_on_step_failure default) for
+        `Experiment.submit`: a pipeline is named by its description, else its experiment."""
+        return self._spec, self._description or experiment_name, None, None
 
     def submit(self, experiment_name: str, pipeline_parameters: dict | None = None,
                continue_on_step_failure: bool = False, regenerate_outputs: bool = False,
@@ -70,10 +72,10 @@ class Pipeline:
     def publish(self, name: str | None = None, description: str | None = None,
                 version: str | None = None, continue_on_step_failure: bool | None = None) -> "PublishedPipeline":
         """Store this pipeline under `name`, to be submitted again by id."""
-        from runner.engine.submission import refuse_cycles
-        refuse_cycles(self._spec, self._cycle_errors)
+        refuse_cycles(self._spec)
         conn = self._workspace._local.conn
-        pipeline_id = catalog.ensure_pipeline(conn, name or self._description or "pipeline", self._spec)
+        pipeline_id = catalog.ensure_pipeline(conn, name or self._description or "pipeline",
+                                              self._spec.to_json())
         pub_id = catalog.publish_pipeline(conn, pipeline_id, name or "pipeline", description,
                                           version, continue_on_step_failure)
         return PublishedPipeline.get(self._workspace, pub_id)
@@ -82,13 +84,13 @@ class Pipeline:
         return str(self._workspace._local.layout.root)
 
 
-def _parameter_spec(default: Any) -> dict:
+def _parameter_spec(default: Any) -> ParameterSpec:
     from runner.sdk.data import DataPath
     if isinstance(default, DataPath):
-        return {"type": "datapath", "default": {"datastore": default.datastore_name,
-                                                "path": default.path_on_datastore}}
+        return ParameterSpec("datapath", {"datastore": default.datastore_name,
+                                          "path": default.path_on_datastore})
     kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(default), "dataset")
-    return {"type": kind, "default": default if kind != "dataset" else str(default)}
+    return ParameterSpec(kind, default if kind != "dataset" else str(default))
 
 
 class PublishedPipeline:
@@ -112,16 +114,17 @@ class PublishedPipeline:
     @staticmethod
     def get(workspace: Any, id: str, _workflow_provider: Any = None,
             _service_endpoint: Any = None) -> "PublishedPipeline":
-        row = catalog.get_published_pipeline(workspace._local.conn, id)
-        spec = catalog.get_pipeline_spec(workspace._local.conn, row["pipeline_id"])
-        return PublishedPipeline(row["name"], row["pipeline_id"], row["description"], row["version"],
-                                 row["id"], row["status"], f"amlocal://published-pipelines/{row['id']}",
-                                 len(spec["steps"]), workspace, row["continue_on_step_failure"])
+        record = catalog.get_published_pipeline(workspace._local.conn, id)
+        steps = catalog.get_pipeline(workspace._local.conn, record.pipeline_id).spec["steps"]
+        return PublishedPipeline(record.name, record.pipeline_id, record.description,
+                                 record.version, record.id, record.status,
+                                 f"amlocal://published-pipelines/{record.id}", len(steps),
+                                 workspace, record.continue_on_step_failure)
 
     @staticmethod
     def list(workspace: Any, active_only: bool = True, _service_endpoint: Any = None) -> list["PublishedPipeline"]:
-        return [PublishedPipeline.get(workspace, row["id"])
-                for row in catalog.list_published_pipelines(workspace._local.conn, active_only)]
+        return [PublishedPipeline.get(workspace, record.id)
+                for record in catalog.list_published_pipelines(workspace._local.conn, active_only)]
 
     get_all = list
 
@@ -166,13 +169,18 @@ class PublishedPipeline:
         """
         return self._endpoint
 
-    def _spec(self) -> dict:
-        return catalog.get_pipeline_spec(self._workspace._local.conn, self._graph_id)
+    def _spec(self) -> PipelineSpec:
+        return PipelineSpec.from_json(catalog.get_pipeline(self._workspace._local.conn,
+                                                           self._graph_id).spec)
+
+    def _submission(self, experiment_name: str) -> tuple[PipelineSpec, str, str | None, bool | None]:
+        """(spec, pipeline name, published pipeline id, continue_on_step_failure default)."""
+        return self._spec(), self._name, self._id, self._continue_on_step_failure
 
     def get_step_names(self) -> list[str]:
-        return [s["name"] for s in self._spec()["steps"]]
+        return [s.name for s in self._spec().steps]
 
-    def get_graph(self) -> dict:
+    def get_graph(self) -> PipelineSpec:
         return self._spec()
 
     def enable(self) -> None:

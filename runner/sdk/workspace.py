@@ -168,21 +168,30 @@ class Workspace:
     def datastores(self) -> dict[str, Any]:
         """Every registered datastore by name."""
         from runner.sdk.datastore import Datastore
-        return {row["name"]: Datastore(self, row["name"])
-                for row in catalog.list_datastores(self._local.conn)}
+        return {d.name: Datastore(self, d.name) for d in catalog.list_datastores(self._local.conn)}
 
     @property
     def compute_targets(self) -> dict[str, Any]:
         """Every registered compute target by name, as its ComputeTarget subclass."""
         from runner.sdk.compute import ComputeTarget
-        return {row["name"]: ComputeTarget(self, row["name"])
-                for row in catalog.list_compute_targets(self._local.conn)}
+        return {c.name: ComputeTarget(self, c.name)
+                for c in catalog.list_compute_targets(self._local.conn)}
 
     @property
     def experiments(self) -> dict[str, Any]:
         from runner.sdk.experiment import Experiment
-        return {row["name"]: Experiment(self, row["name"])
-                for row in catalog.list_experiments(self._local.conn)}
+        return {e.name: Experiment(self, e.name, _id=e.id)
+                for e in catalog.list_experiments(self._local.conn)}
+
+    def _experiment(self, name: str) -> Any:
+        """Experiment `name` of this workspace (runs read back from the store belong to one)."""
+        from runner.sdk.experiment import Experiment
+        return Experiment(self, name, _skip_name_validation=True)
+
+    def _published_pipeline(self, published_pipeline_id: str) -> Any:
+        """The PublishedPipeline with this id."""
+        from runner.sdk.pipeline import PublishedPipeline
+        return PublishedPipeline.get(self, published_pipeline_id)
 
     def get_run(self, run_id: str) -> Any:
         from runner.sdk.runs import get_run

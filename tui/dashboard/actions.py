@@ -1,9 +1,8 @@
-"""Actions on runs started from the dashboard: they go through the runner's API, which starts
-a runner process of its own; nothing runs inside the UI process."""
+"""Actions on runs started from the dashboard: they go through the client API, which starts a
+runner process of its own; nothing runs inside the UI process."""
 from __future__ import annotations
 
-from runner.engine.liveness import cancel_run
-from runner.engine.rerun import rerun
+from runner.client import Client
 from store.layout import WorkspaceLayout
 from store.workspace import open_workspace
 
@@ -11,13 +10,13 @@ from store.workspace import open_workspace
 def rerun_run(layout: WorkspaceLayout, run_id: str, regenerate: bool) -> str:
     """Submit `run_id`'s pipeline again; returns the new run id."""
     with open_workspace(layout) as local:
-        return rerun(local, run_id, regenerate_outputs=regenerate)
+        return Client(local).rerun(run_id, regenerate_outputs=regenerate).run_id
 
 
 def cancel(layout: WorkspaceLayout, run_id: str) -> str:
     """Ask `run_id`'s runner to stop; returns what was done, in words."""
     with open_workspace(layout) as local:
-        return cancel_run(local.conn, run_id)
+        return Client(local).cancel(run_id)
 
 
 def perform(layout: WorkspaceLayout, run_id: str, what: str) -> str:

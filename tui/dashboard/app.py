@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from store.layout import WorkspaceLayout
 from tui.dashboard.pipelines_screen import PipelinesScreen
-from runner.engine.watcher import PipelineWatcher
+from runner.watch.watcher import PipelineWatcher
 from tui.dashboard.queries import Store
 from tui.dashboard.watching import WatchEvent, make_watcher
 

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedConten
 from textual_plotext import PlotextPlot
 
 from runner.engine.progress import LogTail
-from runner.engine.resource_usage import UsageSampler
+from runner.executors import Executor, make_executor
 from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
@@ -98,7 +98,7 @@ class RunScreen(Screen):
         self.detail: RunDetail | None = None
         self.step_id: str | None = None
         self._tails: tuple[LogTail, LogTail] | None = None
-        self._sampler = UsageSampler()
+        self._executors: dict[str, Executor] = {}  # by name: they keep the previous CPU sample
         self.search = ""
 
     def compose(self) -> ComposeResult:
@@ -145,12 +145,12 @@ class RunScreen(Screen):
 
     def _usage(self, store, step_id: str) -> str:
         """Live CPU and memory of the step while it runs (empty otherwise)."""
-        row = store.step_row(step_id)
-        if row is None or row["status"] != "Running":
+        step = store.step_record(step_id)
+        if step is None or step.status != "Running" or not step.executor:
             return ""
-        usage = (self._sampler.container(step_id) if row["executor"] == "docker"
-                 else self._sampler.process(row["process_id"], row["process_create_time"])
-                 if row["process_id"] else None)
+        if step.executor not in self._executors:
+            self._executors[step.executor] = make_executor(step.executor, store.layout, may_build=False)
+        usage = self._executors[step.executor].usage(step)
         return f"CPU {usage.cpu_percent:.0f}%  memory {usage.memory_mib:.0f} MiB" if usage else ""
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:

@@ -2,14 +2,12 @@
 worker, its events posted to the app as messages."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from textual.message import Message
 
-from runner.engine.submission import SCRIPT_PROPERTY
-from runner.engine.watcher import PipelineWatcher
+from runner.watch.watcher import PipelineWatcher
 from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run
 from store.workspace import open_workspace
@@ -28,8 +26,7 @@ class WatchEvent(Message):
 def make_watcher(layout: WorkspaceLayout, pipeline: str, run_id: str, post) -> PipelineWatcher:
     """A watcher of the pipeline that `run_id` ran, reporting through `post(WatchEvent)`."""
     with open_workspace(layout) as local:
-        properties = json.loads(get_pipeline_run(local.conn, run_id)["properties_json"])
-    script = properties.get(SCRIPT_PROPERTY)
+        script = get_pipeline_run(local.conn, run_id).script
     return PipelineWatcher(layout, Path(script) if script else None, run_id,
                            say=lambda text: post(WatchEvent(pipeline, text)), progress=None,
                            runs_in_process=False)  # reruns get runner processes of their own

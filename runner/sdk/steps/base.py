@@ -1,7 +1,7 @@
 """`PipelineStep`: ports, arguments and run-after edges shared by every step type.
 
 A step validates its ports and arguments when it is constructed (as the SDK does) and later
-compiles itself into plain JSON for the PipelineSpec (`_compile`), where every data object
+compiles itself into a `StepSpec` of the PipelineSpec (`_compile`), where every data object
 becomes a port reference and every parameter a parameter reference.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from runner.sdk.data import (DataReference, DatasetConsumptionConfig, FileDataset,
                              OutputDatasetInput, OutputFileDatasetConfig)
 from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter
+from runner.spec import InputSource, InputSpec, OutputSpec, StepKind, StepSpec, Token
 
 _WORD = re.compile(r"^\w+$")
 DATA_TYPES = (PipelineData, InputPortBinding, DataReference, DatasetConsumptionConfig,
@@ -162,14 +163,11 @@ class PipelineStep:
         return missing
 
     # ----------------------------------------------------------------- compile
-    def _compile_inputs(self, ctx: BuildContext) -> list[dict]:
-        specs = []
-        for obj, port in zip(self._inputs, self._input_ports):
-            specs.append({"port": port, **_input_spec(obj, ctx)})
-        return specs
+    def _compile_inputs(self, ctx: BuildContext) -> tuple[InputSpec, ...]:
+        return tuple(_input_spec(obj, port, ctx) for obj, port in zip(self._inputs, self._input_ports))
 
-    def _compile_outputs(self, ctx: BuildContext) -> list[dict]:
-        specs = []
+    def _compile_outputs(self, ctx: BuildContext) -> tuple[OutputSpec, ...]:
+        specs: list[OutputSpec] = []
         for obj in self._outputs:
             if isinstance(obj, PipelineData):
                 if obj._producer is not self:
@@ -177,10 +175,9 @@ class PipelineStep:
                         f"Step output {obj.name} can not be used as an output for step {self.name}, "
                         f"as it is already an output of step {obj._producer.name}.")
                 datastore = obj.datastore.name if obj.datastore is not None else ctx.default_datastore
-                specs.append({"port": obj._output_name, "name": obj.name, "kind": "pipeline_data",
-                              "datastore": datastore, "mode": obj._output_mode,
-                              "path_on_compute": obj._output_path_on_compute,
-                              "pipeline_output_name": obj._pipeline_output_name})
+                specs.append(OutputSpec(obj._output_name, obj.name, "pipeline_data", datastore,
+                                        obj._output_mode, obj._output_path_on_compute,
+                                        pipeline_output_name=obj._pipeline_output_name))
             elif isinstance(obj, OutputFileDatasetConfig):
                 if obj._producer is not self:
                     raise ValueError(
@@ -190,39 +187,44 @@ class PipelineStep:
                     datastore, template = ctx.default_datastore, "dataset/{run-id}/{output-name}"
                 else:
                     datastore, template = obj.destination[0].name, obj.destination[1]
-                specs.append({"port": obj.name, "name": obj.name, "kind": "output_dataset",
-                              "datastore": datastore, "mode": obj.mode, "destination": template,
-                              "path_on_compute": obj.source})
+                specs.append(OutputSpec(obj.name, obj.name, "output_dataset", datastore, obj.mode,
+                                        obj.source, destination=template))
             elif isinstance(obj, DataReference):
-                specs.append({"port": obj.data_reference_name, "name": obj.data_reference_name,
-                              "kind": "datastore_path", "datastore": obj.datastore.name,
-                              "mode": "upload", "destination": obj.path_on_datastore or "",
-                              "path_on_compute": obj.path_on_compute})
-        return specs
+                specs.append(OutputSpec(obj.data_reference_name, obj.data_reference_name,
+                                        "datastore_path", obj.datastore.name, "upload",
+                                        obj.path_on_compute, destination=obj.path_on_datastore or ""))
+        return tuple(specs)
 
-    def _compile_argument(self, arg: Any, ctx: BuildContext) -> dict:
+    def _compile_argument(self, arg: Any, ctx: BuildContext) -> Token:
         """One argument as a token: literal, input port, output port or parameter."""
         if isinstance(arg, PipelineParameter):
             ctx.add_parameter(arg)
-            return {"parameter": arg.name}
+            return Token("parameter", arg.name)
         for obj, port in zip(self._outputs, self._output_ports):
             if arg is obj:
-                return {"output": port}
+                return Token("output", port)
         for obj, port in zip(self._inputs, self._input_ports):
             if _same_data(arg, obj) or (isinstance(obj, OutputDatasetInput) and arg is obj.output):
-                return {"input": port}
-        return {"literal": str(arg)}
+                return Token("input", port)
+        return Token("literal", str(arg))
 
-    def _compile_arguments(self, ctx: BuildContext) -> list[dict]:
-        return [self._compile_argument(a, ctx) for a in self._arguments]
+    def _compile_arguments(self, ctx: BuildContext) -> tuple[Token, ...]:
+        return tuple(self._compile_argument(a, ctx) for a in self._arguments)
 
-    def _compile(self, ctx: BuildContext) -> dict:
-        """This step as PipelineSpec JSON (subclasses add their own fields)."""
-        return {"node_id": ctx.node_id(self), "name": self.name, "type": self.step_type,
-                "inputs": self._compile_inputs(ctx), "outputs": self._compile_outputs(ctx),
-                "arguments": self._compile_arguments(ctx),
-                "run_after": [ctx.node_id(s) for s in self.run_after_steps],
-                "allow_reuse": getattr(self, "_allow_reuse", True)}
+    def _compile_base(self, ctx: BuildContext, kind: StepKind, **fields: Any) -> StepSpec:
+        """The StepSpec of this step: ports, arguments and run-after edges, plus `fields`."""
+        values: dict[str, Any] = dict(
+            node_id=ctx.node_id(self), name=self.name, type=self.step_type, kind=kind,
+            inputs=self._compile_inputs(ctx), outputs=self._compile_outputs(ctx),
+            arguments=self._compile_arguments(ctx),
+            run_after=tuple(ctx.node_id(s) for s in self.run_after_steps),
+            allow_reuse=getattr(self, "_allow_reuse", True))
+        values.update(fields)
+        return StepSpec(**values)
+
+    def _compile(self, ctx: BuildContext) -> StepSpec:
+        """This step as a StepSpec of the PipelineSpec (each step type says how it runs)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be compiled")
 
     def _validate_at_build(self, ctx: BuildContext) -> None:
         """Checks made when the Pipeline is built (script exists, target known)."""
@@ -240,40 +242,37 @@ def _producer_of(inp: Any) -> Any:
     return None
 
 
-def _input_spec(obj: Any, ctx: BuildContext) -> dict:
+def _input_spec(obj: Any, port: str, ctx: BuildContext) -> InputSpec:
     """Where an input's data comes from and how the step receives it."""
     if isinstance(obj, PipelineData):
         obj = obj.create_input_binding()
     if isinstance(obj, InputPortBinding):
         data = obj.bind_object
         if isinstance(data, PipelineData):
-            return {"source": {"type": "step_output", "node": ctx.node_id(data._producer),
-                               "output": data._output_name},
-                    "mode": obj.bind_mode, "path_on_compute": obj.path_on_compute}
+            source = InputSource("step_output", node=ctx.node_id(data._producer),
+                                 output=data._output_name)
+            return InputSpec(port, source, obj.bind_mode, obj.path_on_compute)
         from runner.sdk.runs import PortDataReference
         if isinstance(data, PortDataReference):
-            return {"source": {"type": "datastore", "datastore": data.datastore_name,
-                               "path": data.path_on_datastore},
-                    "mode": obj.bind_mode, "path_on_compute": obj.path_on_compute}
+            source = InputSource("datastore", datastore=data.datastore_name,
+                                 path=data.path_on_datastore)
+            return InputSpec(port, source, obj.bind_mode, obj.path_on_compute)
         raise ValueError(f"Unexpected input type: {type(data).__name__}")
     if isinstance(obj, DataReference):
-        return {"source": obj._input_source(), "mode": obj.mode, "path_on_compute": obj.path_on_compute}
+        return InputSpec(port, obj._input_source(), obj.mode, obj.path_on_compute)
     if isinstance(obj, DatasetConsumptionConfig):
         dataset = obj.dataset
+        mode = "mount" if obj.mode == "direct" else obj.mode
         if isinstance(dataset, PipelineParameter):
             ctx.add_parameter(dataset)
-            return {"source": {"type": "parameter", "parameter": dataset.name},
-                    "mode": "mount" if obj.mode == "direct" else obj.mode,
-                    "path_on_compute": obj.path_on_compute, "dataset": obj.name}
-        return {"source": dataset._input_source(),
-                "mode": "mount" if obj.mode == "direct" else obj.mode,
-                "path_on_compute": obj.path_on_compute, "dataset": obj.name}
+            return InputSpec(port, InputSource("parameter", parameter=dataset.name), mode,
+                             obj.path_on_compute, obj.name)
+        return InputSpec(port, dataset._input_source(), mode, obj.path_on_compute, obj.name)
     if isinstance(obj, OutputDatasetInput):
-        return {"source": {"type": "step_output", "node": ctx.node_id(obj.output._producer),
-                           "output": obj.output.name},
-                "mode": obj.mode, "path_on_compute": None, "dataset": obj.name}
+        source = InputSource("step_output", node=ctx.node_id(obj.output._producer),
+                             output=obj.output.name)
+        return InputSpec(port, source, obj.mode, None, obj.name)
     if isinstance(obj, OutputFileDatasetConfig):
-        return {"source": {"type": "step_output", "node": ctx.node_id(obj._producer),
-                           "output": obj.name},
-                "mode": "mount", "path_on_compute": None, "dataset": obj.name}
+        source = InputSource("step_output", node=ctx.node_id(obj._producer), output=obj.name)
+        return InputSpec(port, source, "mount", None, obj.name)
     raise ValueError(f"Unexpected input type: {type(obj).__name__}")

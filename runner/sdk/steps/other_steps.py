@@ -8,6 +8,7 @@ from runner.sdk.data import DataReference
 from runner.sdk.pipeline_data import PipelineData, PipelineParameter
 from runner.sdk.steps.base import BuildContext, PipelineStep
 from runner.sdk.steps.script_steps import compute_target_name
+from runner.spec import RunConfigSpec, StepSpec, Token
 
 
 class DataTransferStep(PipelineStep):
@@ -35,14 +36,12 @@ class DataTransferStep(PipelineStep):
         self._source_type = source_reference_type
         self._destination_type = destination_reference_type
 
-    def _compile(self, ctx: BuildContext) -> dict:
-        spec = super()._compile(ctx)
-        spec.update({"kind": "data_transfer",
-                     "compute_target": compute_target_name(self._compute_target, ctx.workspace,
-                                                           check=False),
-                     "source_reference_type": self._source_type,
-                     "destination_reference_type": self._destination_type})
-        return spec
+    def _compile(self, ctx: BuildContext) -> StepSpec:
+        return self._compile_base(
+            ctx, "data_transfer",
+            compute_target=compute_target_name(self._compute_target, ctx.workspace, check=False),
+            source_reference_type=self._source_type,
+            destination_reference_type=self._destination_type)
 
 
 class DatabricksStep(PipelineStep):
@@ -110,23 +109,21 @@ class DatabricksStep(PipelineStep):
                 raise ValueError(f"Step [{self.name}]: script not found at: {script}. Make sure "
                                  "to specify an appropriate source_directory on the Step.")
 
-    def _compile(self, ctx: BuildContext) -> dict:
-        spec = super()._compile(ctx)
+    def _compile(self, ctx: BuildContext) -> StepSpec:
         # Databricks passes data as `--<name> <path>` pairs after the script's own params.
         arguments = [self._compile_argument(p, ctx) for p in self._params_objects]
         for port in self._input_ports:
-            arguments += [{"literal": f"--{port}"}, {"input": port}]
+            arguments += [Token("literal", f"--{port}"), Token("input", port)]
         for port in self._output_ports:
-            arguments += [{"literal": f"--{port}"}, {"output": port}]
-        spec.update({"kind": "python" if self._job["python_script_name"] else "databricks",
-                     "script_name": self._job["python_script_name"],
-                     "source_directory": (os.path.abspath(self._source_directory)
-                                          if self._source_directory else None),
-                     "arguments": arguments, "params": {},
-                     "compute_target": compute_target_name(self._compute_target, ctx.workspace,
-                                                           check=False),
-                     "databricks": self._job, "runconfig": None})
-        return spec
+            arguments += [Token("literal", f"--{port}"), Token("output", port)]
+        return self._compile_base(
+            ctx, "python" if self._job["python_script_name"] else "databricks",
+            script_name=self._job["python_script_name"],
+            source_directory=(os.path.abspath(self._source_directory)
+                              if self._source_directory else None),
+            arguments=tuple(arguments),
+            compute_target=compute_target_name(self._compute_target, ctx.workspace, check=False),
+            databricks=dict(self._job))
 
 
 class ModuleStep(PipelineStep):
@@ -167,21 +164,20 @@ class ModuleStep(PipelineStep):
     def _validate_at_build(self, ctx: BuildContext) -> None:
         compute_target_name(self._compute_target, ctx.workspace)
 
-    def _compile(self, ctx: BuildContext) -> dict:
-        spec = super()._compile(ctx)
+    def _compile(self, ctx: BuildContext) -> StepSpec:
         definition = self._module_version.definition
-        if not self._has_own_arguments:
-            spec["arguments"] = definition["arguments"]
-        params = {k: {"literal": str(v)} for k, v in definition.get("params", {}).items()}
+        params = {k: Token("literal", str(v)) for k, v in definition.get("params", {}).items()}
         for key, value in self._params.items():
             params[key] = (self._compile_argument(value, ctx) if isinstance(value, PipelineParameter)
-                           else {"literal": str(value)})
-        runconfig = self._runconfig._to_spec() if self._runconfig is not None else definition.get("runconfig")
-        spec.update({"kind": "python", "script_name": definition["script_name"],
-                     "source_directory": None, "snapshot_id": definition["snapshot_id"],
-                     "params": params, "runconfig": runconfig,
-                     "compute_target": compute_target_name(self._compute_target, ctx.workspace,
-                                                           check=False),
-                     "module": {"name": self._module_version.module_name,
-                                "version": self._module_version.version}})
-        return spec
+                           else Token("literal", str(value)))
+        runconfig = (self._runconfig._to_spec() if self._runconfig is not None
+                     else RunConfigSpec.from_json(definition.get("runconfig")))
+        fields: dict = {}
+        if not self._has_own_arguments:
+            fields["arguments"] = tuple(Token.from_json(t) for t in definition["arguments"])
+        return self._compile_base(
+            ctx, "python", script_name=definition["script_name"],
+            snapshot_id=definition["snapshot_id"], params=params, runconfig=runconfig,
+            compute_target=compute_target_name(self._compute_target, ctx.workspace, check=False),
+            module={"name": self._module_version.module_name,
+                    "version": self._module_version.version}, **fields)

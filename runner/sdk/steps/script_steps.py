@@ -9,6 +9,7 @@ from typing import Any
 from runner.sdk.environment import RunConfiguration
 from runner.sdk.pipeline_data import PipelineParameter
 from runner.sdk.steps.base import BuildContext, PipelineStep
+from runner.spec import RunConfigSpec, StepSpec, Token
 from runner.step_runtime.exceptions import ComputeTargetException
 
 log = logging.getLogger("azureml.pipeline.steps")
@@ -89,28 +90,27 @@ class PythonScriptStep(PipelineStep):
                 "Pipeline.")
         compute_target_name(self._compute_target, ctx.workspace)
 
-    def _compile_params(self, ctx: BuildContext) -> dict:
+    def _compile_params(self, ctx: BuildContext) -> dict[str, Token]:
         out = {}
         for key, value in {**self._params, **self._runconfig_pipeline_params}.items():
             out[key] = self._compile_argument(value, ctx) if isinstance(value, PipelineParameter) \
-                else {"literal": str(value)}
+                else Token("literal", str(value))
         return out
 
-    def _runconfig_spec(self) -> dict:
+    def _runconfig_spec(self) -> RunConfigSpec:
         return (self._runconfig or RunConfiguration())._to_spec()
 
-    def _compile(self, ctx: BuildContext) -> dict:
-        spec = super()._compile(ctx)
-        spec.update({
-            "kind": "python",
-            "script_name": self._script_name,
-            "source_directory": self._resolved_source_directory(ctx),
-            "params": self._compile_params(ctx),
-            "compute_target": compute_target_name(self._compute_target, ctx.workspace, check=False),
-            "runconfig": self._runconfig_spec(),
-            "version": self._version,
-        })
-        return spec
+    def _compile(self, ctx: BuildContext) -> StepSpec:
+        return self._compile_base(
+            ctx, "python", script_name=self._script_name,
+            source_directory=self._resolved_source_directory(ctx),
+            params=self._compile_params(ctx),
+            compute_target=compute_target_name(self._compute_target, ctx.workspace, check=False),
+            runconfig=self._runconfig_spec(), version=self._version, mpi=self._mpi_spec())
+
+    def _mpi_spec(self) -> dict | None:
+        """The MPI layout an MpiStep records (None for other steps)."""
+        return None
 
 
 class EstimatorStep(PythonScriptStep):
@@ -178,8 +178,6 @@ class MpiStep(PythonScriptStep):
         self._node_count = node_count
         self._process_count_per_node = process_count_per_node
 
-    def _compile(self, ctx: BuildContext) -> dict:
-        spec = super()._compile(ctx)
-        spec["mpi"] = {"node_count": self._node_count,
-                       "process_count_per_node": self._process_count_per_node}
-        return spec
+    def _mpi_spec(self) -> dict | None:
+        return {"node_count": self._node_count,
+                "process_count_per_node": self._process_count_per_node}

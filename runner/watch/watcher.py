@@ -18,19 +18,18 @@ from typing import Callable, TextIO
 
 import watchfiles
 
-from runner.engine.liveness import cancel_run
+from runner.client import Client
 from runner.engine.progress import ProgressPrinter
-from runner.engine.rerun import rerun
-from runner.engine.runner_process import execute_run, fail_run, make_executor
-from runner.engine.scheduler import PipelineRunExecution
-from runner.engine.submission import start_runner
-from runner.engine.watch_scope import WatchScope
+from runner.engine.run_execution import PipelineRunExecution
+from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
 from runner.errors import RunnerError
 from runner.paths import PACKAGE_PARENT
+from runner.spec import PipelineSpec
+from runner.watch.scope import WatchScope
 from store import status as st
-from store.catalog import get_pipeline_spec
+from store.catalog import get_pipeline
 from store.layout import WorkspaceLayout
-from store.runs import get_pipeline_run
+from store.runs import get_pipeline_run, run_status
 from store.workspace import open_workspace
 
 QUIET_MS = 40         # a burst of saves ends after this long without another save
@@ -44,8 +43,10 @@ class PipelineWatcher:
 
     def __init__(self, layout: WorkspaceLayout, script: Path | None, run_id: str,
                  say: Callable[[str], None] = print, manual: bool = False,
-                 progress: TextIO | None = sys.stdout, runs_in_process: bool = True) -> None:
+                 progress: TextIO | None = sys.stdout, runs_in_process: bool = True,
+                 executor: str | None = None) -> None:
         self.layout = layout
+        self.executor = executor  # the executor asked for (auto, docker, local), if any
         self.script = Path(script).resolve() if script else None
         self.progress = progress  # where runs' progress is printed (None: nowhere, as in the dashboard)
         # True: this process executes the runs it starts (fastest; they stop when watching
@@ -55,16 +56,19 @@ class PipelineWatcher:
         self.say = say
         self.manual = manual
         self.paused = False
-        self.pending: set[Path] = set()
+        self.pending: set[Path] = set()  # manual mode: changes waiting for Enter
+        self._pending_lock = threading.Lock()  # the stdin thread and the watch thread share them
         self.stop_event = threading.Event()
         self.local = open_workspace(layout)
+        self.client = Client(self.local)
         self.current_run = run_id
         self.executions: dict[str, tuple[PipelineRunExecution, threading.Thread]] = {}
         self.scope = self._scope_of(run_id)
 
     def _scope_of(self, run_id: str) -> WatchScope:
         run = get_pipeline_run(self.local.conn, run_id)
-        return WatchScope.of(self.script, self.layout, get_pipeline_spec(self.local.conn, run["pipeline_id"]))
+        spec = PipelineSpec.from_json(get_pipeline(self.local.conn, run.pipeline_id).spec)
+        return WatchScope.of(self.script, self.layout, spec)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -112,7 +116,8 @@ class PipelineWatcher:
 
     def trigger(self) -> None:
         """Manual mode: run what the pending changes invalidated."""
-        pending, self.pending = self.pending, set()
+        with self._pending_lock:
+            pending, self.pending = self.pending, set()
         if pending:
             self._act(pending)
 
@@ -126,7 +131,8 @@ class PipelineWatcher:
         if self.paused:
             return False
         if self.manual:
-            self.pending |= relevant
+            with self._pending_lock:
+                self.pending |= relevant
             self.say(f"{self._names(relevant)} changed; press Enter to rerun")
             return False
         return self._act(relevant)
@@ -154,21 +160,24 @@ class PipelineWatcher:
         stale = self.scope.invalidated(nodes)
         self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
         self._cancel_current(f"superseded: {self._names(paths)} changed")
-        self._start(rerun(self.local, self.current_run, start=False))
+        submitted = self.client.rerun(self.current_run, executor=self.executor, start=False)
+        self._start(submitted.run_id, submitted.finished_at_submit)
         return False
 
     # --- runs -------------------------------------------------------------------------------
 
-    def _start(self, run_id: str) -> None:
-        """Execute `run_id` (in this process, or in a runner process), printing its progress."""
+    def _start(self, run_id: str, finished: bool) -> None:
+        """Execute `run_id` (in this process, or in a runner process), printing its progress;
+        a run `finished` at submit (everything reused) only has its progress printed."""
         self.current_run = run_id
-        if not self.runs_in_process:
-            start_runner(self.layout.root, run_id, self.layout.pipeline_run_dir(run_id))
+        if finished or not self.runs_in_process:
+            if not finished:
+                start_runner(self.local, run_id)
             self._follow_in_background(run_id)
             return
         local = open_workspace(self.layout)
         try:
-            execution = PipelineRunExecution(local, run_id, make_executor(local, run_id))
+            execution = PipelineRunExecution(local, run_id, executor_for_run(local, run_id))
         except RunnerError as exc:  # e.g. the Docker engine went away: the run says so
             fail_run(local, run_id, str(exc))
             local.close()
@@ -197,7 +206,7 @@ class PipelineWatcher:
     def _cancel_current(self, reason: str) -> None:
         """Stop the run in flight, if any, and wait for it to end (ask, wait, kill)."""
         run_id = self.current_run
-        if get_pipeline_run(self.local.conn, run_id)["status"] in st.TERMINAL:
+        if run_status(self.local.conn, run_id) in st.TERMINAL:
             return
         self.say(f"canceling run {run_id[:8]} ({reason})")
         if run_id in self.executions:
@@ -205,10 +214,9 @@ class PipelineWatcher:
             execution.request_stop(reason)
             thread.join(STOP_WAIT_SECONDS)
             return
-        cancel_run(self.local.conn, run_id)
+        self.client.cancel(run_id)
         deadline = time.monotonic() + STOP_WAIT_SECONDS
-        while (get_pipeline_run(self.local.conn, run_id)["status"] not in st.TERMINAL
-               and time.monotonic() < deadline):
+        while run_status(self.local.conn, run_id) not in st.TERMINAL and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def _evaluate_script(self) -> str | None:
@@ -217,8 +225,9 @@ class PipelineWatcher:
                "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p)}
         with tempfile.TemporaryDirectory(prefix="amlocal-watch-") as scratch:
             record = Path(scratch) / "submitted"
+            choice = ["--executor", self.executor] if self.executor else []
             done = subprocess.run([sys.executable, "-m", "runner.pipeline_script", str(self.script),
-                                   "--record", str(record)],
+                                   "--record", str(record), *choice],
                                   env=env, capture_output=True, text=True, cwd=self.script.parent)
             submitted = record.read_text().split() if record.exists() else []
         if done.returncode != 0:
@@ -238,8 +247,7 @@ class PipelineWatcher:
         for _, thread in self.executions.values():
             thread.join(STOP_WAIT_SECONDS)
         try:
-            if (self.runs_in_process and
-                    get_pipeline_run(self.local.conn, self.current_run)["status"] not in st.TERMINAL):
+            if self.runs_in_process and run_status(self.local.conn, self.current_run) not in st.TERMINAL:
                 self._cancel_current("watch stopped")
         finally:
             self.local.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pathspec
 
-from runner.engine.scheduler import descendants, step_dependencies
+from runner.spec import PipelineSpec
 from store.layout import WorkspaceLayout
 from store.snapshots import ALWAYS_EXCLUDED_DIRS, load_ignore_spec
 
@@ -24,23 +24,23 @@ class WatchScope:
 
     script: Path | None  # None: a pipeline submitted without `amlocal run` (no script to re-evaluate)
     layout: WorkspaceLayout
-    spec: dict
+    spec: PipelineSpec
     sources: dict[Path, list[str]] = field(default_factory=dict)  # source dir → node ids
     inputs: dict[Path, list[str]] = field(default_factory=dict)   # datastore path → node ids
     _ignores: dict[Path, pathspec.PathSpec | None] = field(default_factory=dict)
 
     @staticmethod
-    def of(script: Path | None, layout: WorkspaceLayout, spec: dict) -> "WatchScope":
+    def of(script: Path | None, layout: WorkspaceLayout, spec: PipelineSpec) -> "WatchScope":
+        """The scope of `spec` (submitted by `script`, if known) in `layout`'s workspace."""
         scope = WatchScope(Path(script).resolve() if script else None, layout, spec)
-        for step in spec["steps"]:
-            if step.get("source_directory"):
-                folder = Path(step["source_directory"]).resolve()
-                scope.sources.setdefault(folder, []).append(step["node_id"])
-            for inp in step.get("inputs", []):
-                source = inp["source"]
-                if source["type"] == "datastore":
-                    where = (layout.datastore_dir(source["datastore"]) / (source.get("path") or "")).resolve()
-                    scope.inputs.setdefault(where, []).append(step["node_id"])
+        for step in spec.steps:
+            if step.source_directory:
+                folder = Path(step.source_directory).resolve()
+                scope.sources.setdefault(folder, []).append(step.node_id)
+            for inp in step.inputs:
+                if inp.source.type == "datastore":
+                    where = (layout.datastore_dir(inp.source.datastore or "") / (inp.source.path or "")).resolve()
+                    scope.inputs.setdefault(where, []).append(step.node_id)
         scope._ignores = {folder: load_ignore_spec(folder) for folder in scope.sources}
         return scope
 
@@ -82,12 +82,8 @@ class WatchScope:
 
     def invalidated(self, nodes: set[str]) -> set[str]:
         """`nodes` and every step downstream of them."""
-        deps = step_dependencies(self.spec)
-        found = set(nodes)
-        for node in nodes:
-            found |= descendants(deps, node)
-        return found
+        return self.spec.graph().closure(nodes)
 
     def names(self, nodes: set[str]) -> list[str]:
         """Step names of `nodes`, in pipeline order."""
-        return [s["name"] for s in self.spec["steps"] if s["node_id"] in nodes]
+        return self.spec.names(nodes)

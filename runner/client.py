@@ -1,0 +1,254 @@
+"""The client API: submit a pipeline spec, rerun a run, cancel a run.
+
+Every client goes through here: the SDK (`Experiment.submit`, `PublishedPipeline.submit`,
+`PipelineRun.cancel`), the command line, the dashboard and the watcher. A submit records the
+run with its options as columns, decides at once what can be reused (`runner.engine.run_plan`)
+and starts a detached runner process for the rest, so the client may exit while the run goes
+on. A pipeline script evaluated by `runner.pipeline_script` submits inside a
+`submission_scope`, which gives its submits their options (the script, the executor) and
+collects what they submitted.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from runner.engine.executor_choice import ExecutorChoice, choose_executor
+from runner.engine.gitinfo import read_git_info
+from runner.engine.liveness import cancel_run
+from runner.engine.run_context import RunContext
+from runner.engine.run_plan import plan_run, record_plan
+from runner.engine.runner_process import start_runner
+from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
+from runner.errors import RunnerError
+from runner.executors import make_executor
+from runner.spec import PipelineSpec
+from store import catalog
+from store import status as st
+from store.catalog import get_pipeline
+from store.records import PipelineRunRecord
+from store.runs import (NewPipelineRun, NewStepRun, create_pipeline_run, finish_pipeline_run,
+                        get_pipeline_run, get_step_runs)
+from store.workspace import OpenWorkspace
+
+_TYPE_CODES = {bool: "int", int: "int", float: "float", str: "str"}
+
+
+class SubmitError(RunnerError, ValueError):
+    """A pipeline that cannot be submitted as it is (a cycle in its graph)."""
+
+
+@dataclass(frozen=True)
+class WorkspaceIdentity:
+    """The Azure workspace a script named: its subscription, resource group and name."""
+
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    workspace_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """How to submit a pipeline: where the run goes, with what, and how it is executed.
+
+    `executor` (auto, docker, local) and `base_image` are explicit choices; left None, the
+    environment and the workspace settings decide (`runner.engine.executor_choice`).
+    `script` is the pipeline script that submitted it (what a watcher evaluates again).
+    """
+
+    experiment_name: str
+    pipeline_name: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    continue_on_step_failure: bool = False
+    regenerate_outputs: bool = False
+    identity: WorkspaceIdentity = WorkspaceIdentity()
+    script: Path | None = None
+    executor: str | None = None
+    base_image: str | None = None
+    published_pipeline_id: str | None = None
+    source_folder: Path | None = None  # where to read git facts from (default: the first step's)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A submitted run: its id, where its steps run, and whether it finished at submit (every
+    step reused)."""
+
+    run_id: str
+    executor: ExecutorChoice
+    finished_at_submit: bool
+
+
+@dataclass(frozen=True)
+class ScopeDefaults:
+    """What a submission scope gives the submits made in it (an explicit option still wins)."""
+
+    script: Path | None = None
+    executor: str | None = None
+    base_image: str | None = None
+
+
+@dataclass
+class SubmissionScope:
+    """The submits made while a pipeline script runs: its defaults, and what it submitted."""
+
+    defaults: ScopeDefaults
+    submitted: list[Submitted] = field(default_factory=list)
+
+
+_scope: contextvars.ContextVar[SubmissionScope | None] = contextvars.ContextVar(
+    "amlocal_submission_scope", default=None)
+
+
+@contextlib.contextmanager
+def submission_scope(defaults: ScopeDefaults) -> Iterator[SubmissionScope]:
+    """Submits made inside get `defaults` and are collected in the yielded scope."""
+    scope = SubmissionScope(defaults)
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+def check_parameters(spec: PipelineSpec, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Submitted parameter values merged over the defaults, checked as the SDK checks them."""
+    resolved = {name: p.default for name, p in spec.parameters.items()}
+    for name, value in (values or {}).items():
+        if name not in spec.parameters:
+            known = ", ".join(sorted(spec.parameters)) or "none"
+            raise Exception(f"Pipeline parameter with name {name} does not exist "
+                            f"(this pipeline's parameters: {known})")
+        kind = spec.parameters[name].type
+        if kind in ("int", "float", "str", "bool"):
+            expected = "int" if kind == "bool" else kind
+            got = _TYPE_CODES.get(type(value))
+            if got != expected:
+                raise Exception(f"Pipeline parameter {name} expects a value of type {expected}, "
+                                f"got {type(value).__name__} {value!r}")
+        resolved[name] = value
+    return resolved
+
+
+def refuse_cycles(spec: PipelineSpec) -> None:
+    """Raise a clear error when the pipeline graph has a cycle."""
+    on_cycle = spec.graph().cycle_nodes()
+    if on_cycle:
+        names = "; ".join(f"Cycle detected including node {n}({node})"
+                          for node, n in zip(on_cycle, spec.names(on_cycle)))
+        raise SubmitError("The pipeline graph has a cycle, so no step could start: " + names
+                          + " (check run_after() calls and which step lists each PipelineData "
+                          "in outputs= and in inputs=)")
+
+
+def _git_folder(spec: PipelineSpec, options: SubmitOptions) -> Path:
+    if options.source_folder is not None:
+        return options.source_folder
+    for step in spec.steps:
+        if step.source_directory:
+            return Path(step.source_directory)
+    return Path.cwd()
+
+
+class Client:
+    """Submits, reruns and cancels runs of one open workspace."""
+
+    def __init__(self, local: OpenWorkspace) -> None:
+        self.local = local
+
+    def submit(self, spec: PipelineSpec, options: SubmitOptions, *, start: bool = True,
+               fallback_base_image: str | None = None) -> Submitted:
+        """Record a new run of `spec`, decide what can be reused, and start its runner.
+
+        With `start=False` no runner process is started: the caller executes the run itself
+        (a watcher). `fallback_base_image` is the image of the run a rerun repeats.
+        """
+        scope = _scope.get()
+        if scope is not None:
+            d = scope.defaults
+            options = replace(options, script=options.script or d.script,
+                              executor=options.executor or d.executor,
+                              base_image=options.base_image or d.base_image)
+        refuse_cycles(spec)
+        values = check_parameters(spec, options.parameters)
+        choice = choose_executor(self.local.layout, options.executor, options.base_image,
+                                 fallback_base_image)
+        run = self._record(spec, options, values, choice)
+        finished = self._plan(spec, run, choice)
+        if start and not finished:
+            start_runner(self.local, run.id)
+        submitted = Submitted(run.id, choice, finished)
+        if scope is not None:
+            scope.submitted.append(submitted)
+        return submitted
+
+    def _record(self, spec: PipelineSpec, options: SubmitOptions, values: dict[str, Any],
+                choice: ExecutorChoice) -> PipelineRunRecord:
+        conn, layout = self.local.conn, self.local.layout
+        git = read_git_info(_git_folder(spec, options))
+        run_id = str(uuid.uuid4())
+        run_dir = layout.pipeline_run_dir(run_id)
+        run_dir.mkdir(parents=True)
+        experiment_id = catalog.ensure_experiment(conn, options.experiment_name)
+        pipeline_id = catalog.ensure_pipeline(conn, options.pipeline_name, spec.to_json())
+        step_ids = [str(uuid.uuid4()) for _ in spec.steps]
+        steps = [NewStepRun(step_id, s.node_id, s.name, i, str(layout.step_run_dir(run_id, step_id)),
+                            s.compute_target) for i, (step_id, s) in enumerate(zip(step_ids, spec.steps))]
+        identity = options.identity
+        create_pipeline_run(conn, NewPipelineRun(
+            id=run_id, experiment_id=experiment_id, pipeline_id=pipeline_id, run_dir=str(run_dir),
+            parameters=values, tags={k: str(v) for k, v in options.tags.items()},
+            properties=git.as_properties(),
+            continue_on_step_failure=options.continue_on_step_failure,
+            regenerate_outputs=options.regenerate_outputs,
+            published_pipeline_id=options.published_pipeline_id,
+            git_repository=git.repository, git_branch=git.branch, git_commit=git.commit,
+            git_dirty=git.dirty, script=str(options.script) if options.script else None,
+            executor=choice.name, base_image=choice.base_image,
+            subscription_id=identity.subscription_id, resource_group=identity.resource_group,
+            workspace_name=identity.workspace_name), steps)
+        return get_pipeline_run(conn, run_id)
+
+    def _plan(self, spec: PipelineSpec, run: PipelineRunRecord, choice: ExecutorChoice) -> bool:
+        """Decide and record what can be decided now; True when every step was reused."""
+        conn = self.local.conn
+        ctx = RunContext.of(self.local.layout, run, spec)
+        try:
+            executor = make_executor(choice.name, self.local.layout, choice.base_image, may_build=False)
+        except RunnerError:
+            return False  # the runner meets the same problem and says so
+        step_run_ids = {r.node_id: r.id for r in get_step_runs(conn, run.id)}
+        gatherer = FactGatherer(StoreHistory(conn, ctx), executor, SnapshotCache())
+        plans = plan_run(ctx, step_run_ids, gatherer)
+        if record_plan(conn, ctx, executor.name, plans):
+            finish_pipeline_run(conn, run.id, st.FINISHED)
+            return True
+        return False
+
+    def rerun(self, run_id: str, *, regenerate_outputs: bool = False,
+              parameters: Mapping[str, Any] | None = None, executor: str | None = None,
+              base_image: str | None = None, start: bool = True) -> Submitted:
+        """Submit the pipeline of `run_id` again, in its experiment, with its parameters
+        (`parameters` override some), its script and its workspace identity; its base image
+        unless one is chosen."""
+        run = get_pipeline_run(self.local.conn, run_id)
+        pipeline = get_pipeline(self.local.conn, run.pipeline_id)
+        spec = PipelineSpec.from_json(pipeline.spec)
+        options = SubmitOptions(
+            experiment_name=run.experiment_name, pipeline_name=pipeline.name,
+            parameters={**run.parameters, **(parameters or {})},
+            continue_on_step_failure=run.continue_on_step_failure,
+            regenerate_outputs=regenerate_outputs,
+            identity=WorkspaceIdentity(run.subscription_id, run.resource_group, run.workspace_name),
+            script=Path(run.script) if run.script else None, executor=executor,
+            base_image=base_image, published_pipeline_id=run.published_pipeline_id)
+        return self.submit(spec, options, start=start, fallback_base_image=run.base_image)
+
+    def cancel(self, run_id: str) -> str:
+        """Ask the runner of `run_id` to stop it; returns what was done, in words."""
+        return cancel_run(self.local.conn, self.local.layout, run_id)

@@ -1,0 +1,100 @@
+"""What every step of one pipeline run shares: the run's record, its spec, and the outputs of
+the steps that finished so far."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from runner.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
+from runner.errors import RunnerError
+from store.datastore_paths import check_name, resolve_in_datastore
+from store.layout import StepRunFiles, WorkspaceLayout
+from store.records import PipelineRunRecord, StoredOutput
+from store.settings import read_settings
+
+CONTENT_MODE, AZURE_MODE = "content", "azure"
+
+
+class StepSetupError(RunnerError):
+    """A step could not be prepared (missing input data, unsupported input kind, …)."""
+
+
+@dataclass
+class RunContext:
+    """One pipeline run as its steps see it; `producer_outputs` grows as steps finish."""
+
+    layout: WorkspaceLayout
+    run: PipelineRunRecord
+    spec: PipelineSpec
+    reuse_mode: str = CONTENT_MODE  # or "azure": datastore inputs by path, as the service does
+    producer_outputs: dict[str, Mapping[str, StoredOutput]] = field(default_factory=dict)
+
+    @staticmethod
+    def of(layout: WorkspaceLayout, run: PipelineRunRecord, spec: PipelineSpec) -> "RunContext":
+        """The context of `run`, with the workspace's reuse mode."""
+        return RunContext(layout, run, spec, read_settings(layout).get("reuse", CONTENT_MODE))
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        return self.run.parameters
+
+    def step_files(self, step_run_id: str) -> StepRunFiles:
+        """The folder of one of this run's step runs."""
+        return StepRunFiles(self.layout.step_run_dir(self.run.id, step_run_id))
+
+    def input_path(self, inp: InputSpec) -> Path:
+        """Where input `inp`'s data is on this machine (it must exist)."""
+        source = inp.source
+        if source.type == "datastore":
+            root = self.layout.datastore_dir(source.datastore or "")
+            if not root.is_dir():
+                raise StepSetupError(f"input {inp.port}: datastore {source.datastore} does not exist")
+            path = resolve_in_datastore(root, source.path, what=f"input {inp.port}")
+            if not path.exists():
+                raise StepSetupError(f"input {inp.port}: {source.datastore}:{source.path} "
+                                     f"does not exist (looked in {path})")
+            return path
+        if source.type == "step_output":
+            produced = self.producer_outputs.get(source.node or "", {}).get(source.output or "")
+            if produced is None:
+                raise StepSetupError(f"input {inp.port}: the producing step has no output "
+                                     f"{source.output}")
+            return produced.local_path
+        value = self.parameters.get(source.parameter or "")
+        if isinstance(value, dict) and "datastore" in value:
+            return resolve_in_datastore(self.layout.datastore_dir(value["datastore"]),
+                                        value.get("path"), what=f"input {inp.port}")
+        raise StepSetupError(f"input {inp.port}: parameter {source.parameter} is not a DataPath")
+
+    def produced(self, inp: InputSpec) -> StoredOutput | None:
+        """The finished output a step-output input reads (None for other inputs, or not yet)."""
+        if inp.source.type != "step_output":
+            return None
+        return self.producer_outputs.get(inp.source.node or "", {}).get(inp.source.output or "")
+
+    def output_location(self, step_run_id: str, out: OutputSpec) -> tuple[str, str]:
+        """(datastore, path on datastore) where output `out` of step run `step_run_id` lives."""
+        check_name(out.port, what="output name")
+        if out.kind == "pipeline_data":
+            return out.datastore, f"azureml/{step_run_id}/{out.port}"
+        destination = out.destination or ""
+        if out.kind == "output_dataset":
+            return out.datastore, destination.replace("{run-id}", step_run_id).replace(
+                "{output-name}", out.port)
+        return out.datastore, destination
+
+    def output(self, step_run_id: str, out: OutputSpec) -> StoredOutput:
+        """Output `out` of step run `step_run_id`: its datastore path and folder on this machine."""
+        datastore, path = self.output_location(step_run_id, out)
+        local = resolve_in_datastore(self.layout.datastore_dir(datastore), path,
+                                     what=f"output {out.port}")
+        return StoredOutput(out.port, datastore, path, local)
+
+    def upstream_finished(self, step: StepSpec) -> bool:
+        """Whether every step `step` reads from has its outputs known."""
+        return all(n in self.producer_outputs for n in step.upstream_nodes())

@@ -1,0 +1,1 @@
+"""Watch mode: rerun what a saved file invalidates (a client of `runner.client`)."""
