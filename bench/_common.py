@@ -50,9 +50,9 @@ def docker_run_wait_remove(image: str, command: list[str]) -> float:
 
 def run_seconds(run) -> float:
     """(runner start to end, as the runner recorded it) of a finished pipeline run."""
-    row = run._row()
-    assert row["status"] == "Finished", row["error"]
-    return row["end_time"] - row["start_time"]
+    record = run._record()
+    assert record.status == "Finished", record.error
+    return record.end_time - record.start_time
 
 
 def workspace_with_script(name: str, code: str, executor: str) -> Path:

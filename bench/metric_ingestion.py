@@ -34,19 +34,19 @@ def main() -> None:
         run = Experiment(ws, "bench").submit(Pipeline(ws, [step]))
         run.wait_for_completion(show_output=False)
     step_run = next(run.get_steps())
-    row = step_run._row()
+    from store.layout import StepRunFiles
+    from store.metrics import delete_metrics, latest_metrics
+    record = step_run._record()
     per_call = json.loads((folder / ".amlocal" / "runs" / run.id / step_run.id / "artifacts" / "timing.json").read_text())
-    count = ws._local.conn.execute("SELECT count FROM metric_latest WHERE run_id = ?", (step_run.id,)).fetchone()[0]
-    assert count == N, count
+    (latest,) = latest_metrics(ws._local.conn, [step_run.id])
+    assert latest.count == N, latest.count
     # Re-ingest the same event file (the step's id, its rows removed first) to time ingestion
     # alone; the median of several passes, as the machine is noisy.
-    from pathlib import Path
-    events = Path(row["run_dir"]) / "events.jsonl"
+    events = StepRunFiles(record.run_dir).events
     conn = ws._local.conn
     took_each = []
     for _ in range(REPEATS):
-        conn.execute("DELETE FROM metric WHERE run_id = ?", (step_run.id,))
-        conn.execute("DELETE FROM metric_latest WHERE run_id = ?", (step_run.id,))
+        delete_metrics(conn, [step_run.id])
         ingestor = EventIngestor(conn, events, step_run.id, run.id, {})
         t0 = time.perf_counter()
         assert ingestor.poll() == N

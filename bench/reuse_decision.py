@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from _common import fresh_workspace, median
@@ -35,12 +36,15 @@ def main() -> None:
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"mod{i:05d}.py").write_text(f"VALUE = {i}\n")
     (source / "step.py").write_text("print('ran')\n")
-    from runner.engine.reuse import ReusePlanner
-    from runner.engine.step_launch import RunFacts
+    from runner.engine.reuse import decide
+    from runner.engine.run_context import RunContext
+    from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
     from runner.executors.local import LocalExecutor
+    from runner.spec import PipelineSpec
+    from store.catalog import get_pipeline
+    from store.runs import get_pipeline_run
     from runner.sdk import Experiment, Pipeline, PythonScriptStep, Workspace
     from store.runs import get_step_runs
-    from store.snapshots import SnapshotStore
     ws = Workspace.get("bench")
     step = PythonScriptStep("step.py", name="big", source_directory=str(source))
     with contextlib.redirect_stdout(io.StringIO()):
@@ -48,12 +52,12 @@ def main() -> None:
             run = Experiment(ws, "bench").submit(Pipeline(ws, [step]))
             run.wait_for_completion(show_output=False)
     conn, layout = ws._local.conn, ws._local.layout
-    row = get_step_runs(conn, run.id)[0]
-    assert row["decision"] == "reused", row["reason"]
-    from store.catalog import get_pipeline_spec
-    from store.runs import get_pipeline_run
-    spec = get_pipeline_spec(conn, get_pipeline_run(conn, run.id)["pipeline_id"])["steps"][0]
-    facts = RunFacts(layout, "bench-decision", "bench", {}, {})
+    record = get_step_runs(conn, run.id)[0]
+    assert record.decision == "reused", record.reason
+    spec = PipelineSpec.from_json(get_pipeline(conn, get_pipeline_run(conn, run.id).pipeline_id).spec)
+    step = spec.steps[0]
+    # a context for a new run of that pipeline: what a submit plans with
+    ctx = RunContext.of(layout, replace(get_pipeline_run(conn, run.id), id="bench-decision"), spec)
     executor = LocalExecutor()
     decide_times, base_times = [], []
     for _ in range(REPEATS):
@@ -61,11 +65,12 @@ def main() -> None:
         hash_tree(source)
         base_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        snapshot = SnapshotStore(layout.snapshots_dir, conn).take(source, (layout.root,))
-        environment = executor.resolve_environment((spec.get("runconfig") or {}).get("environment"),
-                                                   folder / "prep.log")
-        decision = ReusePlanner(conn, facts).decide(spec, "bench-step", snapshot.id,
-                                                     environment.identity, True, False)
+        gatherer = FactGatherer(StoreHistory(conn, ctx), executor, SnapshotCache())
+        snapshot_id = gatherer.snapshot_id(step)
+        environment = gatherer.environment(step, folder / "prep.log")
+        facts = gatherer.gather(step, snapshot_id, environment)
+        decision = decide(step, facts, ctx.parameters, gatherer.history, step_run_id="bench-step",
+                          regenerate=False)
         decide_times.append(time.perf_counter() - t0)
         assert decision.reused is not None, decision.reason
     print(f"{FILES} files: sha256 of the whole tree: median {median(base_times) * 1000:.0f} ms")

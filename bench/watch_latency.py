@@ -24,7 +24,7 @@ def measure(executor: str) -> list[float]:
         (folder / name).mkdir()
         (folder / name / f"{name}.py").write_text(f"print('{name}')\n")
     (folder / "pipeline.py").write_text("# watched; not evaluated unless it changes\n")
-    from runner.engine.watcher import PipelineWatcher
+    from runner.watch.watcher import PipelineWatcher
     from runner.sdk import Experiment, Pipeline, PythonScriptStep, Workspace
     from store.runs import get_step_runs, list_pipeline_runs
     ws = Workspace.get("bench")
@@ -50,14 +50,14 @@ def measure(executor: str) -> list[float]:
         deadline = time.monotonic() + 60
         while True:
             runs = list_pipeline_runs(conn)
-            if len(runs) > count and runs[0]["status"] in ("Finished", "Failed", "Canceled"):
+            if len(runs) > count and runs[0].status in ("Finished", "Failed", "Canceled"):
                 break
             if time.monotonic() > deadline:
                 raise SystemExit("the edit never ran")
             time.sleep(0.02)
-        steps = {s["name"]: s for s in get_step_runs(conn, runs[0]["id"])}
-        assert steps["prep"]["decision"] == "reused" and steps["train"]["decision"] == "run"
-        latencies.append(steps["train"]["start_time"] - saved)
+        steps = {s.name: s for s in get_step_runs(conn, runs[0].id)}
+        assert steps["prep"].decision == "reused" and steps["train"].decision == "run"
+        latencies.append(steps["train"].start_time - saved)
     watcher.stop()
     thread.join(30)
     return latencies

@@ -16,7 +16,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 from store.database import transaction
 
@@ -51,7 +51,40 @@ def remember_hashes(conn: sqlite3.Connection, updates: list[tuple]) -> None:
                              "VALUES (?, ?, ?, ?, ?)", updates)
 
 
-def sha256_file(path: Path) -> str:
+@dataclass(frozen=True)
+class HashedFile:
+    """One file of a tree with its content hash; `remembered`: the hash came from the cache."""
+
+    rel: str
+    full: str
+    stat: os.stat_result
+    sha256: str
+    remembered: bool
+
+
+def hash_files(conn: sqlite3.Connection, cache_root: Path,
+               files: Iterable[tuple[str, str, os.stat_result]],
+               digest: Callable[[str], str]) -> list[HashedFile]:
+    """The sha256 of every (relative path, absolute path, stat) in `files`, from the stat cache
+    where path, size, mtime and inode are unchanged, else from `digest(absolute path)` (which
+    may also store the file, as snapshots do); new hashes are remembered. The one routine
+    behind both snapshots and data content."""
+    cache = cached_hashes(conn, Path(cache_root))
+    updates: list[tuple] = []
+    hashed: list[HashedFile] = []
+    for rel, full, st in files:
+        cached = cache.get(full)
+        if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns and cached[2] == st.st_ino:
+            hashed.append(HashedFile(rel, full, st, cached[3], True))
+        else:
+            sha = digest(full)
+            updates.append((full, st.st_size, st.st_mtime_ns, st.st_ino, sha))
+            hashed.append(HashedFile(rel, full, st, sha, False))
+    remember_hashes(conn, updates)
+    return hashed
+
+
+def sha256_file(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -78,32 +111,23 @@ class ContentIndex:
         """The content of `path` (a file, a folder, or nothing at all)."""
         path = Path(path)
         if path.is_file():
-            files = [(path.name, path)]
+            names = [(path.name, path)]
             cache_root = path.parent
         else:
-            files = []
-            for folder, dirs, names in os.walk(path):
+            names = []
+            for folder, dirs, found in os.walk(path):
                 dirs.sort()
-                for name in sorted(names):
-                    full = Path(folder, name)
-                    files.append((full.relative_to(path).as_posix(), full))
+                names += [(Path(folder, n).relative_to(path).as_posix(), Path(folder, n))
+                          for n in sorted(found)]
             cache_root = path
-        cache = cached_hashes(self.conn, cache_root)
-        updates: list[tuple] = []
-        manifest = []
-        for rel, full in files:
+        files: list[tuple[str, str, os.stat_result]] = []
+        for rel, full in names:
             try:
-                st = full.stat()
+                files.append((rel, str(full), full.stat()))
             except FileNotFoundError:
                 continue  # removed while we looked: it is not part of the content
-            cached = cache.get(str(full))
-            if cached and cached[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
-                sha = cached[3]
-            else:
-                sha = sha256_file(full)
-                updates.append((str(full), st.st_size, st.st_mtime_ns, st.st_ino, sha))
-            manifest.append([rel, sha, st.st_size])
-        remember_hashes(self.conn, updates)
+        manifest = [[f.rel, f.sha256, f.stat.st_size]
+                    for f in hash_files(self.conn, cache_root, files, sha256_file)]
         text = json.dumps(manifest, separators=(",", ":"))
         digest = hashlib.sha256(text.encode()).hexdigest()
         self._save(digest, text)

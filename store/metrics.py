@@ -91,6 +91,14 @@ def copy_metrics(conn: sqlite3.Connection, from_run_id: str, to_run_id: str) -> 
                      "FROM metric_latest WHERE run_id = ?", (to_run_id, from_run_id))
 
 
+def delete_metrics(conn: sqlite3.Connection, run_ids: list[str]) -> None:
+    """Forget every metric value of the given runs."""
+    marks = ",".join("?" * len(run_ids))
+    with transaction(conn):
+        conn.execute(f"DELETE FROM metric WHERE run_id IN ({marks})", run_ids)
+        conn.execute(f"DELETE FROM metric_latest WHERE run_id IN ({marks})", run_ids)
+
+
 def _decode(value: float | None, value_json: str | None) -> Any:
     """The Python value stored as (value, value_json)."""
     return json.loads(value_json) if value_json is not None else value

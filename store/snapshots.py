@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pathspec
 
-from store.content import cached_hashes, gc_paused, remember_hashes
+from store.content import gc_paused, hash_files
 from store.database import transaction
 from store.errors import StoreError
 
@@ -137,28 +137,16 @@ class SnapshotStore:
             return self._take(source_dir, exclude)
 
     def _take(self, source_dir: Path, exclude: tuple[Path, ...]) -> SnapshotInfo:
-        files = list_source_files(source_dir, exclude)
-        cache = cached_hashes(self.conn, Path(source_dir).resolve())
-        updates: list[tuple] = []
-        manifest: list[list] = []
-        remembered: list[tuple[str, str]] = []
-        for rel, full, st in files:
-            cached = cache.get(full)
-            if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns and cached[2] == st.st_ino:
-                sha = cached[3]
-                remembered.append((full, sha))
-            else:
-                sha = self._store(full)
-                updates.append((full, st.st_size, st.st_mtime_ns, st.st_ino, sha))
-            manifest.append([rel, sha, st.st_size, bool(st.st_mode & stat.S_IXUSR)])
+        files = hash_files(self.conn, Path(source_dir).resolve(), list_source_files(source_dir, exclude),
+                           self._store)
+        manifest = [[f.rel, f.sha256, f.stat.st_size, bool(f.stat.st_mode & stat.S_IXUSR)] for f in files]
         text = json.dumps(manifest, separators=(",", ":"))
         snapshot_id = hashlib.sha256(text.encode()).hexdigest()
         manifest_path = self.manifests / f"{snapshot_id}.json"
         if not manifest_path.exists():
-            for full, sha in remembered:
-                if not self._object_path(sha).exists():
-                    self._store(full)
-        remember_hashes(self.conn, updates)
+            for f in files:
+                if f.remembered and not self._object_path(f.sha256).exists():
+                    self._store(f.full)
         with transaction(self.conn):
             if not manifest_path.exists():
                 tmp = manifest_path.with_suffix(f".tmp{os.getpid()}")
