@@ -93,7 +93,7 @@ def test_no_import_cycle_among_the_projects_modules():
 def test_no_sql_outside_the_store():
     """The store owns all SQL: no statement text in runner/ or tui/."""
     import re
-    statement = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA|BEGIN)\b", re.I)
+    statement = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA|BEGIN)\b")
     found = []
     for package in ("runner", "tui"):
         for path in (REPO / package).rglob("*.py"):
