@@ -357,3 +357,27 @@ def test_a_row_painted_before_its_columns_grew_is_painted_again_uncut():
             await pilot.pause()
             assert "compare_models" in table.render_line(1).text
     asyncio.run(scenario())
+
+
+def test_an_action_that_fails_says_why_and_the_dashboard_goes_on(sample_workspace, monkeypatch):
+    """With `executor docker` and no engine answering, `r` used to kill the dashboard; now
+    the user reads why in a notification, and the screen keeps working."""
+    from store.settings import write_setting
+    monkeypatch.delenv("AMLOCAL_EXECUTOR")
+    write_setting(sample_workspace, "executor", "docker")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setattr("runner.executors.docker_engine._client", None)
+
+    async def scenario():
+        app = DashboardApp(sample_workspace)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, PipelinesScreen) and _table(app).row_count == 1)
+            await pilot.press("r")
+            await _until(pilot, lambda: len(app._notifications) > 0)
+            (note,) = list(app._notifications)
+            assert note.severity == "error" and note.title == "could not do that"
+            assert note.message.startswith("ExecutorChoiceError: executor docker was asked for "
+                                           "(workspace setting), but no Docker engine answered")
+            await pilot.press("enter")  # still alive: the runs open
+            await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
+    asyncio.run(scenario())

@@ -7,15 +7,17 @@ from typing import Iterable
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
-from store.layout import WorkspaceLayout
-from tui.dashboard.pipelines_screen import PipelinesScreen
 from runner.watch.watcher import PipelineWatcher
+from store.layout import WorkspaceLayout
+from tui.dashboard.messages import WatchEvent
+from tui.dashboard.pipelines_screen import PipelinesScreen
 from tui.dashboard.queries import Store
-from tui.dashboard.watching import WatchEvent, make_watcher
+from tui.dashboard.watching import make_watcher
 
 
-class DashboardApp(App):
+class DashboardApp(App[None]):
     """Pipelines → runs → a run's steps, logs and metrics, all updated live."""
 
     TITLE = "amlocal"
@@ -34,8 +36,17 @@ class DashboardApp(App):
             return False
         watcher = make_watcher(self.store.layout, pipeline, latest_run_id, self.post_message)
         self.watchers[pipeline] = watcher
-        self.run_worker(watcher.run, thread=True, group="watch", name=f"watch {pipeline}")
+        self.run_worker(watcher.run, thread=True, group="watch", name=f"watch {pipeline}",
+                        exit_on_error=False)
         return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A watcher that fails says why and stops being marked as watching."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.name}: {type(event.worker.error).__name__}: "
+                        f"{event.worker.error}", title="watching stopped", severity="error")
+            pipeline = event.worker.name.removeprefix("watch ")
+            self.watchers.pop(pipeline, None)
 
     def on_watch_event(self, event: WatchEvent) -> None:
         """Hand watch events to the screen that lists them."""

@@ -1,26 +1,18 @@
 """Marked runs side by side: parameters and final metrics, only the differences by default."""
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from tui.dashboard.keyed_table import KeyedTable
-
+from tui.dashboard.live_screen import LiveScreen
 from tui.dashboard.queries import Comparison, compare_runs
 
 
-class ComparisonLoaded(Message):
-    def __init__(self, comparison: Comparison) -> None:
-        super().__init__()
-        self.comparison = comparison
-
-
-class CompareScreen(Screen):
-    """`a` switches between only the differing rows and every row."""
+class CompareScreen(LiveScreen):
+    """`a` switches between only the differing rows and every row (read once: runs that
+    are compared are usually over)."""
 
     DEFAULT_CSS = """
     CompareScreen KeyedTable { height: 1fr; }
@@ -40,16 +32,17 @@ class CompareScreen(Screen):
                          id="comparison")
         yield Footer()
 
+    refresh_seconds = None
+
     def on_mount(self) -> None:
         self.title, self.sub_title = "amlocal", f"comparing {len(self.run_ids)} runs"
-        self.load()
+        super().on_mount()
 
-    @work(thread=True, exclusive=True)
-    def load(self) -> None:
-        self.post_message(ComparisonLoaded(compare_runs(self.app.store, self.run_ids)))
+    def fetch(self) -> Comparison:
+        return compare_runs(self.dashboard.store, self.run_ids)
 
-    def on_comparison_loaded(self, message: ComparisonLoaded) -> None:
-        self.comparison = message.comparison
+    def show(self, comparison: Comparison) -> None:
+        self.comparison = comparison
         self._show()
 
     def _show(self) -> None:

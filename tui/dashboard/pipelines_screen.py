@@ -1,30 +1,18 @@
 """The first screen: one row per pipeline, its last run and the trend of its durations."""
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log
 
-from tui.dashboard.actions import rerun_run
+from tui.dashboard.actions import perform
 from tui.dashboard.keyed_table import KeyedTable, status_text
+from tui.dashboard.live_screen import LiveScreen
+from tui.dashboard.messages import WatchEvent
 from tui.dashboard.queries import PipelineRow
-from tui.dashboard.watching import WatchEvent
-
-REFRESH_SECONDS = 1.0
 
 
-class PipelinesLoaded(Message):
-    """Fresh pipeline rows from a worker."""
-
-    def __init__(self, rows: list[PipelineRow]) -> None:
-        super().__init__()
-        self.rows = rows
-
-
-class PipelinesScreen(Screen):
+class PipelinesScreen(LiveScreen):
     """Pipelines: `enter` opens a pipeline's runs, `r` reruns its latest run."""
 
     DEFAULT_CSS = """
@@ -47,20 +35,18 @@ class PipelinesScreen(Screen):
     def on_mount(self) -> None:
         self.title, self.sub_title = "amlocal", "pipelines"
         self.rows: dict[str, PipelineRow] = {}
-        self.load()
-        self.set_interval(REFRESH_SECONDS, self.load)
+        super().on_mount()
 
-    @work(thread=True, exclusive=True, group="load")
-    def load(self) -> None:
-        self.post_message(PipelinesLoaded(self.app.store.pipelines()))
+    def fetch(self) -> list[PipelineRow]:
+        return self.dashboard.store.pipelines()
 
-    def on_pipelines_loaded(self, message: PipelinesLoaded) -> None:
-        self.rows = {row.name: row for row in message.rows}
-        watched = self.app.watchers
+    def show(self, rows: list[PipelineRow]) -> None:
+        self.rows = {row.name: row for row in rows}
+        watched = self.dashboard.watchers
         self.query_one(KeyedTable).sync(
             (r.name, (r.name, status_text(r.last_status), r.last_started, r.last_duration,
                       str(r.runs), r.trend, "● watching" if r.name in watched else ""))
-            for r in message.rows)
+            for r in rows)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
@@ -74,13 +60,14 @@ class PipelinesScreen(Screen):
     def action_rerun(self) -> None:
         key = self.query_one(KeyedTable).current_key
         if key is not None:
-            self.start_rerun(self.rows[key].latest_run_id)
+            run_id = self.rows[key].latest_run_id
+            self.act(lambda: perform(self.dashboard.store.layout, run_id, "rerun"))
 
     def action_watch(self) -> None:
         key = self.query_one(KeyedTable).current_key
         if key is None:
             return
-        watching = self.app.toggle_watch(key, self.rows[key].latest_run_id)
+        watching = self.dashboard.toggle_watch(key, self.rows[key].latest_run_id)
         self.query_one("#watch-events", Log).add_class("-active")
         self.add_watch_event(WatchEvent(key, "watch started" if watching else "watch stopped"))
         self.load()
@@ -90,8 +77,3 @@ class PipelinesScreen(Screen):
         panel = self.query_one("#watch-events", Log)
         panel.add_class("-active")
         panel.write_line(f"{event.at}  {event.pipeline}: {event.text}")
-
-    @work(thread=True, group="actions")
-    def start_rerun(self, run_id: str) -> None:
-        new_id = rerun_run(self.app.store.layout, run_id, regenerate=False)
-        self.app.call_from_thread(self.app.notify, f"started run {new_id[:8]}")

@@ -3,76 +3,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Group
-from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedContent, TabPane
-from textual_plotext import PlotextPlot
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent
 
 from runner.engine.progress import LogTail
 from runner.executors import Executor, make_executor
 from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
-from tui.dashboard.queries import RunDetail
-from tui.formatting import short_value
+from tui.dashboard.live_screen import LiveScreen
+from tui.dashboard.messages import LogLines, StepFactsLoaded
+from tui.dashboard.queries import RunDetail, Store
+from tui.dashboard.step_tabs import DetailsTab, LogsTab, MetricsTab, OutputsTab
+from store.layout import StepRunFiles
 
-REFRESH_SECONDS = 1.0
 TAIL_SECONDS = 0.3
 
 
-class DetailLoaded(Message):
-    def __init__(self, detail: RunDetail) -> None:
-        super().__init__()
-        self.detail = detail
-
-
-class LogLines(Message):
-    def __init__(self, step_id: str, lines: list[str]) -> None:
-        super().__init__()
-        self.step_id = step_id
-        self.lines = lines
-
-
-class StepFacts(Message):
-    def __init__(self, step_id: str, metrics: list, details: str, outputs: list, usage: str) -> None:
-        super().__init__()
-        self.step_id = step_id
-        self.metrics = metrics
-        self.details = details
-        self.outputs = outputs
-        self.usage = usage
-
-
-def metric_tables(metrics: list) -> Group:
-    """log_row and log_table metrics as tables, log_image metrics as their file paths."""
-    parts: list = []
-    for name, kind, _, _, values in metrics:
-        if kind == "row":
-            rows = [v for v in values if isinstance(v, dict)]
-        elif kind == "table" and values and isinstance(values[-1], dict):
-            columns = values[-1]
-            rows = [dict(zip(columns, cells)) for cells in zip(*columns.values())]
-        elif kind == "image":
-            parts.append(f"{name}: {values[-1] if values else '-'}")
-            continue
-        else:
-            continue
-        table = Table(title=name, title_justify="left")
-        headers = list(dict.fromkeys(k for row in rows for k in row))
-        for header in headers:
-            table.add_column(header)
-        for row in rows:
-            table.add_row(*(short_value(row.get(h, ""), 20) for h in headers))
-        parts.append(table)
-    return Group(*parts)
-
-
-class RunScreen(Screen):
+class RunScreen(LiveScreen):
     """A run's steps; 1-4 pick a tab, `f` toggles following the log, `r`/`R` rerun, `c` cancels."""
 
     DEFAULT_CSS = """
@@ -108,42 +58,32 @@ class RunScreen(Screen):
                           ("executor", "EXECUTOR"), ("phases", "PHASES"), ("note", "REUSE / ERROR")],
                          id="steps")
         with TabbedContent(initial="logs"):
-            with TabPane("Logs", id="logs"):
-                yield Log(id="log", max_lines=20_000)
-            with TabPane("Metrics", id="metrics"):
-                yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
-                                  ("count", "VALUES")], id="metric-table")
-                yield PlotextPlot(id="plot")
-                yield Static("", id="metric-tables")
-            with TabPane("Outputs", id="outputs"):
-                yield KeyedTable([("name", "NAME"), ("kind", "KIND"), ("size", "SIZE"),
-                                  ("where", "WHERE")], id="output-table")
-            with TabPane("Details", id="details"):
-                yield Static("", id="usage")
-                yield Static("", id="step-details")
+            yield LogsTab()
+            yield MetricsTab()
+            yield OutputsTab()
+            yield DetailsTab()
         yield FilterInput(placeholder="show only log lines containing…")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title, self.sub_title = "amlocal", f"run {self.run_id[:8]}"
-        self.load()
-        self.set_interval(REFRESH_SECONDS, self.load)
+        super().on_mount()
         self.set_interval(TAIL_SECONDS, self.tail)
 
     def action_show_tab(self, tab: str) -> None:
         """1-4 switch the highlighted step's tabs without leaving the steps table."""
         self.query_one(TabbedContent).active = tab
 
-    @work(thread=True, exclusive=True, group="load")
-    def load(self) -> None:
-        store = self.app.store
-        self.post_message(DetailLoaded(store.run_detail(self.run_id)))
+    def fetch(self) -> RunDetail:
+        store = self.dashboard.store
         if self.step_id is not None:
             step_id = self.step_id
-            self.post_message(StepFacts(step_id, store.step_metrics(step_id), store.step_details(step_id),
-                                        store.step_outputs(step_id), self._usage(store, step_id)))
+            self.post_message(StepFactsLoaded(step_id, store.step_metrics(step_id),
+                                              store.step_details(step_id), store.step_outputs(step_id),
+                                              self._usage(store, step_id)))
+        return store.run_detail(self.run_id)
 
-    def _usage(self, store, step_id: str) -> str:
+    def _usage(self, store: Store, step_id: str) -> str:
         """Live CPU and memory of the step while it runs (empty otherwise)."""
         step = store.step_record(step_id)
         if step is None or step.status != "Running" or not step.executor:
@@ -153,8 +93,8 @@ class RunScreen(Screen):
         usage = self._executors[step.executor].usage(step)
         return f"CPU {usage.cpu_percent:.0f}%  memory {usage.memory_mib:.0f} MiB" if usage else ""
 
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        d = self.detail = message.detail
+    def show(self, detail: RunDetail) -> None:
+        d = self.detail = detail
         self.query_one("#header", Static).update(
             f"[b]{d.id}[/b]  [{STATUS_STYLE.get(d.status, 'default')}]{d.status}[/]  "
             f"experiment {d.experiment}  started {d.started}  "
@@ -173,8 +113,7 @@ class RunScreen(Screen):
     def _select(self, step_id: str | None) -> None:
         if step_id is None or step_id == self.step_id or self.detail is None:
             return
-        step = next((s for s in self.detail.steps if s.id == step_id), None)
-        if step is None:
+        if not any(s.id == step_id for s in self.detail.steps):
             return
         self.step_id = step_id
         self._restart_log()
@@ -185,11 +124,11 @@ class RunScreen(Screen):
         step = next((s for s in self.detail.steps if s.id == self.step_id), None) if self.detail else None
         if step is None:
             return
-        folder = Path(step.run_dir)
-        self._tails = (LogTail(folder / "stdout.txt"), LogTail(folder / "stderr.txt"))
-        self.query_one("#log", Log).clear()
+        files = StepRunFiles(Path(step.run_dir))
+        self._tails = (LogTail(files.stdout), LogTail(files.stderr))
+        self.query_one(LogsTab).clear()
 
-    @work(thread=True, exclusive=True, group="tail")
+    @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
     def tail(self) -> None:
         tails, step_id = self._tails, self.step_id
         if tails is None or step_id is None:
@@ -202,27 +141,14 @@ class RunScreen(Screen):
 
     def on_log_lines(self, message: LogLines) -> None:
         if message.step_id == self.step_id:
-            self.query_one("#log", Log).write_lines(message.lines)
+            self.query_one(LogsTab).append(message.lines)
 
-    def on_step_facts(self, message: StepFacts) -> None:
+    def on_step_facts_loaded(self, message: StepFactsLoaded) -> None:
         if message.step_id != self.step_id:
             return
-        self.query_one("#metric-table", KeyedTable).sync(
-            (name, (name, kind, value, str(len(values))))
-            for name, kind, value, _, values in message.metrics)
-        self.query_one("#metric-tables", Static).update(metric_tables(message.metrics))
-        self.query_one("#step-details", Static).update(message.details)
-        self.query_one("#usage", Static).update(message.usage)
-        self.query_one("#output-table", KeyedTable).sync((f"{kind}:{name}", (name, kind, size, where))
-                                                         for name, kind, size, where in message.outputs)
-        series = [(name, history) for name, _, _, history, _ in message.metrics if len(history) > 1]
-        plot = self.query_one(PlotextPlot)
-        plot.plt.clear_data()
-        if series:
-            name, history = series[0]
-            plot.plt.plot(history, label=name)
-            plot.plt.title(name)
-        plot.refresh()
+        self.query_one(MetricsTab).show(message.metrics)
+        self.query_one(OutputsTab).show(message.outputs)
+        self.query_one(DetailsTab).show(message.details, message.usage)
 
     def action_search(self) -> None:
         self.query_one(FilterInput).open()
@@ -232,19 +158,14 @@ class RunScreen(Screen):
         self._restart_log()
 
     def action_follow(self) -> None:
-        log = self.query_one("#log", Log)
-        log.auto_scroll = not log.auto_scroll
-        self.notify("following the log" if log.auto_scroll else "not following the log")
+        following = self.query_one(LogsTab).toggle_follow()
+        self.notify("following the log" if following else "not following the log")
 
     def action_rerun(self) -> None:
-        self.act("rerun")
+        self.act(lambda: perform(self.dashboard.store.layout, self.run_id, "rerun"))
 
     def action_regenerate(self) -> None:
-        self.act("regenerate")
+        self.act(lambda: perform(self.dashboard.store.layout, self.run_id, "regenerate"))
 
     def action_cancel(self) -> None:
-        self.act("cancel")
-
-    @work(thread=True, group="actions")
-    def act(self, what: str) -> None:
-        self.app.call_from_thread(self.app.notify, perform(self.app.store.layout, self.run_id, what))
+        self.act(lambda: perform(self.dashboard.store.layout, self.run_id, "cancel"))

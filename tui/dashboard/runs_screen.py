@@ -1,30 +1,18 @@
 """A pipeline's runs: open, rerun (or regenerate), cancel."""
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import KeyedTable, status_text
+from tui.dashboard.live_screen import LiveScreen
 from tui.dashboard.queries import RunRow
 
-REFRESH_SECONDS = 1.0
 
-
-class RunsLoaded(Message):
-    """Fresh run rows from a worker."""
-
-    def __init__(self, rows: list[RunRow]) -> None:
-        super().__init__()
-        self.rows = rows
-
-
-class RunsScreen(Screen):
+class RunsScreen(LiveScreen):
     """The runs of one pipeline, newest first."""
 
     DEFAULT_CSS = """
@@ -56,15 +44,13 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.title, self.sub_title = "amlocal", f"runs of {self.pipeline_name}"
-        self.load()
-        self.set_interval(REFRESH_SECONDS, self.load)
+        super().on_mount()
 
-    @work(thread=True, exclusive=True, group="load")
-    def load(self) -> None:
-        self.post_message(RunsLoaded(self.app.store.runs(self.pipeline_name)))
+    def fetch(self) -> list[RunRow]:
+        return self.dashboard.store.runs(self.pipeline_name)
 
-    def on_runs_loaded(self, message: RunsLoaded) -> None:
-        self.rows = message.rows
+    def show(self, rows: list[RunRow]) -> None:
+        self.rows = rows
         self._show()
 
     def _metric_names(self) -> list[str]:
@@ -124,18 +110,14 @@ class RunsScreen(Screen):
             self.app.push_screen(RunScreen(run_id))
 
     def action_rerun(self) -> None:
-        if (run_id := self._current()) is not None:
-            self.act(run_id, "rerun")
+        self._perform("rerun")
 
     def action_regenerate(self) -> None:
-        if (run_id := self._current()) is not None:
-            self.act(run_id, "regenerate")
+        self._perform("regenerate")
 
     def action_cancel(self) -> None:
-        if (run_id := self._current()) is not None:
-            self.act(run_id, "cancel")
+        self._perform("cancel")
 
-    @work(thread=True, group="actions")
-    def act(self, run_id: str, what: str) -> None:
-        self.app.call_from_thread(self.app.notify, perform(self.app.store.layout, run_id, what))
-        self.load()
+    def _perform(self, what: str) -> None:
+        if (run_id := self._current()) is not None:
+            self.act(lambda: perform(self.dashboard.store.layout, run_id, what))

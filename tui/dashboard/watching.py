@@ -2,28 +2,18 @@
 worker, its events posted to the app as messages."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
-
-from textual.message import Message
+from typing import Callable
 
 from runner.watch.watcher import PipelineWatcher
 from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run
 from store.workspace import open_workspace
+from tui.dashboard.messages import WatchEvent
 
 
-class WatchEvent(Message):
-    """Something a watcher said ("train.py changed → train, compare rerun")."""
-
-    def __init__(self, pipeline: str, text: str) -> None:
-        super().__init__()
-        self.pipeline = pipeline
-        self.text = text
-        self.at = time.strftime("%H:%M:%S")
-
-
-def make_watcher(layout: WorkspaceLayout, pipeline: str, run_id: str, post) -> PipelineWatcher:
+def make_watcher(layout: WorkspaceLayout, pipeline: str, run_id: str,
+                 post: Callable[[WatchEvent], object]) -> PipelineWatcher:
     """A watcher of the pipeline that `run_id` ran, reporting through `post(WatchEvent)`."""
     with open_workspace(layout) as local:
         script = get_pipeline_run(local.conn, run_id).script

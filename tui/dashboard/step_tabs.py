@@ -1,0 +1,121 @@
+"""The tabs of the highlighted step on the run screen: Logs, Metrics, Outputs and Details.
+
+Each is a widget of its own that knows how to show its part of a step; the run screen only
+hands them what its workers read."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.widgets import Log, Static, TabPane
+from textual_plotext import PlotextPlot
+
+from tui.dashboard.keyed_table import KeyedTable
+from tui.formatting import short_value
+
+Metric = tuple[str, str, str, list[float], list]  # name, kind, latest, numeric series, values
+
+
+def metric_tables(metrics: list[Metric]) -> Group:
+    """log_row and log_table metrics as tables, log_image metrics as their file paths."""
+    parts: list = []
+    for name, kind, _, _, values in metrics:
+        if kind == "row":
+            rows = [v for v in values if isinstance(v, dict)]
+        elif kind == "table" and values and isinstance(values[-1], dict):
+            columns = values[-1]
+            rows = [dict(zip(columns, cells)) for cells in zip(*columns.values())]
+        elif kind == "image":
+            parts.append(f"{name}: {values[-1] if values else '-'}")
+            continue
+        else:
+            continue
+        table = Table(title=name, title_justify="left")
+        headers = list(dict.fromkeys(k for row in rows for k in row))
+        for header in headers:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*(short_value(row.get(h, ""), 20) for h in headers))
+        parts.append(table)
+    return Group(*parts)
+
+
+class LogsTab(TabPane):
+    """The step's stdout and stderr, tailed live."""
+
+    def __init__(self) -> None:
+        super().__init__("Logs", id="logs")
+
+    def compose(self) -> ComposeResult:
+        yield Log(id="log", max_lines=20_000)
+
+    @property
+    def log(self) -> Log:
+        return self.query_one("#log", Log)
+
+    def clear(self) -> None:
+        self.log.clear()
+
+    def append(self, lines: list[str]) -> None:
+        self.log.write_lines(lines)
+
+    def toggle_follow(self) -> bool:
+        """Start or stop keeping the newest line in view; returns whether it follows now."""
+        self.log.auto_scroll = not self.log.auto_scroll
+        return self.log.auto_scroll
+
+
+class MetricsTab(TabPane):
+    """The step's metrics: latest values, a plot of a series, row and table metrics."""
+
+    def __init__(self) -> None:
+        super().__init__("Metrics", id="metrics")
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
+                          ("count", "VALUES")], id="metric-table")
+        yield PlotextPlot(id="plot")
+        yield Static("", id="metric-tables")
+
+    def show(self, metrics: list[Metric]) -> None:
+        self.query_one("#metric-table", KeyedTable).sync(
+            (name, (name, kind, value, str(len(values)))) for name, kind, value, _, values in metrics)
+        self.query_one("#metric-tables", Static).update(metric_tables(metrics))
+        series = [(name, history) for name, _, _, history, _ in metrics if len(history) > 1]
+        plot = self.query_one(PlotextPlot)
+        plot.plt.clear_data()
+        if series:
+            name, history = series[0]
+            plot.plt.plot(history, label=name)
+            plot.plt.title(name)
+        plot.refresh()
+
+
+class OutputsTab(TabPane):
+    """The step's outputs (datastore paths) and artifacts, with sizes."""
+
+    def __init__(self) -> None:
+        super().__init__("Outputs", id="outputs")
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable([("name", "NAME"), ("kind", "KIND"), ("size", "SIZE"), ("where", "WHERE")],
+                         id="output-table")
+
+    def show(self, outputs: list[tuple[str, str, str, str]]) -> None:
+        self.query_one("#output-table", KeyedTable).sync(
+            (f"{kind}:{name}", (name, kind, size, where)) for name, kind, size, where in outputs)
+
+
+class DetailsTab(TabPane):
+    """Live CPU and memory while the step runs, and how it ran (arguments, image, outcome)."""
+
+    def __init__(self) -> None:
+        super().__init__("Details", id="details")
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="usage")
+        yield Static("", id="step-details")
+
+    def show(self, details: str, usage: str) -> None:
+        self.query_one("#step-details", Static).update(details)
+        self.query_one("#usage", Static).update(usage)
