@@ -11,7 +11,7 @@ from __future__ import annotations
 import graphlib
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
 SPEC_FORMAT = 1  # the JSON shape below; a newer one is refused by `from_json`
@@ -410,9 +410,6 @@ class PipelineSpec:
         """Step names of `nodes`, in spec order."""
         wanted = set(nodes)
         return [s.name for s in self.steps if s.node_id in wanted]
-
-    def with_steps(self, steps: Iterable[StepSpec]) -> "PipelineSpec":
-        return replace(self, steps=tuple(steps))
 
     def to_json(self) -> dict[str, Any]:
         return {"format": self.format, "description": self.description,

@@ -46,10 +46,6 @@ class SnapshotInfo:
     id: str
     entries: tuple[ManifestEntry, ...]
 
-    @property
-    def total_size(self) -> int:
-        return sum(e.size for e in self.entries)
-
 
 def load_ignore_spec(source_dir: Path) -> pathspec.PathSpec | None:
     """The ignore rules of `source_dir`: `.amlignore` if present, else `.gitignore`."""

@@ -1,7 +1,6 @@
 """Step reuse: which steps rerun after each kind of change, and the reason each one gives."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess

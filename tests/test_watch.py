@@ -1,7 +1,6 @@
 """Watch mode with real files and real processes: what a save reruns, and what it does not."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -1,1 +1,1 @@
-"""The user-facing layer: the `amlocal` command line (and later the dashboard)."""
+"""The user-facing layer: the `amlocal` command line and the Textual dashboard (`tui.dashboard`)."""

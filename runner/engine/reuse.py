@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
-from runner.engine.fingerprint import describe_changes, fingerprint, reuse_fields
+from runner.engine.fingerprint import fingerprint, reuse_fields
 from runner.executors.base import ResolvedEnvironment
 from runner.spec import StepSpec
 from store.records import StepRunRecord

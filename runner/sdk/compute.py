@@ -2,7 +2,8 @@
 
 An `AmlCompute` cluster becomes a local target whose `max_nodes` bounds how many of its
 steps run at once. Databricks and Data Lake Analytics attachments are recorded (without
-their tokens) so pipelines that name them build; running steps on them comes later.
+their tokens) so pipelines that name them build; a DatabricksStep's `python_script_name`
+runs locally, its notebooks and JARs fail with a reason.
 """
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ import contextlib
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 from store.artifacts import list_artifacts
@@ -257,6 +256,3 @@ def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
     keys = list(dict.fromkeys(k for values in facts for k in values))
     return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys))
 
-
-def log_path(step: StepRow, stream: str) -> Path:
-    return Path(step.run_dir) / f"{stream}.txt"
