@@ -31,33 +31,46 @@ from store.runs import update_step_run
 RUNNABLE_KINDS = ("python", "data_transfer")
 
 
+class StepSourceError(RunnerError):
+    """A step's source directory cannot be snapshotted (it is gone, or unreadable)."""
+
+
 @dataclass(frozen=True)
 class StepPlan:
-    """What was decided for one step before it ran, and what that decision was made of."""
+    """What was decided for one step before it ran, and what that decision was made of
+    (`decision` None: it waits for an upstream step to run, and the runner decides it)."""
 
     step_run_id: str
     snapshot_id: str | None
-    environment: ResolvedEnvironment
-    decision: ReuseDecision
+    environment: ResolvedEnvironment | None = None
+    decision: ReuseDecision | None = None
 
 
 def plan_run(ctx: RunContext, step_run_ids: Mapping[str, str],
              gatherer: FactGatherer) -> dict[str, StepPlan]:
-    """Decide, in topological order, every step whose upstream steps are all reused.
+    """Snapshot every step's source (as Azure does at submit) and decide, in topological
+    order, every step whose upstream steps are all reused.
 
-    Reads only (the store, snapshots, data). `ctx.producer_outputs` learns the outputs of
-    the steps found reusable, which is what their dependents are decided on.
+    Reads only (the store, the sources, data). `ctx.producer_outputs` learns the outputs
+    of the steps found reusable, which is what their dependents are decided on.
     """
     plans: dict[str, StepPlan] = {}
     for step in ctx.spec.ordered_steps():
-        if step.kind not in RUNNABLE_KINDS or not ctx.upstream_finished(step):
+        if step.kind not in RUNNABLE_KINDS:
             continue
         step_run_id = step_run_ids[step.node_id]
         try:
             snapshot_id = gatherer.snapshot_id(step)
+        except (RunnerError, StoreError) as exc:
+            raise StepSourceError(f"step {step.name}: {exc}") from exc
+        if not ctx.upstream_finished(step):
+            plans[step.node_id] = StepPlan(step_run_id, snapshot_id)
+            continue
+        try:
             environment = gatherer.environment(step, os.devnull)
             facts = gatherer.gather(step, snapshot_id, environment)
         except (RunnerError, StoreError, ValueError):
+            plans[step.node_id] = StepPlan(step_run_id, snapshot_id)
             continue  # left to the runner, which says what is wrong with the step itself
         decision = decide(step, facts, ctx.parameters, gatherer.history, step_run_id=step_run_id,
                           regenerate=ctx.run.regenerate_outputs)
@@ -72,12 +85,15 @@ def record_plan(conn: sqlite3.Connection, ctx: RunContext, executor_name: str,
     """Record every decision in `plans` (finishing the reused steps); True when every step of
     the run was reused, and the run is therefore finished too."""
     for plan in plans.values():
+        if plan.decision is None or plan.environment is None:
+            update_step_run(conn, plan.step_run_id, snapshot_id=plan.snapshot_id)
+            continue
         record_decision(conn, plan.step_run_id, executor_name, plan.snapshot_id, plan.decision,
                         plan.environment)
         if plan.decision.reused is not None:
             record_reuse(conn, ctx, plan.step_run_id, plan.decision.reused, plan.environment)
-    return len(plans) == len(ctx.spec.steps) and all(p.decision.reused is not None
-                                                    for p in plans.values())
+    return len(plans) == len(ctx.spec.steps) and all(
+        p.decision is not None and p.decision.reused is not None for p in plans.values())
 
 
 def record_decision(conn: sqlite3.Connection, step_run_id: str, executor_name: str,

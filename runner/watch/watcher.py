@@ -28,6 +28,7 @@ from runner.spec import PipelineSpec
 from runner.watch.scope import WatchScope
 from store import status as st
 from store.catalog import get_pipeline
+from store.errors import StoreError
 from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run, run_status
 from store.workspace import open_workspace
@@ -160,7 +161,11 @@ class PipelineWatcher:
         stale = self.scope.invalidated(nodes)
         self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
         self._cancel_current(f"superseded: {self._names(paths)} changed")
-        submitted = self.client.rerun(self.current_run, executor=self.executor, start=False)
+        try:
+            submitted = self.client.rerun(self.current_run, executor=self.executor, start=False)
+        except (RunnerError, StoreError) as exc:  # e.g. a source folder deleted: say so, go on
+            self.say(f"could not rerun: {exc}\nwatching goes on: the next good save reruns")
+            return False
         self._start(submitted.run_id, submitted.finished_at_submit)
         return False
 

@@ -2,18 +2,25 @@
 errors handled in one place (a notification, never a crash)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from textual import work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui.dashboard.messages import DataLoaded
-
-if TYPE_CHECKING:
-    from tui.dashboard.app import DashboardApp
+from tui.dashboard.queries import Store
 
 REFRESH_SECONDS = 1.0
+
+
+class Dashboard(Protocol):
+    """What screens use of the app (`tui.dashboard.app.DashboardApp`)."""
+
+    store: Store
+    watchers: dict[str, Any]
+
+    def toggle_watch(self, pipeline: str, latest_run_id: str) -> bool: ...
 
 
 class LiveScreen(Screen):
@@ -28,7 +35,7 @@ class LiveScreen(Screen):
     refresh_seconds: float | None = REFRESH_SECONDS
 
     @property
-    def dashboard(self) -> "DashboardApp":
+    def dashboard(self) -> Dashboard:
         """The app, typed."""
         return self.app  # type: ignore[return-value]
 
