@@ -1,15 +1,21 @@
 """Keeping every datastore path inside its datastore.
 
-Paths on a datastore are POSIX-style and relative. `..` segments that climb out, absolute
-paths, drive letters and NUL bytes are refused with `UnsafePathError`, so no upload,
-`path_on_datastore` or output name can read or write outside the datastore folder.
+Paths on a datastore are POSIX-style and relative to the datastore root. As in the SDK, a
+leading `/` or `./` (any run of them, e.g. `/./`, `//`) means the root: `/dataset/raw` is
+`dataset/raw`. `..` segments that climb out, drive letters and NUL bytes are refused with
+`UnsafePathError`, so no upload, `path_on_datastore` or output name can read or write
+outside the datastore folder. Messages show the path as the caller wrote it.
 """
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import Path
 
 from store.errors import UnsafePathError
+
+# What the SDK strips from the front of a datastore path: runs of "/" and "./".
+_ROOT_PREFIX = re.compile(r"^(?:\.?/)+")
 
 
 def normalize_datastore_path(path: str | None, *, what: str = "path_on_datastore") -> str:
@@ -22,10 +28,11 @@ def normalize_datastore_path(path: str | None, *, what: str = "path_on_datastore
     text = str(path).replace("\\", "/")
     if "\x00" in text:
         raise UnsafePathError(f"{what} {path!r} contains a NUL byte")
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+    if len(text) > 1 and text[1] == ":":
         raise UnsafePathError(
-            f"{what} {path!r} is absolute; datastore paths are relative to the datastore root")
-    clean = posixpath.normpath(text) if text not in ("", ".", "./") else ""
+            f"{what} {path!r} names a drive; datastore paths are relative to the datastore root")
+    text = _ROOT_PREFIX.sub("", text)
+    clean = posixpath.normpath(text) if text not in ("", ".") else ""
     if clean == ".":
         clean = ""
     if clean == ".." or clean.startswith("../"):

@@ -18,7 +18,7 @@ from runner.errors import RunnerError
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from runner.executors.base import Executor, Mount, ResourceLimits, StepInvocation
 from runner.step_runtime import contract
-from store.datastore_paths import check_name, resolve_in_datastore
+from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
 from store.layout import WorkspaceLayout
 
 
@@ -70,8 +70,8 @@ def output_location(facts: RunFacts, step_run_id: str, out: dict) -> tuple[str, 
         return out["datastore"], f"azureml/{step_run_id}/{out['port']}"
     if out["kind"] == "output_dataset":
         path = out["destination"].replace("{run-id}", step_run_id).replace("{output-name}", out["port"])
-        return out["datastore"], path
-    return out["datastore"], out["destination"]
+        return out["datastore"], normalize_datastore_path(path, what=f"output {out['port']}")
+    return out["datastore"], normalize_datastore_path(out["destination"], what=f"output {out['port']}")
 
 
 def _copy_tree(src: Path, dest: Path) -> None:

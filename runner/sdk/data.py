@@ -314,8 +314,7 @@ class OutputFileDatasetConfig:
         if destination is not None:
             if not (isinstance(destination, tuple) and len(destination) == 2):
                 raise UserErrorException("destination must be a (datastore, path) tuple")
-            template = destination[1].replace("{run-id}", "x").replace("{output-name}", "x")
-            normalize_datastore_path(template, what="destination path")
+            normalize_datastore_path(destination[1], what="destination path")
         self.destination = destination
         self.source = source
         self.mode = "mount"
