@@ -18,6 +18,7 @@ from runner.engine.step_launch import RunFacts
 from runner.executors.base import Executor
 from store import status as st
 from store.catalog import get_compute_target, get_pipeline_spec
+from store.run_numbers import pipeline_run_number
 from store.runs import (NewStepRun, cancel_requested, create_step_runs, finish_open_step_runs,
                         finish_pipeline_run, get_pipeline_run, mark_runner_started, update_step_run)
 from store.settings import read_settings
@@ -105,7 +106,8 @@ class PipelineRunExecution:
         facts = RunFacts(self.local.layout, self.run_id, run["experiment_name"],
                          json.loads(run["parameters_json"]), identity,
                          regenerate_outputs=bool(run["regenerate_outputs"]),
-                         reuse_mode=read_settings(self.local.layout).get("reuse", "content"))
+                         reuse_mode=read_settings(self.local.layout).get("reuse", "content"),
+                         run_number=pipeline_run_number(conn, self.run_id))
         steps = {s["node_id"]: s for s in spec["steps"]}
         run_dir = Path(run["run_dir"])
         step_ids = create_run_steps(conn, self.run_id, run_dir, spec)

@@ -19,7 +19,9 @@ from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from runner.executors.base import Executor, Mount, ResourceLimits, StepInvocation
 from runner.step_runtime import contract
 from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
+from store.key_vault import secrets_dir, secrets_path
 from store.layout import WorkspaceLayout
+from store.private_files import ensure_private_dir
 
 
 
@@ -39,6 +41,7 @@ class RunFacts:
     producer_outputs: dict[str, dict[str, dict]] = field(default_factory=dict)
     regenerate_outputs: bool = False
     reuse_mode: str = "content"  # or "azure": datastore inputs by path, as the service does
+    run_number: int | None = None  # the pipeline run's number in its experiment (run.number)
 
 
 @dataclass
@@ -130,9 +133,15 @@ def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, w
             env_vars[out["port"]] = seen
             dataset_outputs.append(out["port"])
 
+    # The service turns these argument strings (`output.arg_val`, str(dataset input)) into paths.
+    by_arg_val = {f"DatasetOutputConfig:{o['port']}": ports[("output", o["port"])]
+                  for o in step["outputs"] if o["kind"] == "output_dataset"}
+    by_arg_val.update({f"DatasetConsumptionConfig:{i['dataset']}": ports[("input", i["port"])]
+                       for i in step["inputs"] if i.get("dataset")})
+
     def resolve(token: dict) -> str:
         if "literal" in token:
-            return token["literal"]
+            return by_arg_val.get(token["literal"], token["literal"])
         if "parameter" in token:
             return parameter_text(facts.parameters[token["parameter"]])
         kind = "input" if "input" in token else "output"
@@ -156,7 +165,8 @@ def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, w
     parent_artifacts = layout.pipeline_run_dir(facts.pipeline_run_id) / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     parent_artifacts.mkdir(parents=True, exist_ok=True)
-    mounts += [Mount(run_dir, read_only=False), Mount(parent_artifacts, read_only=False)]
+    mounts += [Mount(run_dir, read_only=False), Mount(parent_artifacts, read_only=False),
+               Mount(ensure_private_dir(secrets_dir(layout)), read_only=True)]
     runconfig = step.get("runconfig") or {}
     environment = runconfig.get("environment") or {}
     env = _base_environment(executor)
@@ -175,7 +185,10 @@ def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, w
         contract.ARTIFACTS_DIR: executor.map_path(artifacts),
         contract.PARENT_ARTIFACTS_DIR: executor.map_path(parent_artifacts),
         contract.STEP_NAME: step["name"],
+        contract.SECRETS_FILE: executor.map_path(secrets_path(layout)),
     })
+    if facts.run_number is not None:
+        env[contract.PARENT_RUN_NUMBER] = str(facts.run_number)
     argv = [executor.python, step["script_name"], *arguments]
     invocation = StepInvocation(
         step_run_id=step_run_id, pipeline_run_id=facts.pipeline_run_id, argv=argv, env=env,
