@@ -13,6 +13,14 @@ from runner.step_runtime.exceptions import ComputeTargetException
 from store import catalog
 
 
+def compute_not_found(name: str) -> ComputeTargetException:
+    """The SDK's error for a compute target that does not exist, with how to make it here."""
+    from runner.resources.hints import missing_compute_hint
+    return ComputeTargetException(
+        f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
+        f"workspace ({missing_compute_hint(name)})")
+
+
 class ComputeTarget:
     """`ComputeTarget(ws, name)` returns the registered target as its subclass."""
 
@@ -21,10 +29,11 @@ class ComputeTarget:
     def __new__(cls, workspace: Any, name: str) -> Any:
         row = catalog.get_compute_target(workspace._local.conn, name)
         if row is None:
-            raise ComputeTargetException(
-                f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
-                "workspace (create it with ComputeTarget.create(ws, name, "
-                "AmlCompute.provisioning_configuration(...)))")
+            from runner.resources.registry import apply_declarations
+            apply_declarations(workspace._local)
+            row = catalog.get_compute_target(workspace._local.conn, name)
+        if row is None:
+            raise compute_not_found(name)
         target_cls = _TYPES.get(row["compute_type"], ComputeTarget)
         if cls is not ComputeTarget and not issubclass(target_cls, cls):
             raise ComputeTargetException(
