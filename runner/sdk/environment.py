@@ -165,6 +165,7 @@ class Environment:
         self.python = _PythonSection()
         self.docker = _DockerSection()
         self.environment_variables: dict[str, str] = {}
+        self._framework: dict | None = None  # a framework estimator's name, version and pins
 
     @staticmethod
     def from_pip_requirements(name: str, file_path: str, pip_version: str | None = None) -> "Environment":
@@ -191,6 +192,12 @@ class Environment:
         env.docker.base_image = image
         return env
 
+    def build(self, workspace: Any, image_build_compute: str | None = None) -> Any:
+        """Build this environment's image now (where steps run in Docker); see
+        `runner.sdk.environment_build`. Returns an `ImageBuildDetails`."""
+        from runner.sdk.environment_build import build_environment
+        return build_environment(self, workspace)
+
     def clone(self, new_name: str) -> "Environment":
         import copy
         env = copy.deepcopy(self)
@@ -200,7 +207,7 @@ class Environment:
     def _to_spec(self) -> dict:
         deps = self.python.conda_dependencies
         base_image = self.docker.base_image
-        return {"name": self.name,
+        spec = {"name": self.name,
                 "base_image": None if base_image == DEFAULT_CPU_IMAGE else base_image,
                 "base_dockerfile": self.docker.base_dockerfile,
                 "docker_arguments": [str(a) for a in self.docker.arguments],
@@ -209,6 +216,9 @@ class Environment:
                 "conda_packages": deps.conda_packages, "pip_options": deps.pip_options,
                 "user_managed": self.python.user_managed_dependencies,
                 "environment_variables": dict(self.environment_variables)}
+        if self._framework:
+            spec["framework"] = self._framework
+        return spec
 
     def __repr__(self) -> str:
         return json.dumps(self._to_spec(), indent=2)
