@@ -147,6 +147,27 @@ def matches(expression: dict, row: dict[str, Any]) -> bool:
             f"compared with {right!r} ({type(right).__name__})") from None
 
 
+def select_files(root: Path, path: str, partition_format: str | None,
+                 expression: dict | None) -> list[tuple[str, str]]:
+    """(datastore path, path below the dataset's root) of each file of the dataset at `path`
+    (a file, folder or glob) on the datastore folder `root` that `expression` lets through."""
+    fmt = PartitionFormat.parse(partition_format) if partition_format else None
+    base = path if not re.search(r"[*?\[]", path) else re.split(r"[*?\[]", path, 1)[0]
+    if base != path:
+        base = base.rsplit("/", 1)[0] if "/" in base else ""
+    selected = []
+    for rel in datastore_files(root, path):
+        inside = rel.rsplit("/", 1)[-1] if rel == path else (rel[len(base):].lstrip("/")
+                                                              if base else rel)
+        if expression is not None:
+            row = dict(fmt.values("/" + rel) or {}) if fmt else {}
+            row[PATH_COLUMN] = "/" + inside
+            if not matches(expression, row):
+                continue
+        selected.append((rel, inside))
+    return selected
+
+
 def datastore_files(root: Path, path: str) -> list[str]:
     """The files at datastore path `path` (a file, a folder, or a glob), as datastore paths.
 

@@ -8,9 +8,12 @@ outside the datastore folder. Messages show the path as the caller wrote it.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from store.errors import UnsafePathError
 
@@ -58,3 +61,19 @@ def check_name(name: str, *, what: str) -> str:
     if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
         raise UnsafePathError(f"{what} {name!r} must be a plain name without '/', '..' or '\\'")
     return name
+
+
+def open_datastore_file(path: Path) -> BinaryIO | None:
+    """`path` opened for reading if it is a regular file; None for a link, FIFO or device.
+
+    A step may have put any of those in a datastore; opening never follows a link and never
+    blocks on a FIFO.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")

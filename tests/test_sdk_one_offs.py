@@ -104,8 +104,40 @@ def test_filters_on_partition_columns(partitioned):
         ds.filter(ds["country"] == "BE" and ds["country"] == "NL")
     with pytest.raises(PartitionFormatError, match="cannot be compared"):
         ds.filter(ds["day"] > "2024").to_path()
-    with pytest.raises(UserErrorException, match="a filtered FileDataset cannot be a step input"):
-        ds.filter(ds["country"] == "BE")._input_source()
+
+
+LISTER = """
+    import os
+    from azureml.core import Run
+    root = Run.get_context().input_datasets["sales"]
+    print(sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs))
+"""
+
+
+def test_a_filtered_dataset_input_gives_the_step_only_the_selected_files(workspace, partitioned,
+                                                                        write, tmp_path):
+    write("steps/list.py", LISTER)
+    ds = partitioned
+
+    def run_with(expression):
+        step = PythonScriptStep("list.py", name="list", source_directory=str(tmp_path / "steps"),
+                                inputs=[ds.filter(expression).as_named_input("sales")])
+        run = Experiment(workspace, "filtered").submit(Pipeline(workspace, [step]))
+        assert run.wait_for_completion(show_output=False) == "Finished"
+        (step_run,) = run.find_step_run("list")
+        return step_run
+
+    first = run_with(ds["country"] == "BE")
+    assert first.get_stdout_log() == ("['BE/2024/01/05/data.csv', 'BE/2024/02/01/data.csv']\n")
+    other = run_with(ds["country"] == "NL")
+    assert other.get_stdout_log() == "['NL/2024/01/09/data.csv']\n"
+    assert "azureml.reusedrunid" not in other.get_properties()
+    again = run_with(ds["country"] == "BE")
+    assert again.get_properties()["azureml.reusedrunid"] == first.id
+    root = workspace._local.layout.datastore_dir("workspaceblobstore") / "sales"
+    (root / "BE" / "2024" / "01" / "05" / "data.csv").write_text("changed")
+    changed = run_with(ds["country"] == "BE")
+    assert "azureml.reusedrunid" not in changed.get_properties()
 
 
 def test_mount_is_a_context_with_start_mount_point_and_stop(partitioned, tmp_path):

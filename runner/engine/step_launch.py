@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.engine.dataset_selection import selection_folder
 from runner.errors import RunnerError
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from runner.executors.base import Executor, Mount, ResourceLimits, StepInvocation
@@ -216,6 +217,8 @@ def input_host_path(facts: RunFacts, step: dict, inp: dict) -> Path:
         root = facts.layout.datastore_dir(source["datastore"])
         if not root.is_dir():
             raise StepSetupError(f"input {inp['port']}: datastore {source['datastore']} does not exist")
+        if source.get("filter") is not None:  # a filtered FileDataset: only the files it selects
+            return selection_folder(facts.layout, source)
         path = resolve_in_datastore(root, source["path"], what=f"input {inp['port']}")
         if not path.exists():
             raise StepSetupError(f"input {inp['port']}: {source['datastore']}:{source['path']} "

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from runner.step_runtime.exceptions import UserErrorException
-from store.datastore_paths import normalize_datastore_path
+from store.datastore_paths import normalize_datastore_path, open_datastore_file
 
 _DATA_MODES = ("mount", "download", "upload")
 _DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -240,8 +240,12 @@ class FileDataset:
             dest = target / item.relative_path
             if dest.exists() and not overwrite:
                 raise UserErrorException(f"{dest} exists; pass overwrite=True")
+            src = open_datastore_file(item.local_path)
+            if src is None:
+                continue  # not a regular file (a link or FIFO a step left there)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(item.local_path, dest)
+            with src, open(dest, "wb") as copy:
+                shutil.copyfileobj(src, copy)
             out.append(str(dest))
         return out
 
@@ -250,12 +254,11 @@ class FileDataset:
         if rest:
             raise UserErrorException("a FileDataset over several datastore paths cannot be "
                                      "consumed by a step locally yet; use one path")
-        if self._filter is not None:
-            raise UserErrorException(
-                "a filtered FileDataset cannot be a step input locally yet; give the step the "
-                "unfiltered dataset (or a narrower from_files path) and filter in the step")
-        return {"type": "datastore", "datastore": datastore.name,
-                "path": normalize_datastore_path(path)}
+        source = {"type": "datastore", "datastore": datastore.name,
+                  "path": normalize_datastore_path(path)}
+        if self._filter is not None:  # the step gets the selected files only
+            source.update(partition_format=self._partition_format, filter=self._filter)
+        return source
 
     def __repr__(self) -> str:
         return "FileDataset(" + ", ".join(f"{d.name}:{p}" for d, p in self._paths) + ")"

@@ -6,7 +6,6 @@ Listing never follows a link (a step may have written it into a datastore).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -15,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.step_runtime.exceptions import UserErrorException
-from store.datastore_partitions import PATH_COLUMN, PartitionFormat, datastore_files, matches
+from store.datastore_partitions import select_files
+from store.datastore_paths import open_datastore_file
 
 
 @dataclass(frozen=True)
@@ -32,36 +32,12 @@ class DatasetFile:
         return self.datastore._local_path(self.path_on_datastore)
 
 
-def _base(path: str) -> str:
-    """The folder part of `path` before any glob character."""
-    if not re.search(r"[*?\[]", path):
-        return path
-    head = re.split(r"[*?\[]", path, 1)[0]
-    return head.rsplit("/", 1)[0] if "/" in head else ""
-
-
 def dataset_files(paths: list[tuple[Any, str]], partition_format: str | None,
                   expression: dict | None) -> list[DatasetFile]:
     """The files of a dataset over `paths`, keeping those `expression` lets through."""
-    fmt = PartitionFormat.parse(partition_format) if partition_format else None
-    out: list[DatasetFile] = []
-    for datastore, path in paths:
-        root = datastore._local_path("")
-        found = datastore_files(root, path)
-        base = _base(path)
-        for rel in found:
-            if rel == path:  # the dataset path is a file
-                inside = rel.rsplit("/", 1)[-1]
-            else:
-                inside = rel[len(base):].lstrip("/") if base else rel
-            item = DatasetFile(datastore, rel, inside)
-            if expression is not None:
-                row = dict(fmt.values("/" + rel) or {}) if fmt else {}
-                row[PATH_COLUMN] = "/" + inside
-                if not matches(expression, row):
-                    continue
-            out.append(item)
-    return out
+    return [DatasetFile(datastore, rel, inside) for datastore, path in paths
+            for rel, inside in select_files(datastore._local_path(""), path, partition_format,
+                                            expression)]
 
 
 class MountContext:
@@ -97,10 +73,12 @@ class MountContext:
         self._made_folder = self._requested is None or not point.exists()
         point.mkdir(parents=True, exist_ok=True)
         for item in self._files:
+            src = open_datastore_file(item.local_path)
+            if src is None:
+                continue  # no longer a regular file (a step replaced it with a link)
             target = point / item.relative_path
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(item.local_path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as src, open(target, "xb") as out:
+            with src, open(target, "xb") as out:
                 shutil.copyfileobj(src, out)
             os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
