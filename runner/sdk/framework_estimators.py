@@ -151,97 +151,84 @@ class _FrameworkEstimator(Estimator):
         return sorted(PINS[cls.FRAMEWORK_NAME])
 
 
-class SKLearn(_FrameworkEstimator):
+def _dnn_parameters(self: Any, source_directory: str, *, compute_target: Any = None,
+                    vm_size: str | None = None, vm_priority: str | None = None,
+                    entry_script: str | None = None, script_params: dict | None = None,
+                    node_count: int = 1, process_count_per_node: int = 1,
+                    distributed_backend: Any = None, distributed_training: Any = None,
+                    use_gpu: bool = False, use_docker: bool = True,
+                    custom_docker_base_image: str | None = None,
+                    custom_docker_image: str | None = None, image_registry_details: Any = None,
+                    user_managed: bool = False, conda_packages: list | None = None,
+                    pip_packages: list | None = None,
+                    conda_dependencies_file_path: str | None = None,
+                    pip_requirements_file_path: str | None = None,
+                    conda_dependencies_file: str | None = None,
+                    pip_requirements_file: str | None = None,
+                    environment_variables: dict | None = None, environment_definition: Any = None,
+                    inputs: list | None = None, source_directory_data_store: Any = None,
+                    shm_size: str | None = None, resume_from: Any = None,
+                    max_run_duration_seconds: int | None = None,
+                    framework_version: str | None = None, _enable_optimized_mode: bool = False,
+                    _disable_validation: bool = True, _show_lint_warnings: bool = False,
+                    _show_package_warnings: bool = False) -> None:
+    """The deep-learning estimators' constructor parameters, as azureml-train-core 1.62 has them
+    (only its signature is used)."""
+
+
+def _signature(without: tuple[str, ...] = (), extra: dict[str, int] | None = None) -> inspect.Signature:
+    """`_dnn_parameters`'s signature without some parameters and with `extra` keyword ones
+    (name → default) after `process_count_per_node`, as TensorFlow has them."""
+    params = [p for p in inspect.signature(_dnn_parameters).parameters.values()
+              if p.name not in without]
+    at = [p.name for p in params].index("process_count_per_node") + 1 if extra else len(params)
+    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=int)
+             for n, d in (extra or {}).items()]
+    return inspect.Signature(params[:at] + added + params[at:])
+
+
+class _SignedEstimator(_FrameworkEstimator):
+    """An estimator whose constructor checks its arguments against `SIGNATURE` (the SDK's own
+    parameter list), so a wrong keyword is the same TypeError as with the SDK."""
+
+    SIGNATURE = _signature()
+
+    def __init__(self, source_directory: str, **settings: Any) -> None:
+        bound = self.SIGNATURE.bind(self, source_directory, **settings).arguments
+        super().__init__(source_directory, **{k: v for k, v in bound.items()
+                                              if k not in ("self", "source_directory")
+                                              and not k.startswith("_")})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:  # what `help()` and `inspect.signature` show
+            init.__signature__ = cls.SIGNATURE
+
+
+class SKLearn(_SignedEstimator):
     """Training with scikit-learn (single node, CPU)."""
 
     FRAMEWORK_NAME = "SKLearn"
     DEFAULT_VERSION = "0.20.3"
+    SIGNATURE = _signature(without=("node_count", "process_count_per_node", "distributed_backend",
+                                    "distributed_training", "use_gpu", "custom_docker_base_image",
+                                    "source_directory_data_store"))
 
-    def __init__(self, source_directory: str, *, compute_target: Any = None,
-                 vm_size: str | None = None, vm_priority: str | None = None,
-                 entry_script: str | None = None, script_params: dict | None = None,
-                 use_docker: bool = True, custom_docker_image: str | None = None,
-                 image_registry_details: Any = None, user_managed: bool = False,
-                 conda_packages: list | None = None, pip_packages: list | None = None,
-                 conda_dependencies_file_path: str | None = None,
-                 pip_requirements_file_path: str | None = None,
-                 conda_dependencies_file: str | None = None,
-                 pip_requirements_file: str | None = None,
-                 environment_variables: dict | None = None, environment_definition: Any = None,
-                 inputs: list | None = None, shm_size: str | None = None, resume_from: Any = None,
-                 max_run_duration_seconds: int | None = None,
-                 framework_version: str | None = None, _enable_optimized_mode: bool = False,
-                 _disable_validation: bool = True, _show_lint_warnings: bool = False,
-                 _show_package_warnings: bool = False) -> None:
-        super().__init__(
-            source_directory, compute_target=compute_target, vm_size=vm_size,
-            vm_priority=vm_priority, entry_script=entry_script, script_params=script_params,
-            use_docker=use_docker, custom_docker_image=custom_docker_image,
-            image_registry_details=image_registry_details, user_managed=user_managed,
-            conda_packages=conda_packages, pip_packages=pip_packages,
-            conda_dependencies_file_path=conda_dependencies_file_path,
-            pip_requirements_file_path=pip_requirements_file_path,
-            conda_dependencies_file=conda_dependencies_file,
-            pip_requirements_file=pip_requirements_file,
-            environment_variables=environment_variables,
-            environment_definition=environment_definition, inputs=inputs, shm_size=shm_size,
-            resume_from=resume_from, max_run_duration_seconds=max_run_duration_seconds,
-            framework_version=framework_version)
+    def __init__(self, source_directory: str, **settings: Any) -> None:
+        super().__init__(source_directory, **settings)
 
 
-class _DnnEstimator(_FrameworkEstimator):
-    """The shared constructor of the deep-learning estimators (TensorFlow, PyTorch, Chainer)."""
-
-    def __init__(self, source_directory: str, *, compute_target: Any = None,
-                 vm_size: str | None = None, vm_priority: str | None = None,
-                 entry_script: str | None = None, script_params: dict | None = None,
-                 node_count: int = 1, process_count_per_node: int = 1,
-                 distributed_backend: Any = None, distributed_training: Any = None,
-                 use_gpu: bool = False, use_docker: bool = True,
-                 custom_docker_base_image: str | None = None,
-                 custom_docker_image: str | None = None, image_registry_details: Any = None,
-                 user_managed: bool = False, conda_packages: list | None = None,
-                 pip_packages: list | None = None,
-                 conda_dependencies_file_path: str | None = None,
-                 pip_requirements_file_path: str | None = None,
-                 conda_dependencies_file: str | None = None,
-                 pip_requirements_file: str | None = None,
-                 environment_variables: dict | None = None, environment_definition: Any = None,
-                 inputs: list | None = None, source_directory_data_store: Any = None,
-                 shm_size: str | None = None, resume_from: Any = None,
-                 max_run_duration_seconds: int | None = None,
-                 framework_version: str | None = None, _enable_optimized_mode: bool = False,
-                 _disable_validation: bool = True, _show_lint_warnings: bool = False,
-                 _show_package_warnings: bool = False) -> None:
-        super().__init__(
-            source_directory, compute_target=compute_target, vm_size=vm_size,
-            vm_priority=vm_priority, entry_script=entry_script, script_params=script_params,
-            node_count=node_count, process_count_per_node=process_count_per_node,
-            distributed_backend=distributed_backend, distributed_training=distributed_training,
-            use_gpu=use_gpu, use_docker=use_docker,
-            custom_docker_base_image=custom_docker_base_image,
-            custom_docker_image=custom_docker_image,
-            image_registry_details=image_registry_details, user_managed=user_managed,
-            conda_packages=conda_packages, pip_packages=pip_packages,
-            conda_dependencies_file_path=conda_dependencies_file_path,
-            pip_requirements_file_path=pip_requirements_file_path,
-            conda_dependencies_file=conda_dependencies_file,
-            pip_requirements_file=pip_requirements_file,
-            environment_variables=environment_variables,
-            environment_definition=environment_definition, inputs=inputs,
-            source_directory_data_store=source_directory_data_store, shm_size=shm_size,
-            resume_from=resume_from, max_run_duration_seconds=max_run_duration_seconds,
-            framework_version=framework_version)
-
-
-class TensorFlow(_DnnEstimator):
+class TensorFlow(_SignedEstimator):
     """Training with TensorFlow."""
 
     FRAMEWORK_NAME = "TensorFlow"
     DEFAULT_VERSION = "1.13"
+    SIGNATURE = _signature(extra={"worker_count": 1, "parameter_server_count": 1})
 
-    def __init__(self, source_directory: str, *, worker_count: int = 1,
-                 parameter_server_count: int = 1, **settings: Any) -> None:
+    def __init__(self, source_directory: str, **settings: Any) -> None:
+        worker_count = settings.pop("worker_count", 1)
+        parameter_server_count = settings.pop("parameter_server_count", 1)
         if worker_count != 1 or parameter_server_count != 1:
             log.warning("'worker_count' and 'parameter_server_count' parameters will be "
                         "deprecated. Please use them as part of 'distributed_training' parameter.")
@@ -250,7 +237,7 @@ class TensorFlow(_DnnEstimator):
         self.parameter_server_count = parameter_server_count
 
 
-class PyTorch(_DnnEstimator):
+class PyTorch(_SignedEstimator):
     """Training with PyTorch (and torchvision, as the SDK installs both)."""
 
     FRAMEWORK_NAME = "PyTorch"
@@ -262,24 +249,11 @@ class PyTorch(_DnnEstimator):
         self.run_config.environment.environment_variables["NCCL_TREE_THRESHOLD"] = "0"
 
 
-class Chainer(_DnnEstimator):
+class Chainer(_SignedEstimator):
     """Training with Chainer."""
 
     FRAMEWORK_NAME = "Chainer"
     DEFAULT_VERSION = "5.1.0"
 
-
-def _signature_with(extra: dict[str, int]) -> inspect.Signature:
-    """The deep-learning constructor's signature with `extra` keyword parameters (name →
-    default) after `process_count_per_node`, as TensorFlow's constructor has them."""
-    params = list(inspect.signature(_DnnEstimator.__init__).parameters.values())
-    at = [p.name for p in params].index("process_count_per_node") + 1
-    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=int)
-             for n, d in extra.items()]
-    return inspect.Signature(params[:at] + added + params[at:])
-
-
-# What `help()` and `inspect.signature` show: the SDK's parameter lists, not `**settings`.
-TensorFlow.__init__.__signature__ = _signature_with(  # type: ignore[attr-defined]
-    {"worker_count": 1, "parameter_server_count": 1})
-PyTorch.__init__.__signature__ = _signature_with({})  # type: ignore[attr-defined]
+    def __init__(self, source_directory: str, **settings: Any) -> None:
+        super().__init__(source_directory, **settings)
