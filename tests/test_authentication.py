@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 
@@ -15,7 +13,7 @@ from runner.sdk.authentication import (AccessToken, Audience, AzureCliAuthentica
                                        ServicePrincipalAuthentication, TokenAuthentication)
 from runner.step_runtime.exceptions import AuthenticationException
 from store.workspace_token import token_matches, workspace_token
-from tests.conftest import REPO
+from tests.conftest import python_with_compat
 
 PASSWORD = "sp-Pa55w0rd-7f3a9c"
 
@@ -99,6 +97,5 @@ def test_the_compat_module_imports_as_in_the_sdk():
             "InteractiveLoginAuthentication, AzureCliAuthentication, MsiAuthentication, "
             "TokenAuthentication); from azureml.exceptions import AuthenticationException; "
             "print(ServicePrincipalAuthentication.__module__)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": f"{REPO / 'runner' / 'compat'}:{REPO}"})
+    done = python_with_compat(code)
     assert done.stdout == "runner.sdk.authentication\n", done.stderr

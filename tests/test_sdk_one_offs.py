@@ -3,9 +3,6 @@ filters on FileDatasets, FileDataset.mount(), and msrest's HttpOperationError.""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ from runner.sdk import (ComputeInstance, ComputeTarget, Dataset, Environment, Ex
                         OutputFileDatasetConfig, Pipeline, PythonScriptStep)
 from runner.step_runtime.exceptions import ComputeTargetException, UserErrorException
 from store.datastore_partitions import PartitionFormatError
-from tests.conftest import REPO
+from tests.conftest import python_with_compat
 
 
 def test_a_compute_instance_is_one_node_that_starts_and_stops(workspace, capsys):
@@ -165,11 +162,8 @@ def test_msrest_http_operation_error_is_importable_in_scripts_and_steps(workspac
             "from azureml.core import Datastore, Workspace\n"
             "try:\n    Datastore(Workspace.get('w'), 'nope')\n"
             "except HttpOperationError as e:\n    print(type(e).__name__, e.response.status_code)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": f"{REPO / 'runner' / 'compat'}:{REPO}"})
+    done = python_with_compat(code)
     assert done.stdout == "ErrorResponseException 404\n", done.stderr
-    bare = subprocess.run([sys.executable, "-S", "-c", "import msrest.exceptions as m; "
-                           "print(m.HttpOperationError.__mro__[1].__name__)"],
-                          capture_output=True, text=True,
-                          env={"PYTHONPATH": f"{REPO / 'runner' / 'compat'}:{REPO}"})
+    bare = python_with_compat("import msrest.exceptions as m; "
+                              "print(m.HttpOperationError.__mro__[1].__name__)", bare=True)
     assert bare.stdout == "ClientException\n", bare.stderr
