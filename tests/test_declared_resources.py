@@ -156,6 +156,7 @@ def test_declared_resources_in_process_and_seeded_only_once(workspace, write, tm
           - {name: my_datastore, type: AzureFile, from: seed}
     """)
     write("seed/a.txt", "seed")
+    (tmp_path / "seed" / "outside.txt").symlink_to("/etc/hostname")  # links are not copied
     cluster = ComputeTarget(workspace, "cpu-cluster")
     assert (type(cluster), cluster.max_nodes, cluster.vm_size) == (AmlCompute, 4, "STANDARD_DS3_V2")
     assert type(ComputeTarget(workspace, "dev-box")).__name__ == "ComputeInstance"
@@ -163,6 +164,7 @@ def test_declared_resources_in_process_and_seeded_only_once(workspace, write, tm
     assert type(ds).__name__ == "AzureFileDatastore"
     stored = workspace._local.layout.datastore_dir("my_datastore") / "a.txt"
     assert stored.read_text() == "seed"
+    assert sorted(p.name for p in stored.parent.iterdir()) == ["a.txt"]
     stored.write_text("changed by a step")
     write("seed/b.txt", "new seed file")
     from runner.resources import registry

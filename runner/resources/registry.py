@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.resources.declaration import (Declaration, DeclaredCompute, DeclaredDatastore,
                                           find_declaration, load_declaration)
 from store import catalog
-from store.datastore_paths import check_name, resolve_in_datastore
+from store.datastore_paths import check_name, open_datastore_file, resolve_in_datastore
 from store.errors import UnsafePathError
 from store.layout import DEFAULT_DATASTORES
 from store.workspace import OpenWorkspace
@@ -57,7 +56,8 @@ class SeedResult:
     skipped: int
 
 
-_applied: dict[tuple[str, str], tuple[int, int]] = {}  # (workspace, file) → (mtime_ns, size)
+# (workspace, file) → ((mtime_ns, size), the declaration applied from that version)
+_applied: dict[tuple[str, str], tuple[tuple[int, int], Declaration]] = {}
 
 
 def apply_declarations(local: OpenWorkspace, start: Path | None = None) -> Declaration | None:
@@ -71,14 +71,14 @@ def apply_declarations(local: OpenWorkspace, start: Path | None = None) -> Decla
         return None
     info = path.stat()
     key, version = (str(local.layout.root), str(path)), (info.st_mtime_ns, info.st_size)
+    if key in _applied and _applied[key][0] == version:
+        return _applied[key][1]
     declaration = load_declaration(path)
-    if _applied.get(key) == version:
-        return declaration
     for compute in declaration.compute:
         _apply_compute(local, compute, f"declared in {path}")
     for datastore in declaration.datastores:
         register_datastore(local, datastore, f"declared in {path}")
-    _applied[key] = version
+    _applied[key] = (version, declaration)
     return declaration
 
 
@@ -195,22 +195,24 @@ def seed_datastore(folder: Path, source: Path) -> SeedResult:
         dirs.sort()
         for name in sorted(files):
             src = Path(dirpath) / name
-            if not stat.S_ISREG(os.lstat(src).st_mode):
-                skipped += 1
-                continue
             rel = src.relative_to(source).as_posix()
             try:
                 target = resolve_in_datastore(folder, rel, what="seed file")
             except UnsafePathError:
                 skipped += 1
                 continue
+            data = open_datastore_file(src)
+            if data is None:  # a link, FIFO or device: not a file to copy
+                skipped += 1
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             except FileExistsError:
+                data.close()
                 skipped += 1
                 continue
-            with open(src, "rb") as data, os.fdopen(fd, "wb") as out:
+            with data, os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(data, out)
             copied += 1
     return SeedResult(copied, skipped)
