@@ -67,10 +67,17 @@ class InputSource:
     node: str | None = None
     output: str | None = None
     parameter: str | None = None
+    # A filtered FileDataset: the step gets only the files the filter selects on the
+    # dataset's `partition_format` columns (see runner.engine.dataset_selection).
+    partition_format: str | None = None
+    filter: Any = None
 
     def to_json(self) -> dict[str, Any]:
         if self.type == "datastore":
-            return {"type": self.type, "datastore": self.datastore, "path": self.path}
+            data = {"type": self.type, "datastore": self.datastore, "path": self.path}
+            if self.filter is not None:
+                data.update(partition_format=self.partition_format, filter=self.filter)
+            return data
         if self.type == "step_output":
             return {"type": self.type, "node": self.node, "output": self.output}
         return {"type": self.type, "parameter": self.parameter}
@@ -78,7 +85,8 @@ class InputSource:
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> "InputSource":
         return InputSource(data["type"], data.get("datastore"), data.get("path"), data.get("node"),
-                           data.get("output"), data.get("parameter"))
+                           data.get("output"), data.get("parameter"), data.get("partition_format"),
+                           data.get("filter"))
 
     @property
     def where(self) -> str:
@@ -157,15 +165,19 @@ class EnvironmentSpec:
     pip_options: tuple[str, ...] = ()
     user_managed: bool = False
     environment_variables: Mapping[str, str] = field(default_factory=dict)
+    framework: Mapping[str, Any] | None = None  # a framework estimator's packages and pins
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "base_image": self.base_image,
+        data = {"name": self.name, "base_image": self.base_image,
                 "base_dockerfile": self.base_dockerfile,
                 "docker_arguments": list(self.docker_arguments), "shm_size": self.shm_size,
                 "python_version": self.python_version, "pip_packages": list(self.pip_packages),
                 "conda_packages": list(self.conda_packages), "pip_options": list(self.pip_options),
                 "user_managed": self.user_managed,
                 "environment_variables": dict(self.environment_variables)}
+        if self.framework:
+            data["framework"] = dict(self.framework)
+        return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any] | None) -> "EnvironmentSpec":
@@ -180,7 +192,8 @@ class EnvironmentSpec:
             pip_options=tuple(data.get("pip_options") or ()),
             user_managed=bool(data.get("user_managed")),
             environment_variables={str(k): str(v) for k, v in
-                                   (data.get("environment_variables") or {}).items()})
+                                   (data.get("environment_variables") or {}).items()},
+            framework=data.get("framework"))
 
     @property
     def packages(self) -> tuple[str, ...]:

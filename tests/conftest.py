@@ -80,3 +80,13 @@ def docker_workspace(workspace, docker_image, monkeypatch):
     monkeypatch.setenv("AMLOCAL_EXECUTOR", "docker")
     monkeypatch.setenv("AMLOCAL_BASE_IMAGE", docker_image)
     yield workspace
+
+
+def python_with_compat(code: str, bare: bool = False) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh Python whose `azureml` (and `msrest`) is amlocal's compat package,
+    as in a script under `amlocal run`; `bare`: no site-packages and no inherited environment,
+    as in a step's image where only amlocal's runtime is present."""
+    path = f"{REPO / 'runner' / 'compat'}:{REPO}"
+    env = {"PYTHONPATH": path} if bare else {**os.environ, "PYTHONPATH": path}
+    return subprocess.run([sys.executable, *(["-S"] if bare else []), "-c", code],
+                          capture_output=True, text=True, env=env)

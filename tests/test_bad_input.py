@@ -77,7 +77,8 @@ def test_unknown_pipeline_kwarg(workspace, steps_dir):
         Pipeline(workspace, [step], colour="blue")
 
 
-@pytest.mark.parametrize("bad", ["../outside", "a/../../outside", "/etc", "C:/x"])
+@pytest.mark.parametrize("bad", ["../outside", "a/../../outside", "/../outside", "./../outside",
+                                 "C:/x"])
 def test_paths_may_not_leave_a_datastore(workspace, tmp_path, bad):
     (tmp_path / "f.txt").write_text("x")
     ds = workspace.get_default_datastore()

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
+    from tui import resource_commands
+    resource_commands.add_parsers(sub)
     return parser
 
 
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_dashboard(require_workspace())
         if args.command == "config":
             return commands.cmd_config(args.name, args.value, args.unset)
+        from tui import resource_commands
+        if args.command in resource_commands.COMMANDS:
+            return resource_commands.run(args)
     except KeyboardInterrupt:
         print("amlocal: interrupted", file=sys.stderr)
         return 130

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 
 from runner.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
 from runner.errors import RunnerError
-from store.datastore_paths import check_name, resolve_in_datastore
+from runner.engine.dataset_selection import selection_folder
+from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.records import PipelineRunRecord, StoredOutput
 from store.settings import read_settings
@@ -29,6 +30,7 @@ class RunContext:
     spec: PipelineSpec
     reuse_mode: str = CONTENT_MODE  # or "azure": datastore inputs by path, as the service does
     producer_outputs: dict[str, Mapping[str, StoredOutput]] = field(default_factory=dict)
+    run_number: int | None = None  # the run's number in its experiment (`run.parent.number`)
 
     @staticmethod
     def of(layout: WorkspaceLayout, run: PipelineRunRecord, spec: PipelineSpec) -> "RunContext":
@@ -54,6 +56,8 @@ class RunContext:
             root = self.layout.datastore_dir(source.datastore or "")
             if not root.is_dir():
                 raise StepSetupError(f"input {inp.port}: datastore {source.datastore} does not exist")
+            if source.filter is not None:  # a filtered FileDataset: only the files it selects
+                return selection_folder(self.layout, source.to_json())
             path = resolve_in_datastore(root, source.path, what=f"input {inp.port}")
             if not path.exists():
                 raise StepSetupError(f"input {inp.port}: {source.datastore}:{source.path} "
@@ -84,9 +88,8 @@ class RunContext:
             return out.datastore, f"azureml/{step_run_id}/{out.port}"
         destination = out.destination or ""
         if out.kind == "output_dataset":
-            return out.datastore, destination.replace("{run-id}", step_run_id).replace(
-                "{output-name}", out.port)
-        return out.datastore, destination
+            destination = destination.replace("{run-id}", step_run_id).replace("{output-name}", out.port)
+        return out.datastore, normalize_datastore_path(destination, what=f"output {out.port}")
 
     def output(self, step_run_id: str, out: OutputSpec) -> StoredOutput:
         """Output `out` of step run `step_run_id`: its datastore path and folder on this machine."""

@@ -18,6 +18,7 @@ from runner.spec import PipelineSpec, StepSpec
 from store import status as st
 from store.catalog import get_compute_target, get_pipeline
 from store.records import StepRunRecord
+from store.run_numbers import pipeline_run_number
 from store.runs import (cancel_requested, finish_open_step_runs, finish_pipeline_run,
                         get_pipeline_run, get_step_runs, mark_runner_started, update_step_run)
 from store.workspace import OpenWorkspace
@@ -71,6 +72,7 @@ class PipelineRunExecution:
         run = get_pipeline_run(conn, self.run_id)
         spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
         ctx = self.ctx = RunContext.of(self.local.layout, run, spec)
+        ctx.run_number = pipeline_run_number(conn, self.run_id)
         records = self._records = {r.node_id: r for r in get_step_runs(conn, self.run_id)}
         for node, record in records.items():
             if record.status == st.FINISHED:  # reused at submit

@@ -19,7 +19,9 @@ from runner.executors.base import Executor, Mount, ResolvedEnvironment, Resource
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from runner.spec import StepSpec, Token
 from runner.step_runtime import contract
+from store.key_vault import secrets_dir, secrets_path
 from store.layout import StepRunFiles
+from store.private_files import ensure_private_dir
 from store.records import StoredOutput
 
 
@@ -100,9 +102,15 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
             env_vars[out.port] = seen
             dataset_outputs.append(out.port)
 
+    # The service turns these argument strings (`output.arg_val`, str(dataset input)) into paths.
+    by_arg_val = {f"DatasetOutputConfig:{o.port}": ports[("output", o.port)]
+                  for o in step.outputs if o.kind == "output_dataset"}
+    by_arg_val.update({f"DatasetConsumptionConfig:{i.dataset}": ports[("input", i.port)]
+                       for i in step.inputs if i.dataset})
+
     def resolve(token: Token) -> str:
         if token.kind == "literal":
-            return token.value
+            return by_arg_val.get(token.value, token.value)
         if token.kind == "parameter":
             return parameter_text(ctx.parameters[token.value])
         if (token.kind, token.value) not in ports:
@@ -123,7 +131,8 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
     parent_artifacts = ctx.layout.run_artifacts_dir(ctx.run_id)
     files.artifacts.mkdir(parents=True, exist_ok=True)
     parent_artifacts.mkdir(parents=True, exist_ok=True)
-    mounts += [Mount(files.root, read_only=False), Mount(parent_artifacts, read_only=False)]
+    mounts += [Mount(files.root, read_only=False), Mount(parent_artifacts, read_only=False),
+               Mount(ensure_private_dir(secrets_dir(ctx.layout)), read_only=True)]
     env = _base_environment(executor)
     env.update(step.environment.environment_variables)
     env.update(env_vars)
@@ -141,7 +150,10 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         contract.ARTIFACTS_DIR: executor.map_path(files.artifacts),
         contract.PARENT_ARTIFACTS_DIR: executor.map_path(parent_artifacts),
         contract.STEP_NAME: step.name,
+        contract.SECRETS_FILE: executor.map_path(secrets_path(ctx.layout)),
     })
+    if ctx.run_number is not None:
+        env[contract.PARENT_RUN_NUMBER] = str(ctx.run_number)
     invocation = StepInvocation(
         step_run_id=step_run_id, pipeline_run_id=run.id,
         argv=(executor.python, step.script_name or "", *arguments), env=env, cwd=workdir,

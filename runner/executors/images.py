@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runner.executors.docker_engine import DockerProblem, explain
+from runner.executors.framework_pins import choose_framework_requirements, report_installed
 from runner.spec import EnvironmentSpec
 
 IMAGE_REPOSITORY = "amlocal-env"
@@ -65,6 +66,7 @@ class ImageRecipe:
     requirements: tuple[str, ...] = ()
     pip_options: tuple[str, ...] = ()
     name: str = "environment"
+    framework: str = ""  # a framework estimator's pins (JSON), relaxed where pip cannot get them
 
     @staticmethod
     def from_environment(environment: EnvironmentSpec | None, default_base: str) -> "ImageRecipe":
@@ -79,7 +81,8 @@ class ImageRecipe:
             return ImageRecipe(base, name=env.name)
         requirements = [r for r in (conda_to_pip(c) for c in env.conda_packages) if r]
         requirements += [str(p) for p in env.pip_packages]
-        return ImageRecipe(base, tuple(requirements), tuple(env.pip_options), env.name)
+        return ImageRecipe(base, tuple(requirements), tuple(env.pip_options), env.name,
+                           json.dumps(dict(env.framework), sort_keys=True) if env.framework else "")
 
     def content_hash(self, base_image_id: str) -> str:
         text = json.dumps({"base": base_image_id, "requirements": list(self.requirements),
@@ -139,8 +142,11 @@ class ImageBuilder:
             if not found and not build:
                 raise ImageNotReady(f"image {tag} of environment {recipe.name} is not built yet")
             if found:
+                installed = self._label(tag, "amlocal.requirements") or list(recipe.requirements)
                 log.write(f"environment {recipe.name}: using image {tag} built before "
-                          f"({', '.join(recipe.requirements)})\n")
+                          f"({', '.join(installed)})\n")
+                for line in self._label(tag, "amlocal.framework") or []:
+                    log.write(f"{line} (when the image was built)\n")
                 return tag, found
             started = time.monotonic()
             log.write(f"environment {recipe.name}: building image {tag} from {recipe.base_image} "
@@ -158,6 +164,14 @@ class ImageBuilder:
             return None
         except Exception as exc:
             raise explain(exc, f"looking up image {tag}") from exc
+
+    def _label(self, tag: str, label: str) -> list[str] | None:
+        """The JSON list in label `label` of image `tag` (None when it has none)."""
+        try:
+            text = (self.client.images.get(tag).labels or {}).get(label)
+            return list(json.loads(text)) if text else None
+        except Exception:
+            return None
 
     def _file_lock(self, digest: str) -> "_FileLock":
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -181,20 +195,29 @@ class ImageBuilder:
         probe.write_text(json.dumps({"version": version, "machine": machine}))
         return version, machine
 
-    def _wheelhouse(self, recipe: ImageRecipe, base_id: str, target: Path, log: TextIO) -> None:
-        """Fetch the requirements (and their dependencies) as wheels, on the host."""
+    def _wheelhouse(self, recipe: ImageRecipe, base_id: str, target: Path,
+                    log: TextIO) -> tuple[tuple[str, ...], list[str]]:
+        """Fetch the requirements (and their dependencies) as wheels, on the host; returns the
+        requirements fetched (a framework's pins relaxed where pip cannot get them) and what
+        the build log said about the framework's packages."""
         version, machine = self.image_python(base_id)
         host = "%d.%d" % sys.version_info[:2]
+        same_python = version == host and machine == platform.machine()
+        requirements, options, notes = recipe.requirements, recipe.pip_options, []
+        if recipe.framework:
+            requirements, extra, notes = choose_framework_requirements(
+                recipe.requirements, json.loads(recipe.framework), version, machine, same_python,
+                recipe.pip_options, log)
+            options = (*options, *extra)
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-        if version == host and machine == platform.machine():
-            command = [*pip, "wheel", "--wheel-dir", str(target), *recipe.pip_options,
-                       *recipe.requirements]
+        if same_python:
+            command = [*pip, "wheel", "--wheel-dir", str(target), *options, *requirements]
         else:
             command = [*pip, "download", "--dest", str(target), "--only-binary=:all:",
                        "--python-version", version, "--implementation", "cp",
                        *[f"--platform={p}_{machine}" for p in
                          ("manylinux2014", "manylinux_2_17", "manylinux_2_28", "linux")],
-                       *recipe.pip_options, *recipe.requirements]
+                       *options, *requirements]
         log.write("$ " + " ".join(command[1:]) + "\n")
         log.flush()
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -202,17 +225,20 @@ class ImageBuilder:
         if done.returncode != 0:
             lines = [line for line in done.stdout.splitlines() if "ERROR" in line]
             raise UnbuildableEnvironment(
-                f"environment {recipe.name}: pip could not get {', '.join(recipe.requirements)} "
+                f"environment {recipe.name}: pip could not get {', '.join(requirements)} "
                 f"for Python {version} ({lines[-1].strip() if lines else 'see the build log'}); "
                 "a conda package pip cannot satisfy has no local equivalent")
+        if recipe.framework:
+            notes += report_installed(json.loads(recipe.framework), target, log)
+        return requirements, notes
 
     def _build(self, recipe: ImageRecipe, base_id: str, tag: str, digest: str, log: TextIO) -> str:
         context = self.state_dir / f"build-{digest[:16]}"
         shutil.rmtree(context, ignore_errors=True)
         (context / "wheels").mkdir(parents=True)
         try:
-            self._wheelhouse(recipe, base_id, context / "wheels", log)
-            (context / "wheels" / "requirements.txt").write_text("\n".join(recipe.requirements) + "\n")
+            requirements, notes = self._wheelhouse(recipe, base_id, context / "wheels", log)
+            (context / "wheels" / "requirements.txt").write_text("\n".join(requirements) + "\n")
             (context / "Dockerfile").write_text(
                 f"FROM {base_id}\n"
                 f"COPY wheels {WHEELHOUSE}\n"
@@ -221,7 +247,8 @@ class ImageBuilder:
                 f"RUN python3 -m pip install --no-index --no-cache-dir --find-links {WHEELHOUSE} "
                 f"-r {WHEELHOUSE}/requirements.txt && rm -rf {WHEELHOUSE}\n")
             labels = {"amlocal.env-hash": digest, "amlocal.environment": recipe.name,
-                      "amlocal.requirements": json.dumps(list(recipe.requirements))}
+                      "amlocal.requirements": json.dumps(list(requirements)),
+                      "amlocal.framework": json.dumps(notes)}
             errors: list[str] = []
             try:
                 for chunk in self.client.api.build(path=str(context), tag=tag, rm=True, forcerm=True,

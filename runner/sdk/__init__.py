@@ -3,7 +3,11 @@
 Import the classes from here (`from runner.sdk import Workspace, Pipeline, …`) or, in an
 unmodified script run with `amlocal run`, from the usual `azureml.*` modules.
 """
+from runner.sdk.authentication import (AzureCliAuthentication, InteractiveLoginAuthentication,
+                                       MsiAuthentication, ServicePrincipalAuthentication,
+                                       TokenAuthentication)
 from runner.sdk.compute import (AdlaCompute, AmlCompute, ComputeTarget, DatabricksCompute)
+from runner.sdk.compute_instance import ComputeInstance
 from runner.sdk.data import (DataPath, DataPathComputeBinding, DataReference, Dataset,
                              DatasetConsumptionConfig, FileDataset, FileDatasetFactory,
                              OutputFileDatasetConfig)
@@ -11,6 +15,8 @@ from runner.sdk.datastore import AzureBlobDatastore, AzureFileDatastore, Datasto
 from runner.sdk.environment import CondaDependencies, Environment, RunConfiguration
 from runner.sdk.estimator import Estimator
 from runner.sdk.experiment import Experiment
+from runner.sdk.framework_estimators import Chainer, PyTorch, SKLearn, TensorFlow
+from runner.sdk.keyvault import Keyvault
 from runner.sdk.module import Module
 from runner.sdk.pipeline import Pipeline, PublishedPipeline, StepSequence
 from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter

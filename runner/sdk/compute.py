@@ -14,6 +14,14 @@ from store import catalog
 from store.records import ComputeTargetRecord
 
 
+def compute_not_found(name: str) -> ComputeTargetException:
+    """The SDK's error for a compute target that does not exist, with how to make it here."""
+    from runner.resources.hints import missing_compute_hint
+    return ComputeTargetException(
+        f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
+        f"workspace ({missing_compute_hint(name)})")
+
+
 class ComputeTarget:
     """`ComputeTarget(ws, name)` returns the registered target as its subclass."""
 
@@ -22,10 +30,11 @@ class ComputeTarget:
     def __new__(cls, workspace: Any, name: str) -> Any:
         record = catalog.get_compute_target(workspace._local.conn, name)
         if record is None:
-            raise ComputeTargetException(
-                f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
-                "workspace (create it with ComputeTarget.create(ws, name, "
-                "AmlCompute.provisioning_configuration(...)))")
+            from runner.resources.registry import apply_declarations
+            apply_declarations(workspace._local)
+            record = catalog.get_compute_target(workspace._local.conn, name)
+        if record is None:
+            raise compute_not_found(name)
         target_cls = _TYPES.get(record.compute_type, ComputeTarget)
         if cls is not ComputeTarget and not issubclass(target_cls, cls):
             raise ComputeTargetException(

@@ -11,7 +11,7 @@ from typing import Any
 
 from runner.spec import InputSource
 from runner.step_runtime.exceptions import UserErrorException
-from store.datastore_paths import normalize_datastore_path
+from store.datastore_paths import normalize_datastore_path, open_datastore_file
 
 _DATA_MODES = ("mount", "download", "upload")
 _DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -150,12 +150,50 @@ class FileDataset:
         self._id = str(uuid.uuid4())
         self._description: str | None = None
         self._tags: dict = {}
+        self._partition_format: str | None = None
+        self._filter: dict | None = None  # see runner.sdk.dataset_filter
 
     @classmethod
-    def _from_paths(cls, paths: list[tuple[Any, str]]) -> "FileDataset":
+    def _from_paths(cls, paths: list[tuple[Any, str]],
+                    partition_format: str | None = None) -> "FileDataset":
         ds = cls()
         ds._paths = paths
+        ds._partition_format = partition_format
         return ds
+
+    def __getitem__(self, column: str) -> Any:
+        """A column (from `partition_format`, or `Path`) to build a `filter` condition with."""
+        from runner.sdk.dataset_filter import ColumnExpression
+        from store.datastore_partitions import PATH_COLUMN, PartitionFormat
+        columns = (*(PartitionFormat.parse(self._partition_format).columns
+                     if self._partition_format else ()), PATH_COLUMN)
+        if column not in columns:
+            raise KeyError(f"{column!r}: the dataset's columns are {', '.join(columns)} "
+                           "(partition_format in from_files makes the others)")
+        return ColumnExpression(column)
+
+    def filter(self, expression: Any) -> "FileDataset":
+        """A new, unregistered dataset with only the files `expression` lets through."""
+        from runner.sdk.dataset_filter import FilterExpression
+        if not isinstance(expression, FilterExpression):
+            raise UserErrorException("filter takes a condition such as ds['country'] == 'BE', "
+                                     f"not {expression!r}")
+        spec = expression.to_json()
+        if self._filter is not None:
+            spec = {"op": "and", "args": [self._filter, spec]}
+        ds = FileDataset._from_paths(list(self._paths), self._partition_format)
+        ds._filter = spec
+        return ds
+
+    def _files(self) -> list[Any]:
+        from runner.sdk.dataset_files import dataset_files
+        return dataset_files(self._paths, self._partition_format, self._filter)
+
+    def mount(self, mount_point: str | None = None, **kwargs: Any) -> Any:
+        """A context that puts the dataset's files under `mount_point` (a temporary folder
+        when None) from `start()` or `with` until `stop()`; see `MountContext`."""
+        from runner.sdk.dataset_files import MountContext
+        return MountContext(self._files(), mount_point)
 
     @property
     def name(self) -> str | None:
@@ -185,15 +223,7 @@ class FileDataset:
 
     def to_path(self) -> list[str]:
         """The dataset's files, as paths relative to the dataset root."""
-        files = []
-        for datastore, path in self._paths:
-            base = datastore._local_path(path)
-            if base.is_file():
-                files.append("/" + base.name)
-            elif base.is_dir():
-                files.extend("/" + p.relative_to(base).as_posix()
-                             for p in sorted(base.rglob("*")) if p.is_file())
-        return files
+        return ["/" + f.relative_path for f in self._files()]
 
     def download(self, target_path: str | None = None, overwrite: bool = False,
                  ignore_not_found: bool = False) -> list[str]:
@@ -202,22 +232,22 @@ class FileDataset:
         import tempfile
         from pathlib import Path
         target = Path(target_path or tempfile.mkdtemp())
+        if not ignore_not_found:
+            for datastore, path in self._paths:
+                if not datastore._local_path(path).exists() and not any(ch in path for ch in "*?["):
+                    raise UserErrorException(f"{datastore.name}:{path} does not exist")
         out = []
-        for datastore, path in self._paths:
-            base = datastore._local_path(path)
-            if not base.exists():
-                if ignore_not_found:
-                    continue
-                raise UserErrorException(f"{datastore.name}:{path} does not exist")
-            sources = [base] if base.is_file() else [p for p in sorted(base.rglob("*")) if p.is_file()]
-            for src in sources:
-                rel = src.name if base.is_file() else src.relative_to(base).as_posix()
-                dest = target / rel
-                if dest.exists() and not overwrite:
-                    raise UserErrorException(f"{dest} exists; pass overwrite=True")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-                out.append(str(dest))
+        for item in self._files():
+            dest = target / item.relative_path
+            if dest.exists() and not overwrite:
+                raise UserErrorException(f"{dest} exists; pass overwrite=True")
+            src = open_datastore_file(item.local_path)
+            if src is None:
+                continue  # not a regular file (a link or FIFO a step left there)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with src, open(dest, "wb") as copy:
+                shutil.copyfileobj(src, copy)
+            out.append(str(dest))
         return out
 
     def _input_source(self) -> InputSource:
@@ -225,6 +255,10 @@ class FileDataset:
         if rest:
             raise UserErrorException("a FileDataset over several datastore paths cannot be "
                                      "consumed by a step locally yet; use one path")
+        if self._filter is not None:  # the step gets the selected files only
+            return InputSource("datastore", datastore=datastore.name,
+                               path=normalize_datastore_path(path),
+                               partition_format=self._partition_format, filter=self._filter)
         return InputSource("datastore", datastore=datastore.name, path=normalize_datastore_path(path))
 
     def __repr__(self) -> str:
@@ -259,7 +293,10 @@ class FileDatasetFactory:
                     raise UserErrorException(
                         f"Dataset validation failed: {datastore.name}:{p} has no files "
                         f"(looked in {location})")
-        return FileDataset._from_paths(paths)
+        if partition_format is not None:
+            from store.datastore_partitions import PartitionFormat
+            PartitionFormat.parse(partition_format)
+        return FileDataset._from_paths(paths, partition_format)
 
 
 class Dataset:
@@ -314,8 +351,7 @@ class OutputFileDatasetConfig:
         if destination is not None:
             if not (isinstance(destination, tuple) and len(destination) == 2):
                 raise UserErrorException("destination must be a (datastore, path) tuple")
-            template = destination[1].replace("{run-id}", "x").replace("{output-name}", "x")
-            normalize_datastore_path(template, what="destination path")
+            normalize_datastore_path(destination[1], what="destination path")
         self.destination = destination
         self.source = source
         self.mode = "mount"
@@ -324,6 +360,11 @@ class OutputFileDatasetConfig:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def arg_val(self) -> str:
+        """What this output is in a step's arguments before it becomes a path (as in the SDK)."""
+        return f"DatasetOutputConfig:{self._name}"
 
     def as_mount(self, disable_metadata_cache: bool = False) -> "OutputFileDatasetConfig":
         self.mode = "mount"

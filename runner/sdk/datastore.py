@@ -231,10 +231,16 @@ _CLASSES = {"AzureBlob": AzureBlobDatastore, "AzureFile": AzureFileDatastore}
 
 def _load(workspace: Any, name: str) -> AbstractDatastore:
     record = catalog.get_datastore(workspace._local.conn, name)
+    if record is None:  # maybe declared in amlocal.yaml, or a folder under datastores/
+        from runner.resources.registry import apply_declarations
+        apply_declarations(workspace._local)
+        record = catalog.get_datastore(workspace._local.conn, name)
     if record is None:
+        from runner.resources.hints import missing_datastore_hint
+        from runner.step_runtime.http_errors import LocalServiceError
         known = ", ".join(d.name for d in catalog.list_datastores(workspace._local.conn))
-        raise UserErrorException(f"Datastore {name!r} is not registered in this workspace "
-                                 f"(registered: {known})")
+        raise LocalServiceError(f"Could not find datastore: {name} "
+                                f"({missing_datastore_hint(name)}; registered: {known})")
     config = record.config
     cls = _CLASSES.get(record.datastore_type)
     if cls is None:

@@ -167,6 +167,7 @@ class Environment:
         self.python = _PythonSection()
         self.docker = _DockerSection()
         self.environment_variables: dict[str, str] = {}
+        self._framework: dict | None = None  # a framework estimator's name, version and pins
 
     @staticmethod
     def from_pip_requirements(name: str, file_path: str, pip_version: str | None = None) -> "Environment":
@@ -193,6 +194,12 @@ class Environment:
         env.docker.base_image = image
         return env
 
+    def build(self, workspace: Any, image_build_compute: str | None = None) -> Any:
+        """Build this environment's image now (where steps run in Docker); see
+        `runner.sdk.environment_build`. Returns an `ImageBuildDetails`."""
+        from runner.sdk.environment_build import build_environment
+        return build_environment(self, workspace)
+
     def clone(self, new_name: str) -> "Environment":
         import copy
         env = copy.deepcopy(self)
@@ -210,7 +217,8 @@ class Environment:
             shm_size=self.docker.shm_size, python_version=deps.get_python_version(),
             pip_packages=tuple(deps.pip_packages), conda_packages=tuple(deps.conda_packages),
             pip_options=tuple(deps.pip_options), user_managed=self.python.user_managed_dependencies,
-            environment_variables=dict(self.environment_variables))
+            environment_variables=dict(self.environment_variables),
+            framework=dict(self._framework) if self._framework else None)
 
     def __repr__(self) -> str:
         return json.dumps(self._to_spec().to_json(), indent=2)

@@ -51,6 +51,8 @@ class Workspace:
         self._resource_group = resource_group
         self._workspace_name = workspace_name
         self._auth = auth
+        from runner.resources.registry import apply_declarations
+        apply_declarations(local_workspace())
         self._location = _location or "local"
         self._sku = sku
         self._tags = dict(tags or {})
@@ -166,16 +168,31 @@ class Workspace:
 
     @property
     def datastores(self) -> dict[str, Any]:
-        """Every registered datastore by name."""
+        """Every registered datastore by name; a missing name's KeyError says how to make it."""
+        from runner.resources import registry
+        from runner.resources.hints import NamedResources, missing_datastore_hint
         from runner.sdk.datastore import Datastore
-        return {d.name: Datastore(self, d.name) for d in catalog.list_datastores(self._local.conn)}
+        registry.apply_declarations(self._local)
+        return NamedResources({name: Datastore(self, name)
+                               for name in registry.datastore_names(self._local)},
+                              missing_datastore_hint)
 
     @property
     def compute_targets(self) -> dict[str, Any]:
-        """Every registered compute target by name, as its ComputeTarget subclass."""
+        """Every registered compute target by name, as its ComputeTarget subclass; a missing
+        name's KeyError says how to make it."""
+        from runner.resources import registry
+        from runner.resources.hints import NamedResources, missing_compute_hint
         from runner.sdk.compute import ComputeTarget
-        return {c.name: ComputeTarget(self, c.name)
-                for c in catalog.list_compute_targets(self._local.conn)}
+        registry.apply_declarations(self._local)
+        return NamedResources({name: ComputeTarget(self, name)
+                               for name in registry.compute_names(self._local)},
+                              missing_compute_hint)
+
+    def get_default_keyvault(self) -> Any:
+        """The workspace's Key Vault (secrets kept owner-only in the workspace folder)."""
+        from runner.sdk.keyvault import Keyvault
+        return Keyvault(self)
 
     @property
     def experiments(self) -> dict[str, Any]:

@@ -41,3 +41,11 @@ class ComputeTargetException(AzureMLException):
 
 class ExperimentExecutionException(AzureMLException):
     """A run could not be submitted or executed."""
+
+
+class AuthenticationException(AzureMLException):
+    """An authentication class was given what it cannot work with."""
+
+
+class TrainingException(AzureMLException):
+    """An estimator was configured in a way the SDK refuses (e.g. an unsupported version)."""

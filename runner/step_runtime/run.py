@@ -48,6 +48,7 @@ class Run:
         self._artifacts_dir: str | None = kwargs.get("_artifacts_dir")
         self._parent_id: str | None = kwargs.get("_parent_id")
         self._parent_artifacts: str | None = kwargs.get("_parent_artifacts")
+        self._number: int | None = kwargs.get("_number")
 
     # ----------------------------------------------------------------- context
     @classmethod
@@ -84,8 +85,26 @@ class Run:
         """The pipeline run this step belongs to."""
         if not self._parent_id:
             return None
+        number = os.environ.get(contract.PARENT_RUN_NUMBER)
         return Run(self._experiment, self._parent_id, _events_path=self._events_path,
-                   _artifacts_dir=self._parent_artifacts)
+                   _artifacts_dir=self._parent_artifacts,
+                   _number=int(number) if number and number.isdigit() else None)
+
+    @property
+    def number(self) -> int | None:
+        """The run's number in its experiment (1, 2, …); known for `run.parent`, the pipeline
+        run, and None for a step's own run (amlocal numbers pipeline runs only)."""
+        return self._number
+
+    def get_secret(self, name: str) -> str:
+        """The value of secret `name` from the workspace's Key Vault, read now."""
+        from runner.step_runtime.key_vault import read_secret
+        return read_secret(name)
+
+    def get_secrets(self, secrets: list[str]) -> dict[str, str | None]:
+        """name → value for each of `secrets` (None for a name the Key Vault lacks)."""
+        from runner.step_runtime.key_vault import read_secrets
+        return read_secrets(list(secrets))
 
     @property
     def input_datasets(self) -> dict[str, str]:

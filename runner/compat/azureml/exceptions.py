@@ -8,4 +8,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ComputeTargetException": "runner.step_runtime.exceptions",
     "RunEnvironmentException": "runner.step_runtime.exceptions",
     "ExperimentExecutionException": "runner.step_runtime.exceptions",
+    "AuthenticationException": "runner.step_runtime.exceptions",
+    "TrainingException": "runner.step_runtime.exceptions",
 })

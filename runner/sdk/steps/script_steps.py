@@ -10,7 +10,6 @@ from runner.sdk.environment import RunConfiguration
 from runner.sdk.pipeline_data import PipelineParameter
 from runner.sdk.steps.base import BuildContext, PipelineStep
 from runner.spec import RunConfigSpec, StepSpec, Token
-from runner.step_runtime.exceptions import ComputeTargetException
 
 log = logging.getLogger("azureml.pipeline.steps")
 
@@ -26,9 +25,8 @@ def compute_target_name(target: Any, workspace: Any, check: bool = True) -> str:
         return target[0]
     if isinstance(target, str):
         if check and target not in workspace.compute_targets:
-            raise ComputeTargetException(
-                f"ComputeTargetNotFound: Compute Target with name {target} not found in provided "
-                "workspace (create it with ComputeTarget.create, or use 'local')")
+            from runner.sdk.compute import compute_not_found
+            raise compute_not_found(target)
         return target
     return target.name
 

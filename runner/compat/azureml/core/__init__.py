@@ -11,4 +11,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Environment": "runner.sdk.environment",
     "RunConfiguration": "runner.sdk.environment",
     "get_run": "runner.sdk.runs:get_run",
+    "Keyvault": "runner.sdk.keyvault",
 })

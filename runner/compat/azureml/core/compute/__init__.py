@@ -6,4 +6,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "AmlCompute": "runner.sdk.compute",
     "DatabricksCompute": "runner.sdk.compute",
     "AdlaCompute": "runner.sdk.compute",
+    "ComputeInstance": "runner.sdk.compute_instance",
 })
