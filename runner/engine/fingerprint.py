@@ -13,7 +13,7 @@ import json
 from typing import Any, Callable
 
 _OUTPUT_KEYS = ("kind", "datastore", "mode", "destination", "path_on_compute")
-_DEFINITION_KEYS = ("kind", "type", "script_name", "databricks", "module",
+_DEFINITION_KEYS = ("kind", "type", "script_name", "command", "databricks", "module",
                     "source_reference_type", "destination_reference_type")
 
 

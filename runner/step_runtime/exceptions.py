@@ -41,3 +41,7 @@ class ComputeTargetException(AzureMLException):
 
 class ExperimentExecutionException(AzureMLException):
     """A run could not be submitted or executed."""
+
+
+class RunConfigurationException(UserErrorException):
+    """A run configuration setting the SDK refuses."""
