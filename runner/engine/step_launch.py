@@ -18,6 +18,7 @@ from runner.errors import RunnerError
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from runner.executors.base import Executor, Mount, ResourceLimits, StepInvocation
 from runner.step_runtime import contract
+from store.datastore_globs import glob_files, materialize_selection
 from store.datastore_paths import check_name, resolve_in_datastore
 from store.layout import WorkspaceLayout
 
@@ -176,7 +177,9 @@ def prepare_step(facts: RunFacts, step: dict, step_run_id: str, run_dir: Path, w
         contract.PARENT_ARTIFACTS_DIR: executor.map_path(parent_artifacts),
         contract.STEP_NAME: step["name"],
     })
-    argv = [executor.python, step["script_name"], *arguments]
+    program = step.get("command")  # a CommandStep's program; `python` is the step's Python
+    argv = ([executor.python if program in ("python", "python3") else program, *arguments]
+            if program else [executor.python, step["script_name"], *arguments])
     invocation = StepInvocation(
         step_run_id=step_run_id, pipeline_run_id=facts.pipeline_run_id, argv=argv, env=env,
         cwd=workdir, stdout_path=run_dir / "stdout.txt", stderr_path=run_dir / "stderr.txt",
@@ -207,6 +210,12 @@ def input_host_path(facts: RunFacts, step: dict, inp: dict) -> Path:
         if not path.exists():
             raise StepSetupError(f"input {inp['port']}: {source['datastore']}:{source['path']} "
                                  f"does not exist (looked in {path})")
+        if source.get("pattern"):  # a dataset glob: only the files it matches, in their own folder
+            files = glob_files(path, source["pattern"])
+            if not files:
+                raise StepSetupError(f"input {inp['port']}: {source['datastore']}:{source['path']}/"
+                                     f"{source['pattern']} matches no files")
+            return materialize_selection(facts.layout.root / "selections", path, files)
         return path
     if kind == "step_output":
         produced = facts.producer_outputs.get(source["node"], {}).get(source["output"])

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from runner.step_runtime.exceptions import UserErrorException
+from store.datastore_globs import glob_files, split_glob
 from store.datastore_paths import normalize_datastore_path
 
 _DATA_MODES = ("mount", "download", "upload")
@@ -182,53 +184,82 @@ class FileDataset:
     def as_download(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
         return DatasetConsumptionConfig(f"input_{uuid.uuid4().hex[:8]}", self, "download", path_on_compute)
 
+    def _files(self) -> list[tuple[Any, str, Path, list[str]]]:
+        """(datastore, path, base folder, files relative to it) for each of the paths; a
+        glob pattern selects the files it matches below the folder before its wildcards."""
+        out = []
+        for datastore, path in self._paths:
+            folder, pattern = split_glob(path)
+            base = datastore._local_path(folder)
+            if pattern is not None:
+                out.append((datastore, path, base, glob_files(base, pattern)))
+            elif base.is_file():
+                out.append((datastore, path, base.parent, [base.name]))
+            elif base.is_dir():
+                out.append((datastore, path, base, glob_files(base, "**")))
+            else:
+                out.append((datastore, path, base, []))
+        return out
+
     def to_path(self) -> list[str]:
         """The dataset's files, as paths relative to the dataset root."""
-        files = []
-        for datastore, path in self._paths:
-            base = datastore._local_path(path)
-            if base.is_file():
-                files.append("/" + base.name)
-            elif base.is_dir():
-                files.extend("/" + p.relative_to(base).as_posix()
-                             for p in sorted(base.rglob("*")) if p.is_file())
-        return files
+        return ["/" + rel for _d, _p, _base, files in self._files() for rel in files]
 
     def download(self, target_path: str | None = None, overwrite: bool = False,
                  ignore_not_found: bool = False) -> list[str]:
         """Copy the dataset's files into `target_path`; returns the local paths."""
         import shutil
         import tempfile
-        from pathlib import Path
         target = Path(target_path or tempfile.mkdtemp())
         out = []
-        for datastore, path in self._paths:
-            base = datastore._local_path(path)
-            if not base.exists():
+        for datastore, path, base, files in self._files():
+            if not files:
                 if ignore_not_found:
                     continue
                 raise UserErrorException(f"{datastore.name}:{path} does not exist")
-            sources = [base] if base.is_file() else [p for p in sorted(base.rglob("*")) if p.is_file()]
-            for src in sources:
-                rel = src.name if base.is_file() else src.relative_to(base).as_posix()
+            for rel in files:
                 dest = target / rel
                 if dest.exists() and not overwrite:
                     raise UserErrorException(f"{dest} exists; pass overwrite=True")
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
+                shutil.copyfile(base / rel, dest)
                 out.append(str(dest))
         return out
 
     def _input_source(self) -> dict:
+        """Where a step reads this dataset; a glob pattern is resolved now (when the pipeline
+        is built) and must match files, and again when the step starts."""
         (datastore, path), *rest = self._paths
         if rest:
             raise UserErrorException("a FileDataset over several datastore paths cannot be "
                                      "consumed by a step locally yet; use one path")
-        return {"type": "datastore", "datastore": datastore.name,
-                "path": normalize_datastore_path(path)}
+        folder, pattern = split_glob(path)
+        if pattern is None:
+            return {"type": "datastore", "datastore": datastore.name, "path": path}
+        if not self._files()[0][3]:
+            raise UserErrorException(
+                f"Dataset path {datastore.name}:{path} matches no files (looked below "
+                f"{datastore._local_path(folder)}); check the pattern or upload the files first")
+        return {"type": "datastore", "datastore": datastore.name, "path": folder, "pattern": pattern}
 
     def __repr__(self) -> str:
         return "FileDataset(" + ", ".join(f"{d.name}:{p}" for d, p in self._paths) + ")"
+
+
+def _dataset_path(item: Any) -> tuple[Any, str]:
+    """(datastore, clean path) of one path argument of `from_files`."""
+    if isinstance(item, DataPath):
+        return item._datastore, normalize_datastore_path(item.path_on_datastore)
+    if isinstance(item, DataReference):
+        return item.datastore, normalize_datastore_path(item.path_on_datastore)
+    if isinstance(item, tuple) and len(item) == 2:
+        return item[0], normalize_datastore_path(item[1])
+    if isinstance(item, str) and "://" in item:
+        raise UserErrorException(
+            f"{item}: datasets from URLs are not available locally (no network access "
+            "to storage); upload the files to a datastore and use (datastore, path)")
+    raise UserErrorException("from_files takes a DataPath, a DataReference (datastore.path(...)) "
+                             f"or a (datastore, path) tuple, not {item!r}")
 
 
 class FileDatasetFactory:
@@ -237,29 +268,17 @@ class FileDatasetFactory:
     @staticmethod
     def from_files(path: Any, validate: bool = True, partition_format: str | None = None,
                    is_file: bool = False) -> FileDataset:
-        """A FileDataset over a DataPath, a (datastore, path) tuple, or a list of them."""
+        """A FileDataset over a DataPath, a DataReference, a (datastore, path) tuple (paths may
+        hold glob patterns), or a list of them. `validate` checks that each matches files."""
         items = path if isinstance(path, list) else [path]
-        paths: list[tuple[Any, str]] = []
-        for item in items:
-            if isinstance(item, DataPath):
-                paths.append((item._datastore, normalize_datastore_path(item.path_on_datastore)))
-            elif isinstance(item, tuple) and len(item) == 2:
-                paths.append((item[0], normalize_datastore_path(item[1])))
-            elif isinstance(item, str) and "://" in item:
-                raise UserErrorException(
-                    f"{item}: datasets from URLs are not available locally (no network access "
-                    "to storage); upload the files to a datastore and use (datastore, path)")
-            else:
-                raise UserErrorException(
-                    f"from_files takes a DataPath or a (datastore, path) tuple, not {item!r}")
+        dataset = FileDataset._from_paths([_dataset_path(item) for item in items])
         if validate:
-            for datastore, p in paths:
-                location = datastore._local_path(p)
-                if not location.exists() and not any(location.parent.glob(location.name)):
+            for datastore, p, base, files in dataset._files():
+                if not files:
                     raise UserErrorException(
                         f"Dataset validation failed: {datastore.name}:{p} has no files "
-                        f"(looked in {location})")
-        return FileDataset._from_paths(paths)
+                        f"(looked in {base})")
+        return dataset
 
 
 class Dataset:
@@ -273,6 +292,13 @@ class Dataset:
         self.workspace = workspace
         self.name = name
         self.id = id
+
+    @staticmethod
+    def from_sql_query(data_source: Any, query: str) -> Any:
+        """Refused: SQL databases exist only in Azure (a cloud-only source)."""
+        raise UserErrorException(
+            "Dataset.from_sql_query: SQL databases are a cloud-only source amlocal cannot read; "
+            "export the query's result to files on a datastore and use Dataset.File.from_files")
 
 
 class DatasetConsumptionConfig:
