@@ -14,13 +14,23 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # version → the statements that turn a database of that version into the next one.
 MIGRATIONS: dict[int, list[str]] = {
     1: ["ALTER TABLE step_run ADD COLUMN fingerprint VARCHAR",
         "ALTER TABLE step_run ADD COLUMN fingerprint_json VARCHAR",
         "CREATE INDEX ix_step_run_fingerprint ON step_run (fingerprint)"],
     2: ["ALTER TABLE step_run ADD COLUMN phases_json VARCHAR NOT NULL DEFAULT '{}'"],
+    3: ["ALTER TABLE module_version ADD COLUMN status VARCHAR NOT NULL DEFAULT 'Active'",
+        "CREATE TABLE pipeline_draft (id VARCHAR NOT NULL, name VARCHAR NOT NULL, "
+        "description VARCHAR, experiment_name VARCHAR NOT NULL, pipeline_id VARCHAR NOT NULL, "
+        "parameters_json VARCHAR NOT NULL, continue_on_step_failure BOOLEAN, "
+        "tags_json VARCHAR NOT NULL, properties_json VARCHAR NOT NULL, parent_pipeline_id VARCHAR, "
+        "parent_pipeline_run_id VARCHAR, parent_step_run_ids_json VARCHAR NOT NULL, "
+        "parent_pipeline_draft_id VARCHAR, last_submitted_pipeline_run_id VARCHAR, "
+        "created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, PRIMARY KEY (id), "
+        "FOREIGN KEY(pipeline_id) REFERENCES pipeline (id))",
+        "CREATE INDEX ix_pipeline_draft_name ON pipeline_draft (name)"],
 }
 BUSY_TIMEOUT_MS = 10_000
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database

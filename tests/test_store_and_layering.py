@@ -41,6 +41,8 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     raw.execute("ALTER TABLE step_run DROP COLUMN fingerprint")
     raw.execute("ALTER TABLE step_run DROP COLUMN fingerprint_json")
     raw.execute("ALTER TABLE step_run DROP COLUMN phases_json")
+    raw.execute("ALTER TABLE module_version DROP COLUMN status")  # added in schema 4
+    raw.execute("DROP TABLE pipeline_draft")  # added in schema 4
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("PRAGMA user_version=1")
     raw.commit()

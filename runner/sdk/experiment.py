@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from runner.sdk.experiment_api import ExperimentApi
 from runner.step_runtime.exceptions import UserErrorException
 from store import catalog
 from store.runs import list_pipeline_runs
@@ -13,7 +14,7 @@ from store.runs import list_pipeline_runs
 _NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 
 
-class Experiment:
+class Experiment(ExperimentApi):
     """An experiment of the workspace; `submit` starts a pipeline run in it."""
 
     def __init__(self, workspace: Any, name: str, _skip_name_validation: bool = False,
@@ -65,9 +66,11 @@ class Experiment:
             name = config.name
             if continue_on_failure is None:
                 continue_on_failure = config.continue_on_step_failure
+        elif hasattr(config, "_submission_spec"):  # a PipelineDraft: its stored spec and name
+            (spec, name), cycles, published_id = config._submission_spec(), [], None
         else:
             raise UserErrorException(f"cannot submit a {type(config).__name__}: amlocal runs "
-                                     "Pipeline and PublishedPipeline objects")
+                                     "Pipeline, PublishedPipeline and PipelineDraft objects")
         run_id, executor = submit_run(
             self._workspace._local, experiment_name=self._name, pipeline_name=name, spec=spec,
             cycle_errors=cycles, parameters=parameters, tags=tags,
