@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 from runner.engine import liveness
 from runner.engine.progress import ProgressPrinter
+from runner.sdk.stored_run_api import PipelineRunApi, StepRunApi
 from runner.step_runtime import Run
 from runner.step_runtime.exceptions import ActivityFailedException, UserErrorException
 from store import metrics as store_metrics
@@ -93,23 +93,8 @@ class _StoredRun(Run):
             self.id, name, "scalar", value, time.time())])
 
     def _artifacts(self) -> dict[str, Path]:
+        """The files kept with this run (outputs, logs, uploads), for get_file_names & co."""
         return {row["name"]: Path(row["path"]) for row in list_artifacts(self._conn, self.id)}
-
-    def get_file_names(self) -> list[str]:
-        """Names of the files kept with this run (outputs, logs, uploads)."""
-        return sorted(self._artifacts())
-
-    def download_file(self, name: str, output_file_path: str | None = None) -> None:
-        """Copy the kept file `name` to `output_file_path` (default: its base name here)."""
-        files = self._artifacts()
-        if name not in files:
-            raise UserErrorException(f"run {self.id} has no file {name!r}; it has: "
-                                     f"{', '.join(sorted(files)) or 'none'}")
-        target = Path(output_file_path or Path(name).name)
-        if target.is_dir():
-            target = target / Path(name).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(files[name], target)
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
                             raise_on_error: bool = True) -> str:
@@ -120,7 +105,7 @@ class _StoredRun(Run):
                f"Status: {self.get_status()})"
 
 
-class PipelineRun(_StoredRun):
+class PipelineRun(PipelineRunApi, _StoredRun):
     """A submitted pipeline run."""
 
     _table = "pipeline_run"
@@ -214,7 +199,7 @@ class PipelineRun(_StoredRun):
         return status
 
 
-class StepRun(_StoredRun):
+class StepRun(StepRunApi, _StoredRun):
     """One step of a pipeline run."""
 
     _table = "step_run"
@@ -299,8 +284,6 @@ class StepRun(_StoredRun):
             raise UserErrorException(f"step {self.name} has no output {name!r} "
                                      f"(outputs: {', '.join(outputs) or 'none'})")
         return outputs[name]
-
-    get_output = get_output_data
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
                             raise_on_error: bool = True) -> str:
