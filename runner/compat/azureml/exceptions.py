@@ -8,4 +8,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ComputeTargetException": "runner.step_runtime.exceptions",
     "RunEnvironmentException": "runner.step_runtime.exceptions",
     "ExperimentExecutionException": "runner.step_runtime.exceptions",
+    "RunConfigurationException": "runner.step_runtime.exceptions",
 })
