@@ -13,24 +13,62 @@ import argparse
 import os
 import runpy
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
+
 from runner.client import ScopeDefaults, submission_scope
 from runner.errors import RunnerError
-from runner.paths import COMPAT_DIR
+from runner.paths import COMPAT_DIR, PACKAGE_PARENT
 from store.errors import StoreError
 
 
 class ScriptError(RunnerError):
-    """The pipeline script raised; the message names the script line."""
+    """The pipeline script raised; the message names the user's file and line.
+
+    `user_traceback` is the traceback of the user's own frames (the script and the modules it
+    imports), without amlocal's, for `amlocal run --traceback`.
+    """
+
+    def __init__(self, message: str, user_traceback: str = "") -> None:
+        super().__init__(message)
+        self.user_traceback = user_traceback
+
+
+_NOT_USER_CODE = tuple(str(Path(p).resolve()) for p in {
+    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+    sysconfig.get_paths()["platlib"], PACKAGE_PARENT / "runner", PACKAGE_PARENT / "store",
+    PACKAGE_PARENT / "tui"})
+
+
+def _is_user_file(filename: str) -> bool:
+    """Whether `filename` is the user's code: not amlocal's, not Python's, not an installed package."""
+    if filename.startswith("<"):
+        return False
+    path = str(Path(filename).resolve())
+    return not any(path == root or path.startswith(root + os.sep) for root in _NOT_USER_CODE)
+
+
+def _user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    return [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_file(f.filename)]
 
 
 def _user_frame(exc: BaseException, script: Path) -> str:
-    """`script.py:LINE` of the innermost frame of the script itself in the traceback."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if Path(frame.filename).resolve() == script:
-            return f"{script.name}:{frame.lineno}"
-    return script.name
+    """`file.py:LINE` of the innermost frame of the user's code in the traceback: the script
+    or a module it imports (named relative to the script's folder when it is inside it)."""
+    frames = _user_frames(exc)
+    if not frames:
+        return script.name
+    path = Path(frames[-1].filename).resolve()
+    name = path.relative_to(script.parent).as_posix() if path.is_relative_to(script.parent) else str(path)
+    return f"{name}:{frames[-1].lineno}"
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback of `exc` through the user's frames only, as Python prints tracebacks."""
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(_user_frames(exc)),
+             *traceback.format_exception_only(type(exc), exc)]
+    return "".join(lines)
 
 
 def evaluate_pipeline_script(script: Path, script_args: list[str]) -> int:
@@ -62,7 +100,8 @@ def evaluate_pipeline_script(script: Path, script_args: list[str]) -> int:
         raise
     except BaseException as exc:
         message = str(exc).strip() or "(no message)"
-        raise ScriptError(f"{_user_frame(exc, script)}: {type(exc).__name__}: {message}") from exc
+        raise ScriptError(f"{_user_frame(exc, script)}: {type(exc).__name__}: {message}",
+                          user_traceback(exc)) from exc
     return exit_code
 
 

@@ -213,11 +213,19 @@ class RunConfigSpec:
     node_count: int = 1
     max_run_duration_seconds: float | None = None
     environment: EnvironmentSpec = field(default_factory=EnvironmentSpec)
+    use_docker: bool | None = None
+    framework: str | None = None     # Python, PySpark, … (the SDK's RunConfiguration.framework)
+    communicator: str | None = None  # None, Mpi, ParameterServer, Gloo, Nccl, …
+    distributed: Mapping[str, Any] | None = None  # the MPI/PyTorch/TensorFlow shape asked for
 
     def to_json(self) -> dict[str, Any]:
-        return {"target": self.target, "node_count": self.node_count,
+        data = {"target": self.target, "node_count": self.node_count,
                 "max_run_duration_seconds": self.max_run_duration_seconds,
                 "environment": self.environment.to_json()}
+        data.update(_without_none({"use_docker": self.use_docker, "framework": self.framework,
+                                   "communicator": self.communicator,
+                                   "distributed": dict(self.distributed) if self.distributed else None}))
+        return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any] | None) -> "RunConfigSpec | None":
@@ -225,7 +233,9 @@ class RunConfigSpec:
             return None
         return RunConfigSpec(data.get("target") or "local", data.get("node_count") or 1,
                              data.get("max_run_duration_seconds"),
-                             EnvironmentSpec.from_json(data.get("environment")))
+                             EnvironmentSpec.from_json(data.get("environment")),
+                             data.get("use_docker"), data.get("framework"),
+                             data.get("communicator"), data.get("distributed"))
 
 
 StepKind = Literal["python", "data_transfer", "databricks"]
@@ -250,6 +260,7 @@ class StepSpec:
     run_after: tuple[str, ...] = ()
     allow_reuse: bool = True
     script_name: str | None = None
+    command: str | None = None  # a CommandStep's program (its arguments are `arguments`)
     source_directory: str | None = None
     snapshot_id: str | None = None  # a module version's snapshot, taken when it was published
     params: Mapping[str, Token] = field(default_factory=dict)
@@ -287,6 +298,7 @@ class StepSpec:
     def definition(self) -> dict[str, Any]:
         """What the step runs, for its fingerprint: kind, type, script, Databricks job, module."""
         return _without_none({"kind": self.kind, "type": self.type, "script_name": self.script_name,
+                              "command": self.command,
                               "databricks": dict(self.databricks) if self.databricks else None,
                               "module": dict(self.module) if self.module else None,
                               "source_reference_type": self.source_reference_type,
@@ -302,7 +314,8 @@ class StepSpec:
             "params": {k: t.to_json() for k, t in self.params.items()},
             "compute_target": self.compute_target,
             "runconfig": self.runconfig.to_json() if self.runconfig else None}
-        optional = {"script_name": self.script_name, "source_directory": self.source_directory,
+        optional = {"script_name": self.script_name, "command": self.command,
+                    "source_directory": self.source_directory,
                     "snapshot_id": self.snapshot_id, "version": self.version,
                     "mpi": dict(self.mpi) if self.mpi else None,
                     "databricks": dict(self.databricks) if self.databricks else None,
@@ -322,7 +335,8 @@ class StepSpec:
             arguments=tuple(Token.from_json(t) for t in data.get("arguments") or ()),
             run_after=tuple(data.get("run_after") or ()),
             allow_reuse=bool(data.get("allow_reuse", True)),
-            script_name=data.get("script_name"), source_directory=data.get("source_directory"),
+            script_name=data.get("script_name"), command=data.get("command"),
+            source_directory=data.get("source_directory"),
             snapshot_id=data.get("snapshot_id"),
             params={k: Token.from_json(t) for k, t in (data.get("params") or {}).items()},
             compute_target=data.get("compute_target"),

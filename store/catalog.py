@@ -214,7 +214,7 @@ def add_module_version(conn: sqlite3.Connection, module_id: str, version: str,
     version_id = str(uuid.uuid4())
     with transaction(conn):
         conn.execute("INSERT INTO module_version (id, module_id, version, definition_json, "
-                     "created_at) VALUES (?, ?, ?, ?, ?)",
+                     "status, created_at) VALUES (?, ?, ?, ?, 'Active', ?)",
                      (version_id, module_id, version, canonical_json(definition), time.time()))
         conn.execute("UPDATE module SET default_version = ? WHERE id = ? AND "
                      "(default_version IS NULL OR ?)", (version, module_id, is_default))

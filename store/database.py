@@ -14,7 +14,7 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # pipeline_run columns added in version 4 → the property that held them before.
 _OPTION_COLUMNS = {"script_path": "amlocal.script", "executor": "amlocal.executor",
                    "base_image": "amlocal.base_image",
@@ -34,6 +34,16 @@ MIGRATIONS: dict[int, list[str]] = {
             for column, key in _OPTION_COLUMNS.items()),
         "UPDATE pipeline_run SET properties_json = json_remove(properties_json, " + ", ".join(
             f"'$.\"{key}\"'" for key in _OPTION_COLUMNS.values()) + ")"],
+    4: ["ALTER TABLE module_version ADD COLUMN status VARCHAR NOT NULL DEFAULT 'Active'",
+        "CREATE TABLE pipeline_draft (id VARCHAR NOT NULL, name VARCHAR NOT NULL, "
+        "description VARCHAR, experiment_name VARCHAR NOT NULL, pipeline_id VARCHAR NOT NULL, "
+        "parameters_json VARCHAR NOT NULL, continue_on_step_failure BOOLEAN, "
+        "tags_json VARCHAR NOT NULL, properties_json VARCHAR NOT NULL, parent_pipeline_id VARCHAR, "
+        "parent_pipeline_run_id VARCHAR, parent_step_run_ids_json VARCHAR NOT NULL, "
+        "parent_pipeline_draft_id VARCHAR, last_submitted_pipeline_run_id VARCHAR, "
+        "created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, PRIMARY KEY (id), "
+        "FOREIGN KEY(pipeline_id) REFERENCES pipeline (id))",
+        "CREATE INDEX ix_pipeline_draft_name ON pipeline_draft (name)"],
 }
 BUSY_TIMEOUT_MS = 10_000
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database

@@ -197,7 +197,7 @@ def _walk(root: Path, path: str) -> list[str]:
             full = Path(folder) / name
             if stat.S_ISREG(os.lstat(full).st_mode):
                 out.append(full.relative_to(root).as_posix())
-    return out
+    return sorted(out)  # by path, as a listing of the datastore reads
 
 
 def _glob_regex(pattern: str) -> str:

@@ -313,11 +313,13 @@ class ModuleVersionRecord:
     version: str
     definition: Mapping[str, Any]
     created_at: float
+    status: str = "Active"  # Active, Deprecated or Disabled
 
     @staticmethod
     def of(row: sqlite3.Row) -> "ModuleVersionRecord":
         return ModuleVersionRecord(row["id"], row["module_id"], row["version"],
-                                   json.loads(row["definition_json"]), row["created_at"])
+                                   json.loads(row["definition_json"]), row["created_at"],
+                                   row["status"])
 
 
 @dataclass(frozen=True)

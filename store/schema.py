@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Experiment(SQLModel, table=True):
@@ -238,4 +238,28 @@ class ModuleVersion(SQLModel, table=True):
     module_id: str = Field(foreign_key="module.id", index=True)
     version: str
     definition_json: str
+    status: str = "Active"  # Active, Deprecated or Disabled (ModuleVersion.enable/deprecate/disable)
     created_at: float
+
+
+class PipelineDraft(SQLModel, table=True):
+    """A pipeline saved to edit and submit later (`azureml.pipeline.core.PipelineDraft`)."""
+
+    __tablename__ = "pipeline_draft"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    description: Optional[str] = None
+    experiment_name: str
+    pipeline_id: str = Field(foreign_key="pipeline.id")
+    parameters_json: str = "{}"
+    continue_on_step_failure: Optional[bool] = None
+    tags_json: str = "{}"
+    properties_json: str = "{}"
+    parent_pipeline_id: Optional[str] = None
+    parent_pipeline_run_id: Optional[str] = None
+    parent_step_run_ids_json: str = "[]"
+    parent_pipeline_draft_id: Optional[str] = None
+    last_submitted_pipeline_run_id: Optional[str] = None
+    created_at: float
+    updated_at: float

@@ -13,7 +13,7 @@ from runner.sdk import (AmlCompute, ComputeTarget, Dataset, DataTransferStep, Es
 from runner.sdk.compute import AdlaCompute, DatabricksCompute
 from runner.sdk.module import InputPortDef, OutputPortDef
 from runner.sdk.steps.other_steps import DatabricksStep
-from runner.step_runtime.exceptions import ActivityFailedException
+from runner.step_runtime.exceptions import UserErrorException
 
 ECHO_ARGS = """
     import json, os, sys
@@ -111,7 +111,7 @@ def test_attached_compute_is_recorded_without_its_secret(workspace):
     assert sorted(t.name for t in ComputeTarget.list(workspace)) == ["dbx", "lake"]
 
 
-def test_databricks_python_script_runs_locally_and_a_notebook_fails_with_a_reason(workspace, write, tmp_path):
+def test_databricks_python_script_runs_locally_and_a_notebook_is_refused_at_build(workspace, write, tmp_path):
     write("db/job.py", """
         import sys, os
         args = sys.argv[1:]
@@ -129,12 +129,15 @@ def test_databricks_python_script_runs_locally_and_a_notebook_fails_with_a_reaso
     assert run.wait_for_completion(show_output=False) == "Finished"
     assert _read_output(workspace, run.find_step_run("job")[0], "result", "args.txt") == "--alpha 3"
 
+    # A notebook needs Databricks: building the pipeline says so at once, in one line.
     notebook = DatabricksStep("nb", existing_cluster_id="c1", notebook_path="/Users/me/nb",
                               compute_target="dbx")
-    run = Experiment(workspace, "dbx").submit(Pipeline(workspace, [notebook]))
-    with pytest.raises(ActivityFailedException, match="runs notebook /Users/me/nb on Databricks, "
-                                                      "which amlocal cannot run locally"):
-        run.wait_for_completion(show_output=False)
+    with pytest.raises(UserErrorException) as refused:
+        Pipeline(workspace, [notebook])
+    assert str(refused.value) == (
+        "DatabricksStep [nb] runs the notebook /Users/me/nb, which needs Databricks; amlocal runs "
+        "Databricks steps locally only as python_script_name= from source_directory= (put the "
+        "code in a .py script)")
 
 
 def test_data_transfer_step_copies_between_datastores(workspace, write, tmp_path):

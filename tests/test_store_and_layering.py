@@ -44,6 +44,8 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     for column in ("script_path", "executor", "base_image", "subscription_id", "resource_group",
                    "workspace_name"):
         raw.execute(f"ALTER TABLE pipeline_run DROP COLUMN {column}")
+    raw.execute("ALTER TABLE module_version DROP COLUMN status")  # added in schema 5
+    raw.execute("DROP TABLE pipeline_draft")  # added in schema 5
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("PRAGMA user_version=1")
     raw.commit()

@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="then rerun what each saved file invalidates, until Ctrl-C")
     run.add_argument("--manual", action="store_true",
                      help="with --watch: changes wait for Enter (p pauses, q stops)")
+    run.add_argument("--traceback", action="store_true",
+                     help="when the script raises, print its traceback (the user's frames only)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
     watch = sub.add_parser("watch", help="run a pipeline script, then rerun it on every relevant save")
     watch.add_argument("script")
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except (StoreError, RunnerError, FileNotFoundError) as exc:
+        if getattr(args, "traceback", False) and getattr(exc, "user_traceback", ""):
+            print(exc.user_traceback, end="", file=sys.stderr)
         print(f"amlocal: error: {exc}", file=sys.stderr)
         return 1
     return USAGE_ERROR

@@ -26,7 +26,7 @@ def selection_folder(layout: WorkspaceLayout, source: dict) -> Path:
     """The folder of the files `source` (a datastore input with a `filter`) selects."""
     root = layout.datastore_dir(source["datastore"])
     chosen = select_files(root, source.get("path") or "", source.get("partition_format"),
-                          source["filter"])
+                          source.get("filter"))
     listing = []
     for rel, inside in chosen:
         info = os.lstat(resolve_in_datastore(root, rel, what="dataset file"))

@@ -15,6 +15,7 @@ from store.records import PipelineRunRecord, StoredOutput
 from store.settings import read_settings
 
 CONTENT_MODE, AZURE_MODE = "content", "azure"
+GLOB_CHARS = frozenset("*?[")
 
 
 class StepSetupError(RunnerError):
@@ -56,7 +57,8 @@ class RunContext:
             root = self.layout.datastore_dir(source.datastore or "")
             if not root.is_dir():
                 raise StepSetupError(f"input {inp.port}: datastore {source.datastore} does not exist")
-            if source.filter is not None:  # a filtered FileDataset: only the files it selects
+            if source.filter is not None or GLOB_CHARS & set(source.path or ""):
+                # a filtered FileDataset or a glob: only the files it selects, as one folder
                 return selection_folder(self.layout, source.to_json())
             path = resolve_in_datastore(root, source.path, what=f"input {inp.port}")
             if not path.exists():

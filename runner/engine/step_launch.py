@@ -156,10 +156,19 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         env[contract.PARENT_RUN_NUMBER] = str(ctx.run_number)
     invocation = StepInvocation(
         step_run_id=step_run_id, pipeline_run_id=run.id,
-        argv=(executor.python, step.script_name or "", *arguments), env=env, cwd=workdir,
+        argv=_argv(executor, step, arguments), env=env, cwd=workdir,
         files=files, mounts=tuple(mounts), limits=limits, image=environment.image,
         shm_size=step.environment.shm_size)
     return PreparedStep(invocation, outputs, tuple(uploads), arguments)
+
+
+def _argv(executor: Executor, step: StepSpec, arguments: tuple[str, ...]) -> tuple[str, ...]:
+    """What the step runs: its script with the step's Python, or a CommandStep's program (where
+    `python` means the step's Python)."""
+    program = step.command
+    if program is None:
+        return (executor.python, step.script_name or "", *arguments)
+    return (executor.python if program in ("python", "python3") else program, *arguments)
 
 
 def _base_environment(executor: Executor) -> dict[str, str]:

@@ -12,7 +12,9 @@ from runner.sdk.data import (DataPath, DataPathComputeBinding, DataReference, Da
                              DatasetConsumptionConfig, FileDataset, FileDatasetFactory,
                              OutputFileDatasetConfig)
 from runner.sdk.datastore import AzureBlobDatastore, AzureFileDatastore, Datastore
-from runner.sdk.environment import CondaDependencies, Environment, RunConfiguration
+from runner.sdk.conda_dependencies import CondaDependencies
+from runner.sdk.environment import Environment
+from runner.sdk.runconfig import RunConfiguration
 from runner.sdk.estimator import Estimator
 from runner.sdk.experiment import Experiment
 from runner.sdk.framework_estimators import Chainer, PyTorch, SKLearn, TensorFlow

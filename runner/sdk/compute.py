@@ -7,7 +7,7 @@ runs locally, its notebooks and JARs fail with a reason.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from runner.step_runtime.exceptions import ComputeTargetException
 from store import catalog
@@ -53,6 +53,7 @@ class ComputeTarget:
         self.vm_size = record.vm_size
         self.max_nodes = record.max_nodes
         self._config = dict(record.config)
+        self._created_at = record.created_at
         self.provisioning_state = "Succeeded"
 
     @staticmethod
@@ -101,10 +102,36 @@ class ComputeTarget:
 
 
 class AmlComputeProvisioningConfiguration:
-    """The settings of a new AmlCompute cluster."""
+    """The settings of a new AmlCompute cluster (the SDK's parameters; credentials are checked
+    for completeness and never stored)."""
 
-    def __init__(self, **settings: Any) -> None:
-        self.__dict__.update(settings)
+    def __init__(self, vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0,
+                 max_nodes: int | None = None, idle_seconds_before_scaledown: int = 1800,
+                 admin_username: str | None = None, admin_user_password: str | None = None,
+                 admin_user_ssh_key: str | None = None, vnet_resourcegroup_name: str | None = None,
+                 vnet_name: str | None = None, subnet_name: str | None = None,
+                 tags: dict | None = None, description: str | None = None,
+                 remote_login_port_public_access: str = "NotSpecified", identity_type: Any = None,
+                 identity_id: Any = None, compute_location: str | None = None,
+                 enable_node_public_ip: bool = True) -> None:
+        self.vm_size = vm_size
+        self.vm_priority = vm_priority
+        self.min_nodes = min_nodes
+        self.max_nodes = max_nodes
+        self.idle_seconds_before_scaledown = idle_seconds_before_scaledown
+        self.admin_username = admin_username
+        self.admin_user_password = admin_user_password
+        self.admin_user_ssh_key = admin_user_ssh_key
+        self.vnet_resourcegroup_name = vnet_resourcegroup_name
+        self.vnet_name = vnet_name
+        self.subnet_name = subnet_name
+        self.tags = tags
+        self.description = description
+        self.remote_login_port_public_access = remote_login_port_public_access
+        self.identity_type = identity_type
+        self.identity_id = identity_id
+        self.location = compute_location
+        self.enable_node_public_ip = enable_node_public_ip
 
     def validate_configuration(self) -> None:
         """Raise ComputeTargetException for the SDK's invalid combinations."""
@@ -152,12 +179,10 @@ class AmlCompute(ComputeTarget):
                                    enable_node_public_ip: bool = True) -> AmlComputeProvisioningConfiguration:
         """The configuration `ComputeTarget.create` takes."""
         return AmlComputeProvisioningConfiguration(
-            vm_size=vm_size, vm_priority=vm_priority, min_nodes=min_nodes, max_nodes=max_nodes,
-            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
-            admin_username=admin_username, admin_user_password=admin_user_password,
-            admin_user_ssh_key=admin_user_ssh_key, vnet_resourcegroup_name=vnet_resourcegroup_name,
-            vnet_name=vnet_name, subnet_name=subnet_name, tags=tags, description=description,
-            location=location)
+            vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown,
+            admin_username, admin_user_password, admin_user_ssh_key, vnet_resourcegroup_name,
+            vnet_name, subnet_name, tags, description, remote_login_port_public_access,
+            identity_type, identity_id, location, enable_node_public_ip)
 
     @staticmethod
     def create(workspace: Any, name: str, provisioning_configuration: Any) -> "ComputeTarget":
@@ -178,6 +203,36 @@ class AmlCompute(ComputeTarget):
 
     def get(self) -> dict:
         return self.serialize()
+
+    def get_status(self) -> Any:
+        """The cluster's detailed status now (`AmlComputeStatus`: `serialize()`, node counts,
+        scale settings); a node is one of its steps preparing or running."""
+        from runner.sdk.compute_status import aml_compute_status
+        return aml_compute_status(self)
+
+    @property
+    def status(self) -> Any:
+        return self.get_status()
+
+    def list_nodes(self) -> list[dict]:
+        """The occupied nodes: one per step of this cluster preparing or running."""
+        from runner.sdk.compute_status import list_nodes
+        return list_nodes(self)
+
+    def get_active_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
+                        status: str | None = None) -> Iterator[Any]:
+        """The step runs of this cluster that have not ended (optionally only `status`)."""
+        from runner.sdk.runs import get_run
+        from store.compute_usage import active_step_runs_on
+        for step in active_step_runs_on(self.workspace._local.conn, self.name):
+            if status is None or step.status == status:
+                yield get_run(self.workspace, step.id)
+
+    @staticmethod
+    def supported_vmsizes(workspace: Any, location: str | None = None) -> list[dict]:
+        """The VM sizes amlocal turns into CPU and memory limits (name, vCPUs, memoryGB)."""
+        from runner.sdk.compute_status import supported_vm_sizes
+        return supported_vm_sizes()
 
     def update(self, min_nodes: int | None = None, max_nodes: int | None = None,
                idle_seconds_before_scaledown: int | None = None) -> None:
@@ -211,14 +266,28 @@ class _AttachConfiguration:
 
 
 class DatabricksAttachConfiguration(_AttachConfiguration):
+    """How to attach a Databricks workspace (its access token is never stored)."""
+
     compute_type = "Databricks"
     secret_fields = ("access_token",)
     required = ("resource_group", "workspace_name")
 
+    def __init__(self, resource_group: str | None = None, workspace_name: str | None = None,
+                 resource_id: str | None = None, access_token: str = "") -> None:
+        super().__init__(resource_group=resource_group, workspace_name=workspace_name,
+                         resource_id=resource_id, access_token=access_token)
+
 
 class DataLakeAnalyticsAttachConfiguration(_AttachConfiguration):
+    """How to attach a Data Lake Analytics account."""
+
     compute_type = "ADLA"
     required = ("resource_group", "account_name")
+
+    def __init__(self, resource_group: str | None = None, account_name: str | None = None,
+                 resource_id: str | None = None) -> None:
+        super().__init__(resource_group=resource_group, account_name=account_name,
+                         resource_id=resource_id)
 
 
 class DatabricksCompute(ComputeTarget):

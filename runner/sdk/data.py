@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from runner.spec import InputSource
@@ -230,7 +231,6 @@ class FileDataset:
         """Copy the dataset's files into `target_path`; returns the local paths."""
         import shutil
         import tempfile
-        from pathlib import Path
         target = Path(target_path or tempfile.mkdtemp())
         if not ignore_not_found:
             for datastore, path in self._paths:
@@ -255,14 +255,44 @@ class FileDataset:
         if rest:
             raise UserErrorException("a FileDataset over several datastore paths cannot be "
                                      "consumed by a step locally yet; use one path")
+        path = normalize_datastore_path(path)
+        if _glob_folder(path) != path and not self._files():  # a glob: resolved when built
+            raise UserErrorException(
+                f"Dataset path {datastore.name}:{path} matches no files (looked below "
+                f"{datastore._local_path(_glob_folder(path))}); check the pattern or upload the "
+                "files first")
         if self._filter is not None:  # the step gets the selected files only
-            return InputSource("datastore", datastore=datastore.name,
-                               path=normalize_datastore_path(path),
+            return InputSource("datastore", datastore=datastore.name, path=path,
                                partition_format=self._partition_format, filter=self._filter)
-        return InputSource("datastore", datastore=datastore.name, path=normalize_datastore_path(path))
+        return InputSource("datastore", datastore=datastore.name, path=path)
 
     def __repr__(self) -> str:
         return "FileDataset(" + ", ".join(f"{d.name}:{p}" for d, p in self._paths) + ")"
+
+
+def _glob_folder(path: str) -> str:
+    """The folder before the first path segment with a wildcard (`path` itself without one)."""
+    parts = path.split("/") if path else []
+    for i, part in enumerate(parts):
+        if set("*?[") & set(part):
+            return "/".join(parts[:i])
+    return path
+
+
+def _dataset_path(item: Any) -> tuple[Any, str]:
+    """(datastore, clean path) of one path argument of `from_files`."""
+    if isinstance(item, DataPath):
+        return item._datastore, normalize_datastore_path(item.path_on_datastore)
+    if isinstance(item, DataReference):
+        return item.datastore, normalize_datastore_path(item.path_on_datastore)
+    if isinstance(item, tuple) and len(item) == 2:
+        return item[0], normalize_datastore_path(item[1])
+    if isinstance(item, str) and "://" in item:
+        raise UserErrorException(
+            f"{item}: datasets from URLs are not available locally (no network access "
+            "to storage); upload the files to a datastore and use (datastore, path)")
+    raise UserErrorException("from_files takes a DataPath, a DataReference (datastore.path(...)) "
+                             f"or a (datastore, path) tuple, not {item!r}")
 
 
 class FileDatasetFactory:
@@ -271,32 +301,20 @@ class FileDatasetFactory:
     @staticmethod
     def from_files(path: Any, validate: bool = True, partition_format: str | None = None,
                    is_file: bool = False) -> FileDataset:
-        """A FileDataset over a DataPath, a (datastore, path) tuple, or a list of them."""
+        """A FileDataset over a DataPath, a DataReference, a (datastore, path) tuple (paths may
+        hold glob patterns), or a list of them. `validate` checks that each matches files."""
         items = path if isinstance(path, list) else [path]
-        paths: list[tuple[Any, str]] = []
-        for item in items:
-            if isinstance(item, DataPath):
-                paths.append((item._datastore, normalize_datastore_path(item.path_on_datastore)))
-            elif isinstance(item, tuple) and len(item) == 2:
-                paths.append((item[0], normalize_datastore_path(item[1])))
-            elif isinstance(item, str) and "://" in item:
-                raise UserErrorException(
-                    f"{item}: datasets from URLs are not available locally (no network access "
-                    "to storage); upload the files to a datastore and use (datastore, path)")
-            else:
-                raise UserErrorException(
-                    f"from_files takes a DataPath or a (datastore, path) tuple, not {item!r}")
-        if validate:
-            for datastore, p in paths:
-                location = datastore._local_path(p)
-                if not location.exists() and not any(location.parent.glob(location.name)):
-                    raise UserErrorException(
-                        f"Dataset validation failed: {datastore.name}:{p} has no files "
-                        f"(looked in {location})")
         if partition_format is not None:
             from store.datastore_partitions import PartitionFormat
             PartitionFormat.parse(partition_format)
-        return FileDataset._from_paths(paths, partition_format)
+        dataset = FileDataset._from_paths([_dataset_path(item) for item in items], partition_format)
+        if validate:
+            for datastore, p in dataset._paths:
+                if not FileDataset._from_paths([(datastore, p)])._files():
+                    raise UserErrorException(
+                        f"Dataset validation failed: {datastore.name}:{p} has no files "
+                        f"(looked in {datastore._local_path(_glob_folder(p))})")
+        return dataset
 
 
 class Dataset:
@@ -310,6 +328,13 @@ class Dataset:
         self.workspace = workspace
         self.name = name
         self.id = id
+
+    @staticmethod
+    def from_sql_query(data_source: Any, query: str) -> Any:
+        """Refused: SQL databases exist only in Azure (a cloud-only source)."""
+        raise UserErrorException(
+            "Dataset.from_sql_query: SQL databases are a cloud-only source amlocal cannot read; "
+            "export the query's result to files on a datastore and use Dataset.File.from_files")
 
 
 class DatasetConsumptionConfig:

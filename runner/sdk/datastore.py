@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from runner.sdk.cloud_only_datastores import CloudOnlyDatastores
 from runner.step_runtime.exceptions import UserErrorException
 from store import catalog
 from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
@@ -249,8 +250,9 @@ def _load(workspace: Any, name: str) -> AbstractDatastore:
                protocol=config.get("protocol"), endpoint=config.get("endpoint") or "core.windows.net")
 
 
-class Datastore:
-    """`Datastore(ws, name)` returns the registered datastore; the statics register new ones."""
+class Datastore(CloudOnlyDatastores):
+    """`Datastore(ws, name)` returns the registered datastore; the statics register new ones
+    (blob containers and file shares, as local folders; cloud-only kinds are refused)."""
 
     def __new__(cls, workspace: Any, name: str | None = None) -> Any:
         if name is None:

@@ -1,196 +1,178 @@
-"""Run configuration and environments, recorded with each step for the Docker executor."""
+"""`Environment`: the software a step runs with, recorded with each step for the executors.
+
+The Docker executor builds one image per distinct environment (base image plus pip packages);
+`base_dockerfile` (from `from_dockerfile`) is recorded and refused by the Docker executor with a
+clear message; the Python version is recorded. Curated Azure environments (`AzureML-…`) and
+Azure's GPU images exist only in Azure, and say so when used.
+"""
 from __future__ import annotations
 
+import copy
 import json
+import os
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from runner.spec import EnvironmentSpec, RunConfigSpec
+from runner.spec import EnvironmentSpec
+from runner.sdk.conda_dependencies import DEFAULT_PYTHON_VERSION, CondaDependencies
+from runner.sdk.environment_files import (environment_from_spec, load_environment_directory,
+                                          save_environment_directory)
+from runner.step_runtime.exceptions import UserErrorException
 
-DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"
-DEFAULT_PYTHON_VERSION = "3.10.18"
+__all__ = ["CondaDependencies", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerSection",
+           "Environment", "PythonSection", "PYTHON_DEFAULT_VERSION"]
 
-
-class CondaDependencies:
-    """Conda and pip packages of an environment."""
-
-    DEFAULT_NUMBER_OF_CONDA_PACKAGES = 0
-    DEFAULT_NUMBER_OF_PIP_PACKAGES = 0
-
-    def __init__(self, conda_dependencies_file_path: str | None = None, _underlying_structure: Any = None) -> None:
-        self._python_version = DEFAULT_PYTHON_VERSION
-        self._channels: list[str] = ["conda-forge"]
-        self._conda: list[str] = []
-        self._pip: list[str] = []
-        self._pip_options: list[str] = []
-        if conda_dependencies_file_path:
-            self._read_conda_file(Path(conda_dependencies_file_path))
-
-    def _read_conda_file(self, path: Path) -> None:
-        """Read the `dependencies:` (and nested `- pip:`) lists of a conda YAML file."""
-        section, in_pip = None, False
-        for raw in path.read_text().splitlines():
-            line = raw.split("#", 1)[0].rstrip()
-            if not line.strip():
-                continue
-            if not line.startswith((" ", "-")):
-                section, in_pip = line.split(":", 1)[0].strip(), False
-                continue
-            item = line.strip()
-            if not item.startswith("-"):
-                continue
-            value = item[1:].strip()
-            indent = len(line) - len(line.lstrip())
-            if section == "channels":
-                if value not in self._channels:
-                    self._channels.append(value)
-            elif section == "dependencies":
-                if value.rstrip(":") == "pip" and value.endswith(":"):
-                    in_pip = True
-                elif in_pip and indent > 2:
-                    self._pip.append(value)
-                else:
-                    in_pip = False
-                    if value.startswith("python=") or value.startswith("python "):
-                        self._python_version = value.split("=", 1)[-1].strip()
-                    else:
-                        self._conda.append(value)
-
-    @staticmethod
-    def create(pip_indexurl: str | None = None, pip_packages: list[str] | None = None,
-               conda_packages: list[str] | None = None, python_version: str = DEFAULT_PYTHON_VERSION,
-               pin_sdk_version: bool = True) -> "CondaDependencies":
-        deps = CondaDependencies()
-        deps._python_version = python_version
-        for p in pip_packages or []:
-            deps.add_pip_package(p)
-        for p in conda_packages or []:
-            deps.add_conda_package(p)
-        if pip_indexurl:
-            deps.set_pip_index_url(pip_indexurl)
-        return deps
-
-    def add_pip_package(self, pip_package: str) -> None:
-        if pip_package not in self._pip:
-            self._pip.append(pip_package)
-
-    def add_conda_package(self, conda_package: str) -> None:
-        if conda_package not in self._conda:
-            self._conda.append(conda_package)
-
-    def add_channel(self, channel: str) -> None:
-        if channel not in self._channels:
-            self._channels.append(channel)
-
-    def remove_pip_package(self, pip_package: str) -> None:
-        self._pip = [p for p in self._pip if p != pip_package]
-
-    def remove_conda_package(self, conda_package: str) -> None:
-        self._conda = [p for p in self._conda if p != conda_package]
-
-    def remove_channel(self, channel: str) -> None:
-        self._channels = [c for c in self._channels if c != channel]
-
-    def set_pip_option(self, pip_option: str) -> None:
-        if pip_option not in self._pip_options:
-            self._pip_options.append(pip_option)
-
-    def remove_pip_option(self, pip_option: str) -> None:
-        self._pip_options = [o for o in self._pip_options if o != pip_option]
-
-    def set_pip_index_url(self, index_url: str) -> None:
-        self.set_pip_option(f"--index-url {index_url}")
-
-    def set_python_version(self, version: str) -> None:
-        self._python_version = version
-
-    def get_python_version(self) -> str:
-        return self._python_version
-
-    @property
-    def pip_packages(self) -> list[str]:
-        return list(self._pip)
-
-    @property
-    def conda_packages(self) -> list[str]:
-        return list(self._conda)
-
-    @property
-    def conda_channels(self) -> list[str]:
-        return list(self._channels)
-
-    @property
-    def pip_options(self) -> list[str]:
-        return list(self._pip_options)
-
-    def as_dict(self) -> dict:
-        deps: list[Any] = [f"python={self._python_version}", *self._conda]
-        if self._pip or self._pip_options:
-            deps.append({"pip": [*self._pip_options, *self._pip]})
-        return {"name": "project_environment", "channels": list(self._channels), "dependencies": deps}
-
-    def serialize_to_string(self) -> str:
-        lines = ["name: project_environment", "channels:", *[f"  - {c}" for c in self._channels],
-                 "dependencies:", f"  - python={self._python_version}", *[f"  - {c}" for c in self._conda]]
-        if self._pip or self._pip_options:
-            lines += ["  - pip:", *[f"    - {p}" for p in (*self._pip_options, *self._pip)]]
-        return "\n".join(lines) + "\n"
-
-    def save(self, path: str | None = None) -> str:
-        target = path or "conda_dependencies.yml"
-        Path(target).write_text(self.serialize_to_string())
-        return target
+DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
+DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"
+PYTHON_DEFAULT_VERSION = DEFAULT_PYTHON_VERSION
+DEFAULT_SHM_SIZE = "2g"
+_AZURE_IMAGES = "mcr.microsoft.com/azureml/"
+CURATED_PREFIX = "AzureML-"
 
 
-class _PythonSection:
-    def __init__(self) -> None:
-        self.conda_dependencies = CondaDependencies()
-        self.user_managed_dependencies = False
+def is_azure_gpu_image(image: str | None) -> bool:
+    """Whether `image` is one of Azure ML's GPU (CUDA) base images."""
+    return bool(image) and image.startswith(_AZURE_IMAGES) and ("cuda" in image or "gpu" in image)
+
+
+def is_azure_cpu_image(image: str | None) -> bool:
+    """Whether `image` is one of Azure ML's CPU base images, which stand for amlocal's own."""
+    return bool(image) and image.startswith(_AZURE_IMAGES) and not is_azure_gpu_image(image)
+
+
+def refuse_cloud_only_image(step_name: str, environment: "Environment") -> None:
+    """Raise, when the Pipeline is built, for an environment whose image exists only for Azure
+    GPU clusters (amlocal runs steps without GPUs)."""
+    image = environment.docker.base_image
+    if is_azure_gpu_image(image):
+        raise UserErrorException(
+            f"Step [{step_name}]: environment {environment.name} uses Azure's GPU image {image}; "
+            "amlocal runs steps without GPUs: use DEFAULT_CPU_IMAGE (or an image of your own) "
+            "with the CPU build of your framework")
+
+
+class PythonSection:
+    """The Python side of an environment: its packages, or an interpreter the user manages."""
+
+    def __init__(self, **kwargs: Any) -> None:
         self.interpreter_path = "python"
+        self.user_managed_dependencies = False
+        self.conda_dependencies = CondaDependencies()
+        self._conda_dependencies_file: str | None = None
+
+    @property
+    def conda_dependencies_file(self) -> str | None:
+        """A conda file to read the packages from (relative to the source directory)."""
+        return self._conda_dependencies_file
+
+    @conda_dependencies_file.setter
+    def conda_dependencies_file(self, value: str | None) -> None:
+        self._conda_dependencies_file = value
+        if value and os.path.isfile(value):
+            self.conda_dependencies = CondaDependencies(value)
 
 
-class _DockerSection:
-    def __init__(self) -> None:
+class DockerSection:
+    """The image side: a base image or a Dockerfile (one excludes the other), and run options."""
+
+    def __init__(self, **kwargs: Any) -> None:
         self.enabled = False
-        self.base_image: str | None = DEFAULT_CPU_IMAGE
-        self.base_dockerfile: str | None = None
-        self.shm_size = "2g"
+        self.shm_size: str | None = DEFAULT_SHM_SIZE
+        self.shared_volumes = True
         self.arguments: list[str] = []
+        self._base_image: str | None = DEFAULT_CPU_IMAGE
+        self._base_dockerfile: str | None = None
+        self._build_context: Any = None
+
+    @property
+    def base_image(self) -> str | None:
+        return self._base_image
+
+    @base_image.setter
+    def base_image(self, value: str | None) -> None:
+        self._base_image = value or None
+        if value:
+            self._base_dockerfile = self._build_context = None
+
+    @property
+    def base_dockerfile(self) -> str | None:
+        """The Dockerfile's text (set it to a path, a file object or the text itself)."""
+        return self._base_dockerfile
+
+    @base_dockerfile.setter
+    def base_dockerfile(self, value: Any) -> None:
+        if hasattr(value, "read"):
+            value = value.read()
+        elif value and os.path.isfile(value):
+            with open(value) as fh:
+                value = fh.read()
+        self._base_dockerfile = value or None
+        if value:
+            self._base_image = self._build_context = None
+
+    @property
+    def build_context(self) -> Any:
+        return self._build_context
+
+    @property
+    def gpu_support(self) -> bool:
+        """Deprecated in the SDK (GPUs are detected); always False here: no GPUs are used."""
+        return False
 
 
 class Environment:
     """The software a step runs with: base image, Python packages, environment variables."""
 
     def __init__(self, name: str, **kwargs: Any) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Environment name expected str, {type(name).__name__} found")
         self.name = name
         self.version: str | None = None
-        self.python = _PythonSection()
-        self.docker = _DockerSection()
+        self.python = PythonSection()
+        self.docker = DockerSection()
         self.environment_variables: dict[str, str] = {}
         self._framework: dict | None = None  # a framework estimator's name, version and pins
 
+    # ----------------------------------------------------------------- constructors
     @staticmethod
     def from_pip_requirements(name: str, file_path: str, pip_version: str | None = None) -> "Environment":
+        """An environment with the packages of a pip requirements file (and pip itself)."""
         env = Environment(name)
-        for line in Path(file_path).read_text().splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                env.python.conda_dependencies.add_pip_package(line)
+        with open(file_path) as fh:
+            env.python.conda_dependencies.set_pip_requirements(fh.read().splitlines())
+        env.python.conda_dependencies.add_conda_package(f"pip={pip_version}" if pip_version else "pip")
         return env
 
     @staticmethod
     def from_conda_specification(name: str, file_path: str) -> "Environment":
+        """An environment with the channels, packages and Python version of a conda file."""
         env = Environment(name)
         env.python.conda_dependencies = CondaDependencies(file_path)
+        return env
+
+    @staticmethod
+    def _from_dependencies(name: str, conda_specification: str | None,
+                           pip_requirements: str | None) -> "Environment":
+        """As the SDK: one kind of Python dependencies, or the image's own Python."""
+        if conda_specification and pip_requirements:
+            raise UserErrorException("Only one of conda_specification or pip_requirements can be "
+                                     "specified as python dependencies")
+        if conda_specification:
+            return Environment.from_conda_specification(name, conda_specification)
+        if pip_requirements:
+            return Environment.from_pip_requirements(name, pip_requirements)
+        env = Environment(name)
+        env.python.user_managed_dependencies = True
         return env
 
     @staticmethod
     def from_docker_image(name: str, image: str, container_registry: Any = None,
                           conda_specification: str | None = None,
                           pip_requirements: str | None = None) -> "Environment":
-        env = (Environment.from_pip_requirements(name, pip_requirements) if pip_requirements
-               else Environment.from_conda_specification(name, conda_specification)
-               if conda_specification else Environment(name))
+        """An environment on `image`; without Python dependencies the image's Python is used."""
+        env = Environment._from_dependencies(name, conda_specification, pip_requirements)
         env.docker.base_image = image
         return env
 
@@ -200,18 +182,99 @@ class Environment:
         from runner.sdk.environment_build import build_environment
         return build_environment(self, workspace)
 
+    @staticmethod
+    def from_dockerfile(name: str, dockerfile: str, conda_specification: str | None = None,
+                        pip_requirements: str | None = None) -> "Environment":
+        """An environment built from a Dockerfile (its text or its path), recorded with the step.
+
+        The Docker executor does not build Dockerfiles yet and says so when the step starts;
+        build the image yourself and use `from_docker_image` with its tag.
+        """
+        env = Environment._from_dependencies(name, conda_specification, pip_requirements)
+        env.docker.base_dockerfile = dockerfile
+        return env
+
+    @staticmethod
+    def from_existing_conda_environment(name: str, conda_environment_name: str) -> "Environment | None":
+        """An environment with the packages of a local conda environment (`conda env export`);
+        None, with the SDK's message, when conda or that environment is not there."""
+        try:
+            exported = subprocess.run(["conda", "env", "export", "--no-builds", "--name",
+                                       conda_environment_name], capture_output=True, text=True)
+        except OSError:
+            print("Unable to run Conda package manager. Please make sure Conda (>= 4.4.0) is installed.")
+            return None
+        if exported.returncode != 0:
+            print(f"Exporting conda specifications failed with exit code: {exported.returncode}")
+            return None
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as spec:
+            spec.write(exported.stdout)
+        try:
+            return Environment.from_conda_specification(name, spec.name)
+        finally:
+            os.unlink(spec.name)
+
+    def build_local(self, workspace: Any, platform: Any = None, **kwargs: Any) -> None:
+        """Build (or find) this environment's image with the local Docker engine, as the Docker
+        executor will use it for a step, printing the build log."""
+        from runner.engine.executor_choice import choose_executor
+        from runner.executors.docker import DockerExecutor
+        from runner.executors.docker_engine import engine_answers
+        answers, why = engine_answers()
+        if not answers:
+            raise UserErrorException(f"Environment.build_local needs a Docker engine: {why}")
+        layout = workspace._local.layout
+        executor = DockerExecutor(layout, base_image=choose_executor(layout).base_image)
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "build.log")
+            resolved = executor.resolve_environment(self._to_spec(), Path(log))
+            print(Path(log).read_text(), end="")
+        print(f"Image {resolved.image} for environment {self.name} is ready")
+
+    @staticmethod
+    def get(workspace: Any, name: str, version: str | None = None, label: str | None = None) -> "Environment":
+        """A registered environment. Curated `AzureML-…` environments exist only in Azure."""
+        if label and version:
+            raise UserErrorException("Only one of version or label can be specified")
+        if name.startswith(CURATED_PREFIX):
+            raise UserErrorException(
+                f"Environment {name} is a curated Azure ML environment, which exists only in Azure: "
+                "define it in the script instead, e.g. Environment.from_conda_specification("
+                f"'{name}', 'environment.yml') or Environment.from_pip_requirements('{name}', "
+                "'requirements.txt') with the packages it has")
+        raise UserErrorException(
+            f"Environment {name} is not registered: amlocal does not keep registered environments "
+            "yet; define it in the script (Environment(name), from_conda_specification, "
+            "from_pip_requirements)")
+
+    @staticmethod
+    def load_from_directory(path: str) -> "Environment":
+        """An environment saved by `save_to_directory` (the SDK's files: azureml_environment.json,
+        conda_dependencies.yml, BaseDockerfile)."""
+        return load_environment_directory(Environment, path)
+
+    def save_to_directory(self, path: str, overwrite: bool = False) -> None:
+        """Write this environment as the SDK does, so `load_from_directory` (or Azure) reads it."""
+        save_environment_directory(self, path, overwrite)
+
     def clone(self, new_name: str) -> "Environment":
-        import copy
+        """A deep copy under another name."""
         env = copy.deepcopy(self)
         env.name = new_name
         return env
 
+    @staticmethod
+    def _from_spec(spec: dict) -> "Environment":
+        """The Environment a step spec's environment entry (its JSON) describes."""
+        return environment_from_spec(Environment, spec, DEFAULT_CPU_IMAGE)
+
     def _to_spec(self) -> EnvironmentSpec:
-        """This environment as the PipelineSpec records it (Azure's default image: None)."""
+        """This environment as the PipelineSpec records it (an Azure CPU image: None, which
+        means the configured base image)."""
         deps = self.python.conda_dependencies
         base_image = self.docker.base_image
         return EnvironmentSpec(
-            name=self.name, base_image=None if base_image == DEFAULT_CPU_IMAGE else base_image,
+            name=self.name, base_image=None if is_azure_cpu_image(base_image) else base_image,
             base_dockerfile=self.docker.base_dockerfile,
             docker_arguments=tuple(str(a) for a in self.docker.arguments),
             shm_size=self.docker.shm_size, python_version=deps.get_python_version(),
@@ -222,46 +285,3 @@ class Environment:
 
     def __repr__(self) -> str:
         return json.dumps(self._to_spec().to_json(), indent=2)
-
-
-class RunConfiguration:
-    """How a step runs: its target, environment, node count and time limit."""
-
-    def __init__(self, script: str | None = None, arguments: list | None = None,
-                 framework: str | None = None, communicator: str | None = None,
-                 conda_dependencies: CondaDependencies | None = None, _history_enabled: Any = None,
-                 _path: Any = None, _name: Any = None, command: Any = None) -> None:
-        self.script = script
-        self.arguments = list(arguments or [])
-        self.framework = framework or "Python"
-        self.communicator = communicator or "None"
-        self.command = command
-        self.target = "local"
-        self.node_count = 1
-        self.max_run_duration_seconds: int | None = None
-        self.environment = Environment("default-environment")
-        if conda_dependencies is not None:
-            self.environment.python.conda_dependencies = conda_dependencies
-        self._auto_prepare = False
-
-    @property
-    def environment_variables(self) -> dict[str, str]:
-        return self.environment.environment_variables
-
-    @environment_variables.setter
-    def environment_variables(self, value: dict[str, str]) -> None:
-        self.environment.environment_variables = dict(value)
-
-    @property
-    def auto_prepare_environment(self) -> bool:
-        return self._auto_prepare
-
-    @auto_prepare_environment.setter
-    def auto_prepare_environment(self, value: bool) -> None:
-        self._auto_prepare = value
-
-    def _to_spec(self) -> RunConfigSpec:
-        """This run configuration as the PipelineSpec records it."""
-        target = self.target if isinstance(self.target, str) else getattr(self.target, "name", "local")
-        return RunConfigSpec(target, self.node_count, self.max_run_duration_seconds,
-                             self.environment._to_spec())

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.sdk.environment import CondaDependencies, Environment, RunConfiguration
+from runner.sdk.conda_dependencies import CondaDependencies
+from runner.sdk.environment import Environment
+from runner.sdk.runconfig import RunConfiguration
 
 
 class Estimator:

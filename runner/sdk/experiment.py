@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 from runner.client import Client, SubmitOptions, WorkspaceIdentity
 from runner.sdk.runs import PipelineRun, StepRun
+from runner.sdk.experiment_api import ExperimentApi
 from runner.step_runtime.exceptions import UserErrorException
 from store import catalog
 from store.runs import list_pipeline_runs
@@ -14,7 +15,7 @@ from store.runs import list_pipeline_runs
 _NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 
 
-class Experiment:
+class Experiment(ExperimentApi):
     """An experiment of the workspace; `submit` starts a pipeline run in it."""
 
     def __init__(self, workspace: Any, name: str, _skip_name_validation: bool = False,
@@ -52,7 +53,7 @@ class Experiment:
         """
         if not hasattr(config, "_submission"):
             raise UserErrorException(f"cannot submit a {type(config).__name__}: amlocal runs "
-                                     "Pipeline and PublishedPipeline objects")
+                                     "Pipeline, PublishedPipeline and PipelineDraft objects")
         spec, pipeline_name, published_id, continue_default = config._submission(self._name)
         continue_on_failure = kwargs.get("continue_on_step_failure")
         if continue_on_failure is None:

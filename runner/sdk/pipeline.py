@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from runner.sdk.graph import StepSequence, build_graph
+from runner.sdk.published_pipeline_api import PublishedPipelineApi
 from runner.sdk.steps.base import BuildContext
 from runner.client import refuse_cycles
 from runner.spec import ParameterSpec, PipelineSpec
@@ -93,7 +94,7 @@ def _parameter_spec(default: Any) -> ParameterSpec:
     return ParameterSpec(kind, default if kind != "dataset" else str(default))
 
 
-class PublishedPipeline:
+class PublishedPipeline(PublishedPipelineApi):
     """A published pipeline: a stored spec that can be submitted again by id."""
 
     def __init__(self, name: str, graph_id: str, description: str | None, version: str | None,

@@ -7,7 +7,6 @@ logged to them from outside a step (`log`, `log_row`, `tag`, …) is stored at o
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from runner.engine import liveness
 from runner.engine.progress import ProgressPrinter
 from runner.sdk.port_data import PortDataReference
 from runner.spec import PipelineSpec
+from runner.sdk.stored_run_api import PipelineRunApi, StepRunApi
 from runner.step_runtime import Run
 from runner.step_runtime.exceptions import ActivityFailedException, UserErrorException
 from store import metrics as store_metrics
@@ -100,23 +100,8 @@ class _StoredRun(Run):
         raise NotImplementedError
 
     def _artifacts(self) -> dict[str, Path]:
+        """The files kept with this run (outputs, logs, uploads), for get_file_names & co."""
         return {a.name: a.path for a in list_artifacts(self._conn, self.id)}
-
-    def get_file_names(self) -> list[str]:
-        """Names of the files kept with this run (outputs, logs, uploads)."""
-        return sorted(self._artifacts())
-
-    def download_file(self, name: str, output_file_path: str | None = None) -> None:
-        """Copy the kept file `name` to `output_file_path` (default: its base name here)."""
-        files = self._artifacts()
-        if name not in files:
-            raise UserErrorException(f"run {self.id} has no file {name!r}; it has: "
-                                     f"{', '.join(sorted(files)) or 'none'}")
-        target = Path(output_file_path or Path(name).name)
-        if target.is_dir():
-            target = target / Path(name).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(files[name], target)
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
                             raise_on_error: bool = True) -> str:
@@ -127,8 +112,10 @@ class _StoredRun(Run):
                f"Status: {self.get_status()})"
 
 
-class PipelineRun(_StoredRun):
+class PipelineRun(PipelineRunApi, _StoredRun):
     """A submitted pipeline run."""
+
+    _table = "pipeline_run"
 
     def __init__(self, experiment: Any, run_id: str, _service_endpoint: Any = None,
                  **kwargs: Any) -> None:
@@ -218,8 +205,10 @@ class PipelineRun(_StoredRun):
         return status
 
 
-class StepRun(_StoredRun):
+class StepRun(StepRunApi, _StoredRun):
     """One step of a pipeline run."""
+
+    _table = "step_run"
 
     def __init__(self, experiment: Any, step_run_id: str, pipeline_run_id: str, node_id: str,
                  _service_endpoint: Any = None, _is_reused: bool = False,
@@ -303,8 +292,6 @@ class StepRun(_StoredRun):
             raise UserErrorException(f"step {self.name} has no output {name!r} "
                                      f"(outputs: {', '.join(outputs) or 'none'})")
         return outputs[name]
-
-    get_output = get_output_data
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
                             raise_on_error: bool = True) -> str:

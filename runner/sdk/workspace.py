@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runner.sdk.compute import AmlComputeProvisioningConfiguration
 from runner.sdk.local_context import local_workspace
 from runner.step_runtime.exceptions import UserErrorException
 from store import catalog
@@ -42,6 +43,11 @@ class Workspace:
 
     DEFAULT_CPU_CLUSTER_NAME = "cpu-cluster"
     DEFAULT_GPU_CLUSTER_NAME = "gpu-cluster"
+    # What the SDK provisions for a workspace's default clusters (ComputeTarget.create takes them).
+    DEFAULT_CPU_CLUSTER_CONFIGURATION = AmlComputeProvisioningConfiguration(
+        vm_size="STANDARD_DS2_V2", min_nodes=0, max_nodes=2)
+    DEFAULT_GPU_CLUSTER_CONFIGURATION = AmlComputeProvisioningConfiguration(
+        vm_size="STANDARD_NC6", min_nodes=0, max_nodes=2)
 
     def __init__(self, subscription_id: str, resource_group: str, workspace_name: str,
                  auth: Any = None, _location: str | None = None, _disable_service_check: bool = False,
@@ -113,6 +119,22 @@ class Workspace:
         local_workspace()
         return Workspace(subscription_id or LOCAL_SUBSCRIPTION, resource_group or LOCAL_RESOURCE_GROUP,
                          name, auth, _location=location)
+
+    @staticmethod
+    def list(subscription_id: str, auth: Any = None, resource_group: str | None = None) -> dict[str, list["Workspace"]]:
+        """{name: [Workspace]}: the one local workspace, under the name `config.json` gives it
+        (else "local")."""
+        found = _find_config(None, None)
+        config = {}
+        if found is not None:
+            try:
+                config = json.loads(found.read_text())
+            except (OSError, ValueError):
+                config = {}
+        name = config.get("workspace_name", LOCAL_WORKSPACE_NAME)
+        local_workspace()
+        return {name: [Workspace(subscription_id, config.get("resource_group", resource_group or
+                                                             LOCAL_RESOURCE_GROUP), name, auth)]}
 
     # ----------------------------------------------------------------- identity
     @property
@@ -193,6 +215,40 @@ class Workspace:
         """The workspace's Key Vault (secrets kept owner-only in the workspace folder)."""
         from runner.sdk.keyvault import Keyvault
         return Keyvault(self)
+
+    def get_default_compute_target(self, type: str) -> Any:
+        """The workspace's default "CPU" or "GPU" cluster (`cpu-cluster` / `gpu-cluster` when
+        registered), else None."""
+        if type not in ("CPU", "GPU"):
+            raise UserErrorException(f"type must be 'CPU' or 'GPU', not {type!r}")
+        name = self.DEFAULT_CPU_CLUSTER_NAME if type == "CPU" else self.DEFAULT_GPU_CLUSTER_NAME
+        return self.compute_targets.get(name)
+
+    def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
+        """An MLflow tracking URI for this workspace: MLflow's file store in `.amlocal/mlruns`
+        (`mlflow.set_tracking_uri(ws.get_mlflow_tracking_uri())` logs there)."""
+        return (self._local.layout.root / "mlruns").as_uri()
+
+    # What exists only in an Azure workspace (amlocal deploys nothing and links nothing): empty.
+    @property
+    def webservices(self) -> dict[str, Any]:
+        """Deployed web services by name: none, as amlocal does not deploy models."""
+        return {}
+
+    @property
+    def images(self) -> dict[str, Any]:
+        """Deployment images by name: none, as amlocal does not deploy models."""
+        return {}
+
+    @property
+    def linked_services(self) -> dict[str, Any]:
+        """Linked services (Synapse) by name: none locally."""
+        return {}
+
+    @property
+    def private_endpoints(self) -> dict[str, Any]:
+        """Private endpoints by name: none, as the local workspace has no network endpoint."""
+        return {}
 
     @property
     def experiments(self) -> dict[str, Any]:

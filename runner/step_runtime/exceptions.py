@@ -49,3 +49,7 @@ class AuthenticationException(AzureMLException):
 
 class TrainingException(AzureMLException):
     """An estimator was configured in a way the SDK refuses (e.g. an unsupported version)."""
+
+
+class RunConfigurationException(UserErrorException):
+    """A run configuration setting the SDK refuses."""

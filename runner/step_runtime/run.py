@@ -12,6 +12,7 @@ from typing import Any
 from runner.step_runtime import contract
 from runner.step_runtime.events import EventWriter
 from runner.step_runtime.exceptions import RunEnvironmentException, UserErrorException
+from runner.step_runtime.run_readback import RunReadback
 
 _context_cache: dict[str, "Run"] = {}
 _writers: dict[str, EventWriter] = {}
@@ -33,12 +34,12 @@ class _ExperimentRef:
         return f"Experiment(Name: {self.name})"
 
 
-class Run:
+class Run(RunReadback):
     """A run of an experiment (`azureml.core.Run`).
 
     Inside a step, `Run.get_context()` returns the step's run: every `log*`, `tag` and
-    `upload_*` call is recorded with it. Outside a step it returns an offline run that only
-    prints, as the SDK does.
+    `upload_*` call is recorded with it, and read back by `get_metrics`, `get_tags`, … (see
+    `RunReadback`). Outside a step it returns an offline run that only prints, as the SDK does.
     """
 
     def __init__(self, experiment: Any, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
@@ -72,10 +73,6 @@ class Run:
         return _context_cache[run_id]
 
     # ----------------------------------------------------------------- identity
-    @property
-    def id(self) -> str:
-        return self._run_id
-
     @property
     def experiment(self) -> Any:
         return self._experiment
@@ -118,9 +115,6 @@ class Run:
         """Named `OutputFileDatasetConfig` outputs of this step: name → folder to write."""
         names = [n for n in os.environ.get(contract.DATASET_OUTPUTS, "").split(";") if n]
         return {n: os.environ[n] for n in names if n in os.environ}
-
-    def get_status(self) -> str:
-        return "Running"
 
     def __repr__(self) -> str:
         return f"Run(Id: {self._run_id})"

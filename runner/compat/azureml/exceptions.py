@@ -10,4 +10,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ExperimentExecutionException": "runner.step_runtime.exceptions",
     "AuthenticationException": "runner.step_runtime.exceptions",
     "TrainingException": "runner.step_runtime.exceptions",
+    "RunConfigurationException": "runner.step_runtime.exceptions",
 })

@@ -1,7 +1,8 @@
 """Pipeline step types."""
 from runner.sdk.steps.base import PipelineStep
+from runner.sdk.steps.command_step import CommandStep
 from runner.sdk.steps.other_steps import DatabricksStep, DataTransferStep, ModuleStep
 from runner.sdk.steps.script_steps import EstimatorStep, MpiStep, PythonScriptStep
 
-__all__ = ["PipelineStep", "PythonScriptStep", "EstimatorStep", "MpiStep", "DataTransferStep",
-           "DatabricksStep", "ModuleStep"]
+__all__ = ["PipelineStep", "PythonScriptStep", "CommandStep", "EstimatorStep", "MpiStep",
+           "DataTransferStep", "DatabricksStep", "ModuleStep"]

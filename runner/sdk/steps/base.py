@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.sdk.data import (DataReference, DatasetConsumptionConfig, FileDataset,
-                             OutputDatasetInput, OutputFileDatasetConfig)
+from runner.sdk.data import (DataReference, DatasetConsumptionConfig, OutputDatasetInput,
+                             OutputFileDatasetConfig)
 from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter
 from runner.spec import InputSource, InputSpec, OutputSpec, StepKind, StepSpec, Token
+from runner.sdk.steps.step_api import (StepBuildApi, check_arguments, input_port_name,
+                                       output_port_name, same_data)
 
 _WORD = re.compile(r"^\w+$")
 DATA_TYPES = (PipelineData, InputPortBinding, DataReference, DatasetConsumptionConfig,
@@ -43,44 +45,7 @@ class BuildContext:
         self.parameters.setdefault(param.name, param)
 
 
-def input_port_name(obj: Any) -> str:
-    """The port name under which a step sees an input object."""
-    if isinstance(obj, PipelineData):
-        return obj.name
-    if isinstance(obj, InputPortBinding):
-        return obj.name
-    if isinstance(obj, DataReference):
-        return obj.data_reference_name
-    if isinstance(obj, (DatasetConsumptionConfig, OutputDatasetInput)):
-        return obj.name
-    if isinstance(obj, OutputFileDatasetConfig):
-        return obj.name
-    if isinstance(obj, FileDataset):
-        raise ValueError("A Dataset cannot be used as a step input directly: use "
-                         "dataset.as_named_input('name') (and .as_mount()/.as_download())")
-    raise ValueError(f"Unexpected input type: {type(obj).__name__}")
-
-
-def output_port_name(obj: Any) -> str:
-    if isinstance(obj, PipelineData):
-        return obj._output_name
-    if isinstance(obj, OutputFileDatasetConfig):
-        return obj.name
-    if isinstance(obj, DataReference):
-        return obj.data_reference_name
-    raise ValueError(f"Unexpected output type: {type(obj).__name__}")
-
-
-def _same_data(a: Any, b: Any) -> bool:
-    """Whether argument `a` stands for input/output object `b`."""
-    if a is b:
-        return True
-    if isinstance(b, InputPortBinding) and a is b.bind_object:
-        return True
-    return False
-
-
-class PipelineStep:
+class PipelineStep(StepBuildApi):
     """A node of a pipeline graph: inputs, outputs, arguments and run-after predecessors."""
 
     def __init__(self, name: str, inputs: list | None, outputs: list | None,
@@ -125,18 +90,7 @@ class PipelineStep:
         return names
 
     def _validate_arguments(self) -> None:
-        for arg in self._arguments:
-            if isinstance(arg, FileDataset):
-                raise ValueError("A Dataset cannot be used in arguments directly: use "
-                                 "dataset.as_named_input('name')")
-            if isinstance(arg, (PipelineData, InputPortBinding, DataReference)):
-                if not any(_same_data(arg, i) for i in self._inputs) and \
-                        not any(arg is o for o in self._outputs):
-                    label = "Output" if isinstance(arg, PipelineData) else "Input"
-                    raise ValueError(
-                        f"{label} {input_port_name(arg) if label == 'Input' else arg.name} "
-                        "appears in arguments list but is not in the input/output lists "
-                        f"(step [{self.name}]; add it to inputs= or outputs=)")
+        check_arguments(self._arguments, self._inputs, self._outputs, self.name)
 
     def run_after(self, step: "PipelineStep") -> None:
         """Run this step only after `step` has finished."""
@@ -204,7 +158,7 @@ class PipelineStep:
             if arg is obj:
                 return Token("output", port)
         for obj, port in zip(self._inputs, self._input_ports):
-            if _same_data(arg, obj) or (isinstance(obj, OutputDatasetInput) and arg is obj.output):
+            if same_data(arg, obj):
                 return Token("input", port)
         return Token("literal", str(arg))
 
@@ -252,7 +206,7 @@ def _input_spec(obj: Any, port: str, ctx: BuildContext) -> InputSpec:
             source = InputSource("step_output", node=ctx.node_id(data._producer),
                                  output=data._output_name)
             return InputSpec(port, source, obj.bind_mode, obj.path_on_compute)
-        from runner.sdk.runs import PortDataReference
+        from runner.sdk.port_data import PortDataReference
         if isinstance(data, PortDataReference):
             source = InputSource("datastore", datastore=data.datastore_name,
                                  path=data.path_on_datastore)

@@ -5,9 +5,11 @@ import os
 from typing import Any
 
 from runner.sdk.data import DataReference
+from runner.step_runtime.exceptions import UserErrorException
 from runner.sdk.pipeline_data import PipelineData, PipelineParameter
 from runner.sdk.steps.base import BuildContext, PipelineStep
-from runner.sdk.steps.script_steps import compute_target_name
+from runner.sdk.steps.module_binding import bind_module_input, bind_module_output
+from runner.sdk.steps.script_steps import compute_target_name, log
 from runner.spec import RunConfigSpec, StepSpec, Token
 
 
@@ -35,6 +37,17 @@ class DataTransferStep(PipelineStep):
         self._allow_reuse = allow_reuse
         self._source_type = source_reference_type
         self._destination_type = destination_reference_type
+        self._output: PipelineData | None = None
+
+    def get_output(self) -> PipelineData:
+        """The copied data as PipelineData, to make a later step read it (and wait for this)."""
+        destination = self._outputs[0]
+        if isinstance(destination, PipelineData):
+            return destination
+        if self._output is None:
+            self._output = PipelineData(self._output_ports[0], datastore=destination.datastore)
+            self._output._set_producer(self)
+        return self._output
 
     def _compile(self, ctx: BuildContext) -> StepSpec:
         return self._compile_base(
@@ -101,6 +114,15 @@ class DatabricksStep(PipelineStep):
         self._params_objects = python_script_params or []
 
     def _validate_at_build(self, ctx: BuildContext) -> None:
+        job = self._job
+        if not job["python_script_name"]:
+            what = (f"the notebook {job['notebook_path']}" if job["notebook_path"] else
+                    f"the JAR class {job['main_class_name']}" if job["main_class_name"] else
+                    f"the DBFS script {job['python_script_path']}")
+            raise UserErrorException(
+                f"DatabricksStep [{self.name}] runs {what}, which needs Databricks; amlocal runs "
+                "Databricks steps locally only as python_script_name= from source_directory= "
+                "(put the code in a .py script)")
         compute_target_name(self._compute_target, ctx.workspace)
         if self._job["python_script_name"]:
             script = os.path.join(os.path.abspath(self._source_directory),
@@ -127,34 +149,54 @@ class DatabricksStep(PipelineStep):
 
 
 class ModuleStep(PipelineStep):
-    """Run one version of a published `Module`, binding its ports to this pipeline's data."""
+    """Run one version of a published `Module`, binding its ports to this pipeline's data.
+
+    As in the SDK, each object in `inputs_map` / `outputs_map` is bound under the module's
+    port name (a PipelineData mapped to output port `out` is written as `out`, and later steps
+    read it as usual); a port definition's defaults (mode, path, overwrite, datastore) apply
+    unless the mapping chose its own.
+    """
 
     def __init__(self, module: Any = None, version: str | None = None, module_version: Any = None,
                  inputs_map: dict | None = None, outputs_map: dict | None = None,
                  compute_target: Any = None, runconfig: Any = None,
                  runconfig_pipeline_params: dict | None = None, arguments: list | None = None,
-                 params: dict | None = None, name: str | None = None) -> None:
+                 params: dict | None = None, name: str | None = None,
+                 _workflow_provider: Any = None) -> None:
         if module is None and module_version is None:
-            raise ValueError("module or module_version is required")
+            raise ValueError("Exactly one of module or module_version is required but both are missing")
+        if module is not None and module_version is not None:
+            raise ValueError("Exactly one of module or module_version is required but both are provided")
         if module_version is None:
+            if module.status == "Disabled":
+                raise ValueError(f"Module {module.name} is disabled; enable() it to use it")
             module_version = module.resolve(version)
+        if module_version.status == "Disabled":
+            raise ValueError(f"Version {module_version.version} of module {module_version.module_name} "
+                             "is disabled; enable() it or pick another version")
+        if module_version.status == "Deprecated":
+            log.warning("Version %s of module %s is deprecated", module_version.version,
+                        module_version.module_name)
         self._module_version = module_version
         definition = module_version.definition
         inputs_map = dict(inputs_map or {})
         outputs_map = dict(outputs_map or {})
+        module_name = module_version.module_name
         unknown = (set(inputs_map) - set(definition["inputs"])) | (set(outputs_map) - set(definition["outputs"]))
         if unknown:
-            raise ValueError(f"ports {sorted(unknown)} are not defined by module "
-                             f"{module_version.module_name}")
-        for port, obj in inputs_map.items():
-            if isinstance(obj, PipelineData) and obj.name != port:
-                inputs_map[port] = obj.as_input(port)
+            raise ValueError(f"ports {sorted(unknown)} are not defined by module {module_name}")
+        input_defs = definition.get("input_defs") or {}
+        for port in definition["inputs"]:
+            if port not in inputs_map and not (input_defs.get(port) or {}).get("optional"):
+                raise ValueError(f"ModuleStep [{name or module_name}]: input {port} of module "
+                                 f"{module_name} is not optional; map it in inputs_map")
+        inputs = [bind_module_input(port, obj, input_defs.get(port) or {})
+                  for port, obj in inputs_map.items()]
+        output_defs = definition.get("output_defs") or {}
         for port, obj in outputs_map.items():
-            if isinstance(obj, PipelineData) and obj._output_name != port:
-                raise ValueError(f"output {port} of module {module_version.module_name} must be "
-                                 f"bound to PipelineData with output_name={port!r}")
-        super().__init__(name or module_version.module_name, list(inputs_map.values()),
-                         list(outputs_map.values()), arguments, fix_port_name_collisions=True)
+            bind_module_output(port, obj, output_defs.get(port) or {}, module_version._workspace)
+        super().__init__(name or module_name, inputs, list(outputs_map.values()), arguments,
+                         fix_port_name_collisions=True)
         self._compute_target = compute_target
         self._runconfig = runconfig
         self._params = dict(params or {})

@@ -3,10 +3,10 @@ variants that the SDK builds on it."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
-from runner.sdk.environment import RunConfiguration
+from runner.sdk.environment import refuse_cloud_only_image
+from runner.sdk.runconfig import RunConfiguration
 from runner.sdk.pipeline_data import PipelineParameter
 from runner.sdk.steps.base import BuildContext, PipelineStep
 from runner.spec import RunConfigSpec, StepSpec, Token
@@ -31,19 +31,16 @@ def compute_target_name(target: Any, workspace: Any, check: bool = True) -> str:
     return target.name
 
 
-class PythonScriptStep(PipelineStep):
-    """Run `script_name` from `source_directory` with `arguments`, inputs and outputs."""
+class _PythonScriptStepBase(PipelineStep):
+    """What PythonScriptStep and CommandStep share: params, run configuration, source
+    directory, compute target and reuse, checked as the SDK checks them."""
 
-    def __init__(self, script_name: str, name: str | None = None, arguments: list | None = None,
-                 compute_target: Any = None, runconfig: RunConfiguration | None = None,
-                 runconfig_pipeline_params: dict | None = None, inputs: list | None = None,
-                 outputs: list | None = None, params: dict | None = None,
-                 source_directory: str | None = None, allow_reuse: bool = True,
-                 version: str | None = None, hash_paths: list | None = None) -> None:
-        if script_name is None:
-            raise ValueError("script_name is required (the script this step runs)")
-        if not isinstance(script_name, str):
-            raise ValueError(f"script_name must be a string, not {type(script_name).__name__}")
+    def __init__(self, script_name: str | None, name: str, arguments: list | None,
+                 compute_target: Any, runconfig: RunConfiguration | None,
+                 runconfig_pipeline_params: dict | None, inputs: list | None,
+                 outputs: list | None, params: dict | None, source_directory: str | None,
+                 allow_reuse: bool, version: str | None, hash_paths: list | None = None,
+                 command: str | None = None) -> None:
         params = dict(params or {})
         runconfig_pipeline_params = dict(runconfig_pipeline_params or {})
         both = set(params) & set(runconfig_pipeline_params)
@@ -61,9 +58,9 @@ class PythonScriptStep(PipelineStep):
             log.warning("Parameter 'hash_paths' is deprecated, will be removed. All files under "
                         "source_directory is hashed except files listed in .amlignore or "
                         ".gitignore.")
-        super().__init__(name or script_name, inputs, outputs, arguments,
-                         fix_port_name_collisions=True)
+        super().__init__(name, inputs, outputs, arguments, fix_port_name_collisions=True)
         self._script_name = script_name
+        self._command = command
         self._source_directory = source_directory
         self._runconfig = runconfig
         self._compute_target = compute_target
@@ -75,17 +72,9 @@ class PythonScriptStep(PipelineStep):
         self._version = version
         self._hash_paths = hash_paths
 
-    def _resolved_source_directory(self, ctx: BuildContext) -> str:
-        return os.path.abspath(self._source_directory or ctx.default_source_directory)
-
     def _validate_at_build(self, ctx: BuildContext) -> None:
-        source = self._resolved_source_directory(ctx)
-        script = os.path.join(source, self._script_name)
-        if not os.path.isfile(script):
-            raise ValueError(
-                f"Step [{self.name}]: script not found at: {script}. Make sure to specify an "
-                "appropriate source_directory on the Step or default_source_directory on the "
-                "Pipeline.")
+        self.get_source_directory(ctx, self._source_directory, self._script_name)
+        refuse_cloud_only_image(self.name, (self._runconfig or RunConfiguration()).environment)
         compute_target_name(self._compute_target, ctx.workspace)
 
     def _compile_params(self, ctx: BuildContext) -> dict[str, Token]:
@@ -100,8 +89,8 @@ class PythonScriptStep(PipelineStep):
 
     def _compile(self, ctx: BuildContext) -> StepSpec:
         return self._compile_base(
-            ctx, "python", script_name=self._script_name,
-            source_directory=self._resolved_source_directory(ctx),
+            ctx, "python", script_name=self._script_name, command=self._command,
+            source_directory=self.get_source_directory(ctx, self._source_directory, None)[0],
             params=self._compile_params(ctx),
             compute_target=compute_target_name(self._compute_target, ctx.workspace, check=False),
             runconfig=self._runconfig_spec(), version=self._version, mpi=self._mpi_spec())
@@ -109,6 +98,24 @@ class PythonScriptStep(PipelineStep):
     def _mpi_spec(self) -> dict | None:
         """The MPI layout an MpiStep records (None for other steps)."""
         return None
+
+
+class PythonScriptStep(_PythonScriptStepBase):
+    """Run `script_name` from `source_directory` with `arguments`, inputs and outputs."""
+
+    def __init__(self, script_name: str, name: str | None = None, arguments: list | None = None,
+                 compute_target: Any = None, runconfig: RunConfiguration | None = None,
+                 runconfig_pipeline_params: dict | None = None, inputs: list | None = None,
+                 outputs: list | None = None, params: dict | None = None,
+                 source_directory: str | None = None, allow_reuse: bool = True,
+                 version: str | None = None, hash_paths: list | None = None) -> None:
+        if script_name is None:
+            raise ValueError("script_name is required (the script this step runs)")
+        if not isinstance(script_name, str):
+            raise ValueError(f"script_name must be a string, not {type(script_name).__name__}")
+        super().__init__(script_name, name or script_name, arguments, compute_target, runconfig,
+                         runconfig_pipeline_params, inputs, outputs, params, source_directory,
+                         allow_reuse, version, hash_paths)
 
 
 class EstimatorStep(PythonScriptStep):

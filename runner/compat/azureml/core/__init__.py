@@ -9,7 +9,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ComputeTarget": "runner.sdk.compute",
     "Run": "runner.step_runtime.run",
     "Environment": "runner.sdk.environment",
-    "RunConfiguration": "runner.sdk.environment",
+    "RunConfiguration": "runner.sdk.runconfig",
     "get_run": "runner.sdk.runs:get_run",
     "Keyvault": "runner.sdk.keyvault",
+    "VERSION": "runner.step_runtime.versions:SDK_VERSION",
+    "__version__": "runner.step_runtime.versions:SDK_VERSION",
 })

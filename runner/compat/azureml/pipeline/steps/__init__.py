@@ -3,6 +3,7 @@ from azureml._amlocal_lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "PythonScriptStep": "runner.sdk.steps",
+    "CommandStep": "runner.sdk.steps",
     "DataTransferStep": "runner.sdk.steps",
     "DatabricksStep": "runner.sdk.steps",
     "EstimatorStep": "runner.sdk.steps",

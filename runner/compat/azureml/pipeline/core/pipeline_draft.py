@@ -1,0 +1,6 @@
+"""`azureml.pipeline.core.pipeline_draft` for amlocal: re-exports amlocal's implementation lazily."""
+from azureml._amlocal_lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "PipelineDraft": "runner.sdk.pipeline_draft",
+})

@@ -1,0 +1,6 @@
+"""`azureml.pipeline.steps.command_step` for amlocal: re-exports amlocal's implementation lazily."""
+from azureml._amlocal_lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "CommandStep": "runner.sdk.steps",
+})
