@@ -248,3 +248,24 @@ def test_cancel_stops_the_running_step_and_the_rest_never_start(workspace, tmp_p
     assert (steps["a"].status, steps["a"].error) == (st.CANCELED, "canceled by user")
     assert (steps["b"].status, steps["b"].error) == (st.CANCELED, "not run: canceled by user")
     assert get_pipeline_run(local.conn, submitted.run_id).status == st.CANCELED
+
+
+def test_reuse_is_decided_once_steps_decided_at_submit_are_not_decided_again(workspace, tmp_path,
+                                                                            monkeypatch):
+    """a is decided when it is submitted (it reads nothing a step makes); b waits for a, so
+    the runner decides it, once a has run: one decision each, never two."""
+    import runner.engine.run_plan as run_plan
+    import runner.engine.step_execution as step_execution
+    calls: list[str] = []
+    for module in (run_plan, step_execution):
+        original = module.decide
+        monkeypatch.setattr(module, "decide", lambda step, *a, _o=original, **k: (
+            calls.append(step.name), _o(step, *a, **k))[1])
+    local = workspace._local
+    submitted = Client(local).submit(_spec(tmp_path, {"a": [], "b": ["a"]}, target="local"),
+                                     SubmitOptions("fake", "fake"), start=False)
+    assert calls == ["a"]
+    before = {s.name: s.decision for s in get_step_runs(local.conn, submitted.run_id)}
+    assert before == {"a": "run", "b": None}
+    assert PipelineRunExecution(local, submitted.run_id, FakeExecutor()).execute() == st.FINISHED
+    assert calls == ["a", "b"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import sqlite3
 import subprocess
 import sys
@@ -59,6 +60,38 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     schema = lambda c: sorted(r[0] for r in c.execute(  # noqa: E731
         "SELECT name FROM sqlite_master WHERE type IN ('table', 'index')"))
     assert schema(conn) == schema(fresh)
+
+
+def test_a_version_3_database_moves_the_submit_options_out_of_the_properties(tmp_path):
+    """Runs recorded before the options became columns keep their script, executor, base image
+    and workspace identity (what reruns and watchers use); their properties are the SDK's."""
+    from store.runs import get_pipeline_run
+    path = tmp_path / "a.db"
+    database.connect(path).close()
+    raw = sqlite3.connect(path)
+    for column in ("script_path", "executor", "base_image", "subscription_id", "resource_group",
+                   "workspace_name"):
+        raw.execute(f"ALTER TABLE pipeline_run DROP COLUMN {column}")
+    raw.execute("ALTER TABLE module_version DROP COLUMN status")
+    raw.execute("DROP TABLE pipeline_draft")
+    raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
+    raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
+                "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
+    properties = {"azureml.git.branch": "main", "amlocal.executor": "docker",
+                  "amlocal.base_image": "img:1", "amlocal.script": "/src/pipeline.py",
+                  "amlocal.workspace.subscription_id": "sub", "amlocal.workspace.resource_group": "rg",
+                  "amlocal.workspace.workspace_name": "ws"}
+    raw.execute("INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, "
+                "parameters_json, tags_json, properties_json, continue_on_step_failure, "
+                "regenerate_outputs, cancel_requested, run_dir) VALUES ('r', 'e', 'p', 'Finished', "
+                "0, '{}', '{}', ?, 0, 0, 0, '/runs/r')", (json.dumps(properties),))
+    raw.execute("PRAGMA user_version=3")
+    raw.commit()
+    raw.close()
+    run = get_pipeline_run(database.connect(path), "r")
+    assert (run.executor, run.base_image, run.script) == ("docker", "img:1", "/src/pipeline.py")
+    assert (run.subscription_id, run.resource_group, run.workspace_name) == ("sub", "rg", "ws")
+    assert dict(run.properties) == {"azureml.git.branch": "main"}
 
 
 def test_a_foreign_sqlite_file_is_refused(tmp_path):
