@@ -31,8 +31,9 @@ from store import catalog
 from store import status as st
 from store.catalog import get_pipeline
 from store.records import PipelineRunRecord
-from store.runs import (NewPipelineRun, NewStepRun, create_pipeline_run, finish_pipeline_run,
-                        get_pipeline_run, get_step_runs)
+from store.errors import StoreError
+from store.runs import (NewPipelineRun, NewStepRun, create_pipeline_run, finish_open_step_runs,
+                        finish_pipeline_run, get_pipeline_run, get_step_runs)
 from store.workspace import OpenWorkspace
 
 _TYPE_CODES = {bool: "int", int: "int", float: "float", str: "str"}
@@ -179,7 +180,14 @@ class Client:
         choice = choose_executor(self.local.layout, options.executor, options.base_image,
                                  fallback_base_image)
         run = self._record(spec, options, values, choice)
-        finished = self._plan(spec, run, choice)
+        try:
+            finished = self._plan(spec, run, choice)
+        except BaseException as exc:  # the run is recorded: it ends with the reason, not NotStarted
+            error = str(exc) if isinstance(exc, (RunnerError, StoreError)) else \
+                f"could not submit: {type(exc).__name__}: {exc}"
+            finish_open_step_runs(self.local.conn, run.id, st.FAILED, error)
+            finish_pipeline_run(self.local.conn, run.id, st.FAILED, error)
+            raise
         if start and not finished:
             start_runner(self.local, run.id)
         submitted = Submitted(run.id, choice, finished)

@@ -117,3 +117,21 @@ def test_credentials_are_never_stored(workspace):
     dump = "\n".join(workspace._local.conn.iterdump())
     assert "SUPER-SECRET-KEY" not in dump
     assert Datastore(workspace, "secretstore").datastore_type == "AzureBlob"
+
+
+def test_a_source_folder_gone_before_submit_is_one_error_and_the_run_says_why(workspace, steps_dir):
+    """The run is recorded before its sources are snapshotted: it ends Failed with the reason
+    (not NotStarted, waiting to be found lost)."""
+    import shutil
+
+    from runner.errors import RunnerError
+    from store.runs import list_pipeline_runs
+    step = PythonScriptStep("a.py", name="a", source_directory=steps_dir)
+    pipeline = Pipeline(workspace, [step])
+    shutil.rmtree(steps_dir)
+    with pytest.raises(RunnerError) as refused:
+        Experiment(workspace, "gone").submit(pipeline)
+    assert str(refused.value).startswith("step a: source directory ")
+    assert str(refused.value).endswith(" does not exist")
+    (run,) = list_pipeline_runs(workspace._local.conn)
+    assert (run.status, run.error) == ("Failed", str(refused.value))
