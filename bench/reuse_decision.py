@@ -9,7 +9,6 @@ import hashlib
 import io
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from _common import fresh_workspace, median
@@ -57,7 +56,7 @@ def main() -> None:
     spec = PipelineSpec.from_json(get_pipeline(conn, get_pipeline_run(conn, run.id).pipeline_id).spec)
     step = spec.steps[0]
     # a context for a new run of that pipeline: what a submit plans with
-    ctx = RunContext.of(layout, replace(get_pipeline_run(conn, run.id), id="bench-decision"), spec)
+    ctx = RunContext.of(layout, get_pipeline_run(conn, run.id)._replace(id="bench-decision"), spec)
     executor = LocalExecutor()
     decide_times, base_times = [], []
     for _ in range(REPEATS):

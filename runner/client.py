@@ -25,7 +25,7 @@ from runner.engine.run_plan import plan_run, record_plan
 from runner.engine.runner_process import start_runner
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
 from runner.errors import RunnerError
-from runner.executors import make_executor
+from runner.executors.registry import make_executor
 from runner.spec import PipelineSpec
 from store import catalog
 from store import status as st

@@ -1,5 +1,8 @@
 """What the store hands out: decoded, immutable records, never `sqlite3.Row` or JSON text.
 
+They are NamedTuples, not dataclasses: a command such as `amlocal runs` imports them all,
+and a NamedTuple class costs a third of a frozen dataclass to create.
+
 Rows become records here, at the boundary (as MLflow's SQL store does): JSON columns are
 decoded, flags become bools, paths become `Path`s. Callers read attributes.
 """
@@ -7,9 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 
 def _json(text: str | None, default: Any) -> Any:
@@ -20,8 +22,7 @@ def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-@dataclass(frozen=True)
-class ExperimentRecord:
+class ExperimentRecord(NamedTuple):
     """A named group of runs."""
 
     id: str
@@ -33,8 +34,7 @@ class ExperimentRecord:
         return ExperimentRecord(row["id"], row["name"], row["created_at"])
 
 
-@dataclass(frozen=True)
-class PipelineRecord:
+class PipelineRecord(NamedTuple):
     """A stored pipeline definition: its name and PipelineSpec (as plain JSON data)."""
 
     id: str
@@ -47,8 +47,7 @@ class PipelineRecord:
         return PipelineRecord(row["id"], row["name"], json.loads(row["spec_json"]), row["created_at"])
 
 
-@dataclass(frozen=True)
-class StoredOutput:
+class StoredOutput(NamedTuple):
     """Where one output of a step run lives, and (once it finished) what it holds."""
 
     name: str
@@ -81,8 +80,7 @@ def _outputs(text: str | None) -> dict[str, StoredOutput]:
     return {port: StoredOutput.from_json(out) for port, out in _json(text, {}).items()}
 
 
-@dataclass(frozen=True)
-class PipelineRunRecord:
+class PipelineRunRecord(NamedTuple):
     """One submission of a pipeline: status, timing, runner, options, parameters and git facts.
 
     `script`, `executor`, `base_image` and the workspace identity are the options it was
@@ -134,8 +132,7 @@ class PipelineRunRecord:
             row["subscription_id"], row["resource_group"], row["workspace_name"])
 
 
-@dataclass(frozen=True)
-class StepRunRecord:
+class StepRunRecord(NamedTuple):
     """One step of a pipeline run: status, timing, outcome, reuse decision and outputs."""
 
     id: str
@@ -188,8 +185,7 @@ class StepRunRecord:
         return f"{self.pipeline_run_id[:8]}/{self.name}"
 
 
-@dataclass(frozen=True)
-class PipelineSummary:
+class PipelineSummary(NamedTuple):
     """One pipeline (by name), its latest run, and the recent runs' durations."""
 
     name: str
@@ -198,8 +194,7 @@ class PipelineSummary:
     recent_durations: tuple[float, ...]  # oldest first
 
 
-@dataclass(frozen=True)
-class RunListing:
+class RunListing(NamedTuple):
     """A run as a list shows it: the run and how many of its steps were reused."""
 
     run: PipelineRunRecord
@@ -207,8 +202,7 @@ class RunListing:
     reused: int
 
 
-@dataclass(frozen=True)
-class MetricValue:
+class MetricValue(NamedTuple):
     """One logged value of a metric (`seq` counts from 0 in logging order)."""
 
     run_id: str
@@ -219,8 +213,7 @@ class MetricValue:
     logged_at: float
 
 
-@dataclass(frozen=True)
-class LatestMetric:
+class LatestMetric(NamedTuple):
     """The latest value of one metric of a run, and how many values it has."""
 
     run_id: str
@@ -231,8 +224,7 @@ class LatestMetric:
     updated_at: float
 
 
-@dataclass(frozen=True)
-class ArtifactRecord:
+class ArtifactRecord(NamedTuple):
     """A file kept with a run."""
 
     run_id: str
@@ -247,8 +239,7 @@ class ArtifactRecord:
                               row["created_at"])
 
 
-@dataclass(frozen=True)
-class DatastoreRecord:
+class DatastoreRecord(NamedTuple):
     """A registered datastore; its config never holds a secret."""
 
     name: str
@@ -263,8 +254,7 @@ class DatastoreRecord:
                                bool(row["is_default"]), row["created_at"])
 
 
-@dataclass(frozen=True)
-class ComputeTargetRecord:
+class ComputeTargetRecord(NamedTuple):
     """A registered compute target; `max_nodes` bounds how many of its steps run at once."""
 
     name: str
@@ -284,8 +274,7 @@ class ComputeTargetRecord:
         return self.config.get("tags") or {}
 
 
-@dataclass(frozen=True)
-class PublishedPipelineRecord:
+class PublishedPipelineRecord(NamedTuple):
     """A published pipeline: a stored pipeline that can be submitted again by id."""
 
     id: str
@@ -304,8 +293,7 @@ class PublishedPipelineRecord:
                                        _flag(row["continue_on_step_failure"]), row["created_at"])
 
 
-@dataclass(frozen=True)
-class ModuleVersionRecord:
+class ModuleVersionRecord(NamedTuple):
     """One published version of a module: the step definition it runs."""
 
     id: str
@@ -322,8 +310,7 @@ class ModuleVersionRecord:
                                    row["status"])
 
 
-@dataclass(frozen=True)
-class ModuleRecord:
+class ModuleRecord(NamedTuple):
     """A module and its versions, oldest first."""
 
     id: str
@@ -332,4 +319,4 @@ class ModuleRecord:
     status: str
     default_version: str | None
     created_at: float
-    versions: tuple[ModuleVersionRecord, ...] = field(default=())
+    versions: tuple[ModuleVersionRecord, ...] = ()

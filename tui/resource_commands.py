@@ -30,7 +30,7 @@ class ResourceCommandError(StoreError):
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the compute, datastore and secret commands to the `amlocal` parser."""
-    from runner.resources.declaration import COMPUTE_TYPES, DATASTORE_TYPES
+    from runner.resources.kinds import COMPUTE_TYPES, DATASTORE_TYPES
     compute = sub.add_parser("compute", help="compute targets: create, list")
     compute_sub = compute.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = compute_sub.add_parser("create", help="create (or replace) a compute target")

@@ -7,7 +7,6 @@ import sqlite3
 import time
 
 from runner.errors import RunnerError
-from runner.executors import make_executor
 from runner.executors.processes import process_alive
 from store import status as st
 from store.layout import WorkspaceLayout
@@ -42,6 +41,8 @@ def reconcile_run(conn: sqlite3.Connection, layout: WorkspaceLayout, run_id: str
     if run.status not in st.ACTIVE or _runner_alive(run, started_grace):
         return False
     active = [s for s in get_step_runs(conn, run_id) if s.status in st.ACTIVE and s.executor]
+    if active:  # only then: `amlocal runs` reconciles every active run and should stay light
+        from runner.executors.registry import make_executor
     for name in sorted({s.executor for s in active if s.executor}):
         try:
             make_executor(name, layout, may_build=False).stop_lost_steps(

@@ -17,7 +17,8 @@ from pathlib import Path
 from runner.engine.liveness import runner_alive
 from runner.engine.run_execution import PipelineRunExecution
 from runner.errors import RunnerError
-from runner.executors import Executor, make_executor
+from runner.executors.base import Executor
+from runner.executors.registry import make_executor
 from runner.paths import PACKAGE_PARENT
 from store import status as st
 from store.runs import finish_open_step_runs, finish_pipeline_run, get_pipeline_run

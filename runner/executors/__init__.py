@@ -1,47 +1,6 @@
-"""Executors run one step invocation each: local processes, or Docker containers.
+"""Executors run one step invocation each: local processes (`local.py`), or Docker containers
+(`docker.py`), behind the interface in `base.py`; `registry.make_executor` makes one by name.
 
-`make_executor` is the one place that turns an executor's name (as a run records it) into an
-executor; everything else talks to the `Executor` interface in `runner.executors.base`.
+This package's own module imports nothing, so that importing `runner.executors.processes`
+(what finding lost runs needs) stays light.
 """
-from __future__ import annotations
-
-from typing import Callable
-
-from runner.errors import RunnerError
-from runner.executors.base import (Capabilities, Executor, ResourceLimits, RunningStep,
-                                   StepInvocation, StepOutcome, Usage)
-from store.layout import WorkspaceLayout
-
-__all__ = ["Capabilities", "Executor", "ResourceLimits", "RunningStep", "StepInvocation",
-           "StepOutcome", "Usage", "EXECUTOR_NAMES", "make_executor"]
-
-# name → factory(layout, base_image, may_build); Docker is imported only when asked for.
-ExecutorFactory = Callable[[WorkspaceLayout, "str | None", bool], Executor]
-
-
-def _local(layout: WorkspaceLayout, base_image: str | None, may_build: bool) -> Executor:
-    from runner.executors.local import LocalExecutor
-    return LocalExecutor()
-
-
-def _docker(layout: WorkspaceLayout, base_image: str | None, may_build: bool) -> Executor:
-    from runner.executors.docker import DockerExecutor
-    return DockerExecutor(layout, base_image, may_build=may_build)
-
-
-_FACTORIES: dict[str, ExecutorFactory] = {"local": _local, "docker": _docker}
-EXECUTOR_NAMES = tuple(_FACTORIES)
-
-
-def make_executor(name: str, layout: WorkspaceLayout, base_image: str | None = None,
-                  may_build: bool = True) -> Executor:
-    """The executor called `name` for `layout`'s steps.
-
-    `may_build=False` (planning at submit) makes an executor that never builds or pulls an
-    image: where one is missing it raises `ImageNotReady` and the runner decides later.
-    Raises a RunnerError when it cannot work here (e.g. no Docker engine answers).
-    """
-    factory = _FACTORIES.get(name)
-    if factory is None:
-        raise RunnerError(f"unknown executor {name!r} (executors: {', '.join(EXECUTOR_NAMES)})")
-    return factory(layout, base_image, may_build)

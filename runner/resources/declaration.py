@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import RunnerError
+from runner.resources.kinds import COMPUTE_TYPES, DATASTORE_TYPES
 
 DECLARATION_FILES = ("amlocal.yaml", os.path.join(".azureml", "amlocal.yaml"))
-COMPUTE_TYPES = ("AmlCompute", "ComputeInstance")
-DATASTORE_TYPES = ("AzureBlob", "AzureFile")
 _COMPUTE_KEYS = ("name", "type", "vm_size", "min_nodes", "max_nodes", "description", "tags")
 _DATASTORE_KEYS = ("name", "type", "container_name", "account_name", "from")
 

@@ -58,7 +58,7 @@ def build_environment(environment: Any, workspace: Any) -> ImageBuildDetails:
         return ImageBuildDetails(
             "Succeeded", f"no image built: {choice.why}; the local executor runs steps with "
                          f"{sys.executable} and installs no packages\n", None)
-    from runner.executors import make_executor
+    from runner.executors.registry import make_executor
     with tempfile.TemporaryDirectory(prefix="amlocal-build-") as folder:
         log_path = Path(folder) / "build.txt"
         log_path.touch()

@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent
 
 from runner.engine.progress import LogTail
-from runner.executors import Executor, make_executor
+from runner.executors.base import Executor
+from runner.executors.registry import make_executor
 from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
