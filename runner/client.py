@@ -125,6 +125,9 @@ def check_parameters(spec: PipelineSpec, values: Mapping[str, Any] | None) -> di
             raise Exception(f"Pipeline parameter with name {name} does not exist "
                             f"(this pipeline's parameters: {known})")
         kind = spec.parameters[name].type
+        if kind == "datapath" and not (isinstance(value, dict) and value.get("datastore")):
+            raise Exception(f"Pipeline parameter {name} expects a DataPath "
+                            f"(DataPath(datastore, path_on_datastore)), got {type(value).__name__} {value!r}")
         if kind in ("int", "float", "str", "bool"):
             expected = "int" if kind == "bool" else kind
             got = _TYPE_CODES.get(type(value))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from runner.client import Client, SubmitOptions, WorkspaceIdentity
+from runner.sdk.data import parameter_values
 from runner.sdk.runs import PipelineRun, StepRun
 from runner.sdk.experiment_api import ExperimentApi
 from runner.step_runtime.exceptions import UserErrorException
@@ -61,7 +62,7 @@ class Experiment(ExperimentApi):
         ws = self._workspace
         options = SubmitOptions(
             experiment_name=self._name, pipeline_name=pipeline_name,
-            parameters=kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")) or {},
+            parameters=parameter_values(kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")) or {}),
             tags={k: str(v) for k, v in (tags or {}).items()},
             continue_on_step_failure=bool(continue_on_failure),
             regenerate_outputs=bool(kwargs.get("regenerate_outputs", False)),
