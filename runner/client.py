@@ -32,7 +32,7 @@ from store import status as st
 from store.catalog import get_pipeline
 from store.records import PipelineRunRecord
 from store.runs import (NewPipelineRun, NewStepRun, create_pipeline_run, finish_pipeline_run,
-                        get_pipeline_run, get_step_runs)
+                        get_pipeline_run, get_step_runs, mark_runner_started)
 from store.workspace import OpenWorkspace
 
 _TYPE_CODES = {bool: "int", int: "int", float: "float", str: "str"}
@@ -232,6 +232,22 @@ class Client:
             finish_pipeline_run(conn, run.id, st.FINISHED)
             return True
         return False
+
+    def start_interactive(self, options: SubmitOptions) -> str:
+        """Record a run with no steps that this process logs to (`Experiment.start_logging`):
+        Running at once, with this process as its owner, so a process that dies without
+        completing it leaves it Failed ("runner lost") rather than Running for ever."""
+        import psutil
+        spec = PipelineSpec(steps=(), description=options.pipeline_name)
+        choice = ExecutorChoice("local", None, "an interactive run logs from this process")
+        run = self._record(spec, options, dict(options.parameters), choice)
+        me = psutil.Process()
+        mark_runner_started(self.local.conn, run.id, me.pid, me.create_time())
+        return run.id
+
+    def finish_interactive(self, run_id: str, status: str, error: str | None = None) -> None:
+        """End an interactive run with `status` (Finished, Failed, Canceled)."""
+        finish_pipeline_run(self.local.conn, run_id, status, error)
 
     def rerun(self, run_id: str, *, regenerate_outputs: bool = False,
               parameters: Mapping[str, Any] | None = None, executor: str | None = None,

@@ -78,6 +78,19 @@ class Experiment(ExperimentApi):
         print(f"amlocal: {submitted.executor.why}")
         return run
 
+    def start_logging(self, *args: Any, outputs: str | None = None, snapshot_directory: str | None = None,
+                      display_name: str | None = None, **kwargs: Any) -> "InteractiveRun":
+        """Start an interactive run of this experiment, logged from this process; end it with
+        `complete()` or `fail()` (or use it as a context manager)."""
+        from runner.sdk.interactive_run import InteractiveRun
+        ws = self._workspace
+        options = SubmitOptions(
+            experiment_name=self._name, pipeline_name=display_name or self._name,
+            identity=WorkspaceIdentity(ws.subscription_id, ws.resource_group, ws.name),
+            source_folder=Path(snapshot_directory or Path.cwd()))
+        run_id = Client(ws._local).start_interactive(options)
+        return InteractiveRun(self, run_id, outputs=outputs)
+
     def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
                  include_children: bool = False) -> Iterator[PipelineRun | StepRun]:
         """This experiment's pipeline runs, newest first (step runs too with include_children)."""
