@@ -33,7 +33,7 @@ from store.catalog import get_pipeline
 from store.records import PipelineRunRecord
 from store.errors import StoreError
 from store.runs import (NewPipelineRun, NewStepRun, create_pipeline_run, finish_open_step_runs,
-                        finish_pipeline_run, get_pipeline_run, get_step_runs)
+                        finish_pipeline_run, get_pipeline_run, get_step_runs, mark_runner_started)
 from store.workspace import OpenWorkspace
 
 _TYPE_CODES = {bool: "int", int: "int", float: "float", str: "str"}
@@ -126,6 +126,9 @@ def check_parameters(spec: PipelineSpec, values: Mapping[str, Any] | None) -> di
             raise Exception(f"Pipeline parameter with name {name} does not exist "
                             f"(this pipeline's parameters: {known})")
         kind = spec.parameters[name].type
+        if kind == "datapath" and not (isinstance(value, dict) and value.get("datastore")):
+            raise Exception(f"Pipeline parameter {name} expects a DataPath "
+                            f"(DataPath(datastore, path_on_datastore)), got {type(value).__name__} {value!r}")
         if kind in ("int", "float", "str", "bool"):
             expected = "int" if kind == "bool" else kind
             got = _TYPE_CODES.get(type(value))
@@ -237,6 +240,22 @@ class Client:
             finish_pipeline_run(conn, run.id, st.FINISHED)
             return True
         return False
+
+    def start_interactive(self, options: SubmitOptions) -> str:
+        """Record a run with no steps that this process logs to (`Experiment.start_logging`):
+        Running at once, with this process as its owner, so a process that dies without
+        completing it leaves it Failed ("runner lost") rather than Running for ever."""
+        import psutil
+        spec = PipelineSpec(steps=(), description=options.pipeline_name)
+        choice = ExecutorChoice("local", None, "an interactive run logs from this process")
+        run = self._record(spec, options, dict(options.parameters), choice)
+        me = psutil.Process()
+        mark_runner_started(self.local.conn, run.id, me.pid, me.create_time())
+        return run.id
+
+    def finish_interactive(self, run_id: str, status: str, error: str | None = None) -> None:
+        """End an interactive run with `status` (Finished, Failed, Canceled)."""
+        finish_pipeline_run(self.local.conn, run_id, status, error)
 
     def rerun(self, run_id: str, *, regenerate_outputs: bool = False,
               parameters: Mapping[str, Any] | None = None, executor: str | None = None,

@@ -115,6 +115,11 @@ class WorkspaceLayout:
         """Manifests of hashed data trees (inputs and outputs), for saying what changed."""
         return self.root / "manifests"
 
+    @property
+    def notebooks_dir(self) -> Path:
+        """Executed notebooks (`amlocal run NOTEBOOK.ipynb`), with their outputs."""
+        return self.root / "notebooks"
+
     def ensure(self) -> None:
         """Create the folders a workspace needs (idempotent)."""
         for d in (self.root, self.datastores_dir, self.snapshots_dir, self.runs_dir):

@@ -66,21 +66,20 @@ def test_a_name_amlocal_lacks_says_so_in_both_forms_and_a_typo_stays_a_typo():
     done = _python("""
         import azureml.core
         try:
-            from azureml.core import ScriptRunConfig
+            from azureml.core import Webservice
         except ImportError as e:
             print(type(e).__name__, isinstance(e, ImportError), "|", e)
         try:
-            azureml.core.ScriptRunConfig
+            azureml.core.Webservice
         except AttributeError as e:
             print(type(e).__name__, "|", e)
-        print(hasattr(azureml.core, "ScriptRunConfig"), getattr(azureml.core, "Model", None))
+        print(hasattr(azureml.core, "Webservice"), getattr(azureml.core, "Model", None))
         try:
             from azureml.core import Workspce
         except ImportError as e:
             print(type(e).__name__, "|", e)
     """)
-    hint = ("amlocal does not provide ScriptRunConfig yet: single runs are not emulated yet; "
-            "put the script in a PythonScriptStep of a one-step Pipeline")
+    hint = "amlocal does not provide Webservice yet: deploying models is outside what amlocal emulates"
     assert done.stdout.splitlines() == [
         f"NotProvidedImportError True | {hint}",
         f"NotProvidedAttributeError | {hint}",

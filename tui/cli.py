@@ -11,8 +11,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amlocal", description="Run Azure ML SDK v1 pipelines on this machine.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="run a pipeline script (unmodified `azureml` imports work)")
-    run.add_argument("script", help="the pipeline script, e.g. pipeline.py")
+    run = sub.add_parser("run", help="run a pipeline script or notebook (unmodified `azureml` imports work)")
+    run.add_argument("script", help="the pipeline script or notebook, e.g. pipeline.py, pipeline.ipynb")
     run.add_argument("--no-wait", action="store_true", help="return once the runs are submitted")
     run.add_argument("--executor", choices=("auto", "docker", "local"),
                      help="where steps run (default: the workspace setting, else auto: Docker "
@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--manual", action="store_true",
                      help="with --watch: changes wait for Enter (p pauses, q stops)")
     run.add_argument("--traceback", action="store_true",
-                     help="when the script raises, print its traceback (the user's frames only)")
+                     help="when the script raises, print its traceback (the user's frames only; "
+                          "a notebook: the failing cell's)")
     run.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
     watch = sub.add_parser("watch", help="run a pipeline script, then rerun it on every relevant save")
     watch.add_argument("script")
@@ -49,8 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
-    from tui import resource_commands
+    from tui import kernel_command, resource_commands
     resource_commands.add_parsers(sub)
+    kernel_command.add_parser(sub)
     return parser
 
 
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_dashboard(require_workspace())
         if args.command == "config":
             return commands.cmd_config(args.name, args.value, args.unset)
+        if args.command == "kernel":
+            from tui import kernel_command
+            return kernel_command.run(args)
         from tui import resource_commands
         if args.command in resource_commands.COMMANDS:
             return resource_commands.run(args)

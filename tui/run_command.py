@@ -3,7 +3,8 @@
 The script is evaluated in this process (see `runner.pipeline_script`) inside a submission
 scope that gives its submits the options of the command line and collects them; the runs it
 submitted but did not wait for are then followed to their end, and with `--watch` rerun on
-every save.
+every save. A notebook (`amlocal run NOTEBOOK.ipynb`) runs in amlocal's kernel instead
+(`runner.notebook.execute`), and the runs it submitted are followed the same way.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
     the pipeline is then watched and rerun on change until Ctrl-C (`manual`: on Enter only).
     """
     script = Path(script_arg).resolve()
+    if script.suffix == ".ipynb":
+        return run_notebook(script, script_args, wait, executor, watch)
     if not script.is_file():
         raise FileNotFoundError(f"pipeline script {script_arg} does not exist")
     with submission_scope(ScopeDefaults(script=script, executor=executor)) as scope:
@@ -32,9 +35,9 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
             exit_code = evaluate_pipeline_script(script, script_args)
             if exit_code:
                 return exit_code
-            failed = not _follow(scope, wait)
+            failed = not _follow(_ids(scope), wait)
         except KeyboardInterrupt:
-            _say_what_goes_on(scope)
+            _say_what_goes_on(_ids(scope))
             raise
     if watch:
         if not scope.submitted:
@@ -43,14 +46,47 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
     return 1 if failed else 0
 
 
-def _follow(scope: SubmissionScope, wait: bool) -> bool:
-    """Follow the runs the script submitted to their end (with `wait`); True if all finished."""
+def run_notebook(notebook: Path, args: list[str], wait: bool, executor: str | None = None,
+                 watch: bool = False) -> int:
+    """Execute the notebook's code cells in amlocal's kernel, save it executed, then follow
+    the runs it submitted; returns the process exit code."""
+    from runner.notebook.execute import NotebookError, execute_notebook
+    from runner.sdk.local_context import local_workspace
+    if args:
+        raise RunnerError(f"{notebook.name} is a notebook, which takes no arguments (got {' '.join(args)})")
+    if watch:
+        raise RunnerError("--watch reruns a pipeline script, not a notebook (yet): "
+                          "export the notebook's pipeline to a .py file to watch it")
+    layout = local_workspace().layout
+    try:
+        result = execute_notebook(notebook, layout.root, layout.notebooks_dir, executor)
+    except NotebookError as exc:
+        if exc.saved is not None:
+            print(f"amlocal: executed notebook saved to {exc.saved}", flush=True)
+        raise
+    except KeyboardInterrupt:
+        print("amlocal: interrupted; runs the notebook submitted go on (`amlocal runs` lists them)",
+              file=sys.stderr)
+        raise
+    print(f"amlocal: executed notebook saved to {result.saved}", flush=True)
+    try:
+        return 0 if _follow(result.run_ids, wait) else 1
+    except KeyboardInterrupt:
+        _say_what_goes_on(result.run_ids)
+        raise
+
+
+def _ids(scope: SubmissionScope) -> list[str]:
+    return [s.run_id for s in scope.submitted]
+
+
+def _follow(run_ids: list[str], wait: bool) -> bool:
+    """Follow the submitted runs to their end (with `wait`); True if all finished."""
     from runner.engine.liveness import reconcile_run
     from runner.sdk.local_context import local_workspace
     local = local_workspace()
     finished = True
-    for submitted in scope.submitted:
-        run_id = submitted.run_id
+    for run_id in run_ids:
         status = run_status(local.conn, run_id)
         if wait and status not in st.TERMINAL:
             status = ProgressPrinter(local.conn, run_id, sys.stdout).follow(
@@ -60,14 +96,14 @@ def _follow(scope: SubmissionScope, wait: bool) -> bool:
     return finished
 
 
-def _say_what_goes_on(scope: SubmissionScope) -> None:
-    """After Ctrl-C: which runs the script submitted go on (their runners are not ours)."""
+def _say_what_goes_on(run_ids: list[str]) -> None:
+    """After Ctrl-C: which submitted runs go on (their runners are not ours)."""
     from runner.sdk.local_context import local_workspace
     conn = local_workspace().conn
-    for submitted in scope.submitted:
-        if run_status(conn, submitted.run_id) not in st.TERMINAL:
-            print(f"amlocal: run {submitted.run_id[:8]} goes on in the background; "
-                  f"`amlocal cancel {submitted.run_id[:8]}` stops it", file=sys.stderr)
+    for run_id in run_ids:
+        if run_status(conn, run_id) not in st.TERMINAL:
+            print(f"amlocal: run {run_id[:8]} goes on in the background; "
+                  f"`amlocal cancel {run_id[:8]}` stops it", file=sys.stderr)
 
 
 def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Callable
 
 from store.artifacts import record_artifacts
 from store.metrics import insert_metrics
@@ -13,10 +14,15 @@ METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
 
 
 class EventIngestor:
-    """Reads new complete lines of one step's event file and stores them."""
+    """Reads new complete lines of one step's event file and stores them.
+
+    A `cancel` event of the pipeline run (the step called `run.parent.cancel()`) is not
+    stored: it sets `canceled_run` and calls `on_cancel`, which stops the run.
+    """
 
     def __init__(self, conn: sqlite3.Connection, events_path: Path, step_run_id: str,
-                 pipeline_run_id: str, artifact_dirs: dict[str, Path]) -> None:
+                 pipeline_run_id: str, artifact_dirs: dict[str, Path],
+                 on_cancel: Callable[[], None] | None = None) -> None:
         self.conn = conn
         self.path = events_path
         self.step_run_id = step_run_id
@@ -25,6 +31,8 @@ class EventIngestor:
         self.offset = 0
         self.ingested = 0
         self.bad_lines = 0
+        self.on_cancel = on_cancel
+        self.canceled_run = False
 
     def poll(self) -> int:
         """Store every complete event appended since the last call; returns how many."""
@@ -73,6 +81,10 @@ class EventIngestor:
             merge_run_json(self.conn, run_id, "tags", {name: str(value)})
         elif kind == "property":
             merge_run_json(self.conn, run_id, "properties", {name: str(value)})
+        elif kind == "cancel" and run_id == self.pipeline_run_id:
+            self.canceled_run = True
+            if self.on_cancel is not None:
+                self.on_cancel()
         elif kind == "artifact":
             path = self.artifact_dirs[run_id] / str(value)
             if path.is_file():

@@ -77,6 +77,17 @@ class RunContext:
                                         value.get("path"), what=f"input {inp.port}")
         raise StepSetupError(f"input {inp.port}: parameter {source.parameter} is not a DataPath")
 
+    def datastore_location(self, inp: InputSpec) -> tuple[str, str] | None:
+        """(datastore, path on it) that input `inp` reads: a datastore input's, or the DataPath
+        a datapath parameter input has in this run; None for other inputs."""
+        source = inp.source
+        if source.type == "datastore":
+            return source.datastore or "", source.path or ""
+        value = self.parameters.get(source.parameter or "") if source.type == "parameter" else None
+        if isinstance(value, dict) and value.get("datastore"):
+            return value["datastore"], normalize_datastore_path(value.get("path"), what=f"input {inp.port}")
+        return None
+
     def produced(self, inp: InputSpec) -> StoredOutput | None:
         """The finished output a step-output input reads (None for other inputs, or not yet)."""
         if inp.source.type != "step_output":

@@ -119,6 +119,11 @@ class StepExecution:
         self.on_started = on_started  # told once the step's container or process is up
         self.phases: dict[str, float] = dict(record.phases)
 
+    @property
+    def canceled_by_me(self) -> str:
+        """The reason a run stops with when this step calls `run.parent.cancel()`."""
+        return f"canceled by step {self.step.name}"
+
     def _phase(self, name: str) -> dict[str, float]:
         """Note that phase `name` begins now; returns every phase so far."""
         self.phases[name] = time.time()
@@ -183,7 +188,8 @@ class StepExecution:
                             outputs=prepared.outputs, phases=self._phase("starting"))
             ingestor = EventIngestor(conn, self.files.events, self.step_run_id, self.ctx.run_id,
                                      {self.step_run_id: self.files.artifacts,
-                                      self.ctx.run_id: self.ctx.layout.run_artifacts_dir(self.ctx.run_id)})
+                                      self.ctx.run_id: self.ctx.layout.run_artifacts_dir(self.ctx.run_id)},
+                                     on_cancel=lambda: self.stop.set(self.canceled_by_me))
             handle = self.executor.start(prepared.invocation, held=self.slot is not None)
             self.on_started()
             try:
@@ -221,6 +227,8 @@ class StepExecution:
                 forced = f"timed out after {timeout:g} s (max_run_duration_seconds)"
                 handle.stop(CANCEL_GRACE_SECONDS)
         ingestor.poll()
+        if ingestor.canceled_run and forced is None:
+            forced = self.canceled_by_me  # it asked to stop the run, so it never counts as done
         for local, target in prepared.uploads:
             shutil.copytree(local, target, dirs_exist_ok=True)
         _collect_artifacts(conn, self.step_run_id, self.files)

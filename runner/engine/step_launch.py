@@ -69,8 +69,7 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         host = ctx.input_path(inp)
         mode = inp.mode or "mount"
         if mode == "download":
-            datastore = inp.source.datastore or "outputs"
-            below = (inp.source.path or "") if inp.source.type == "datastore" else inp.port
+            datastore, below = ctx.datastore_location(inp) or ("outputs", inp.port)
             target = workdir / datastore / (inp.path_on_compute or "") / below
             _copy_tree(host, target)
             seen = executor.map_path(target)

@@ -113,6 +113,10 @@ class DataPath:
                               datapath_compute_binding: "DataPathComputeBinding | None" = None) -> DataReference:
         return DataReference.create(data_reference_name, self, datapath_compute_binding)
 
+    def _as_parameter_value(self) -> dict[str, str | None]:
+        """This DataPath as the value of a datapath pipeline parameter (what the run records)."""
+        return {"datastore": self.datastore_name, "path": self._path_on_datastore}
+
     @staticmethod
     def create_from_data_reference(data_reference: DataReference) -> "DataPath":
         return DataPath(data_reference.datastore, data_reference.path_on_datastore)
@@ -140,6 +144,13 @@ class DataPathComputeBinding:
     def create_from_data_reference(data_reference: DataReference) -> "DataPathComputeBinding":
         return DataPathComputeBinding(data_reference.mode, data_reference.path_on_compute,
                                       data_reference.overwrite)
+
+
+def parameter_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Submitted pipeline parameter values as a run records them (a DataPath as its
+    datastore and path)."""
+    return {name: value._as_parameter_value() if isinstance(value, DataPath) else value
+            for name, value in values.items()}
 
 
 class FileDataset:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from runner.client import Client, SubmitOptions, WorkspaceIdentity
+from runner.sdk.data import parameter_values
 from runner.sdk.runs import PipelineRun, StepRun
 from runner.sdk.experiment_api import ExperimentApi
 from runner.step_runtime.exceptions import UserErrorException
@@ -45,15 +46,18 @@ class Experiment(ExperimentApi):
             self._id = catalog.ensure_experiment(self._workspace._local.conn, self._name)
         return self._id
 
-    def submit(self, config: Any, tags: dict | None = None, **kwargs: Any) -> PipelineRun:
-        """Submit a Pipeline or PublishedPipeline; returns its PipelineRun.
+    def submit(self, config: Any, tags: dict | None = None, **kwargs: Any) -> PipelineRun:  # or a ScriptRun
+        """Submit a Pipeline, PublishedPipeline or PipelineDraft (returns its PipelineRun), or
+        a ScriptRunConfig (a single run: returns its ScriptRun).
 
         As in the SDK, `regenerate_outputs`, `continue_on_step_failure` and
         `pipeline_parameters` (alias `pipeline_params`) are read and other kwargs are ignored.
         """
+        if hasattr(config, "_bind"):  # a ScriptRunConfig: what it runs needs the workspace
+            config = config._bind(self._workspace)
         if not hasattr(config, "_submission"):
             raise UserErrorException(f"cannot submit a {type(config).__name__}: amlocal runs "
-                                     "Pipeline, PublishedPipeline and PipelineDraft objects")
+                                     "ScriptRunConfig, Pipeline, PublishedPipeline and PipelineDraft objects")
         spec, pipeline_name, published_id, continue_default = config._submission(self._name)
         continue_on_failure = kwargs.get("continue_on_step_failure")
         if continue_on_failure is None:
@@ -61,17 +65,31 @@ class Experiment(ExperimentApi):
         ws = self._workspace
         options = SubmitOptions(
             experiment_name=self._name, pipeline_name=pipeline_name,
-            parameters=kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")) or {},
+            parameters=parameter_values(kwargs.get("pipeline_parameters", kwargs.get("pipeline_params")) or {}),
             tags={k: str(v) for k, v in (tags or {}).items()},
             continue_on_step_failure=bool(continue_on_failure),
             regenerate_outputs=bool(kwargs.get("regenerate_outputs", False)),
             identity=WorkspaceIdentity(ws.subscription_id, ws.resource_group, ws.name),
             published_pipeline_id=published_id, source_folder=Path.cwd())
         submitted = Client(ws._local).submit(spec, options)
-        print(f"Submitted PipelineRun {submitted.run_id}")
+        run = config._run(self, submitted.run_id) if hasattr(config, "_run") else PipelineRun(self, submitted.run_id)
+        print(f"Submitted {'PipelineRun' if type(run) is PipelineRun else 'Run'} {submitted.run_id}")
         print(f"Link to Azure Machine Learning Portal: amlocal show {submitted.run_id}")
         print(f"amlocal: {submitted.executor.why}")
-        return PipelineRun(self, submitted.run_id)
+        return run
+
+    def start_logging(self, *args: Any, outputs: str | None = None, snapshot_directory: str | None = None,
+                      display_name: str | None = None, **kwargs: Any) -> "InteractiveRun":
+        """Start an interactive run of this experiment, logged from this process; end it with
+        `complete()` or `fail()` (or use it as a context manager)."""
+        from runner.sdk.interactive_run import InteractiveRun
+        ws = self._workspace
+        options = SubmitOptions(
+            experiment_name=self._name, pipeline_name=display_name or self._name,
+            identity=WorkspaceIdentity(ws.subscription_id, ws.resource_group, ws.name),
+            source_folder=Path(snapshot_directory or Path.cwd()))
+        run_id = Client(ws._local).start_interactive(options)
+        return InteractiveRun(self, run_id, outputs=outputs)
 
     def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
                  include_children: bool = False) -> Iterator[PipelineRun | StepRun]:

@@ -88,8 +88,7 @@ class Pipeline:
 def _parameter_spec(default: Any) -> ParameterSpec:
     from runner.sdk.data import DataPath
     if isinstance(default, DataPath):
-        return ParameterSpec("datapath", {"datastore": default.datastore_name,
-                                          "path": default.path_on_datastore})
+        return ParameterSpec("datapath", default._as_parameter_value())
     kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(default), "dataset")
     return ParameterSpec(kind, default if kind != "dataset" else str(default))
 

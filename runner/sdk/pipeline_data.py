@@ -133,3 +133,11 @@ class PipelineParameter:
         return f"PipelineParameter_Name:{self.name}_Default:{self.default_value}"
 
     __repr__ = __str__
+
+
+def is_datapath_input(obj: Any) -> bool:
+    """Whether `obj` is the SDK's `(PipelineParameter(DataPath), DataPathComputeBinding)` step
+    input: a datapath parameter, bound in a mode."""
+    from runner.sdk.data import DataPathComputeBinding
+    return (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], PipelineParameter)
+            and isinstance(obj[1], DataPathComputeBinding))

@@ -14,14 +14,13 @@ from typing import Any
 from runner.sdk.compute import AmlComputeProvisioningConfiguration
 from runner.sdk.local_context import local_workspace
 from runner.step_runtime.exceptions import UserErrorException
+from runner.step_runtime.experiment_ref import (LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION,  # noqa: F401
+                                                LOCAL_WORKSPACE_NAME)
 from store import catalog
 from store.workspace import OpenWorkspace
 
 _CONFIG_CANDIDATES = (os.path.join(".azureml", "config.json"), os.path.join("aml_config", "config.json"),
                       "config.json")
-LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-LOCAL_RESOURCE_GROUP = "amlocal"
-LOCAL_WORKSPACE_NAME = "local"
 
 
 def _find_config(path: str | None, file_name: str | None) -> Path | None:

@@ -1,7 +1,8 @@
 """The event file a step writes: one JSON object per line, appended, flushed often.
 
 Each event: {"t": unix time, "run": run id, "kind": ..., "name": ..., "value": ...}.
-Kinds: scalar, list, row, table, image, tag, property, artifact. An event after a quiet
+Kinds: scalar, list, row, table, image, tag, property, artifact, and cancel (of the
+pipeline run, by `run.parent.cancel()`; its name is the step's). An event after a quiet
 spell is flushed at once; a burst is buffered and flushed by a background thread every
 FLUSH_SECONDS (and at exit). Logging stays cheap in a tight loop, the runner sees values live,
 and a step killed outright (out of memory, SIGKILL) loses at most FLUSH_SECONDS of events.

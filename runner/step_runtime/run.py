@@ -11,6 +11,7 @@ from typing import Any
 
 from runner.step_runtime import contract
 from runner.step_runtime.events import EventWriter
+from runner.step_runtime.experiment_ref import StepExperiment
 from runner.step_runtime.exceptions import RunEnvironmentException, UserErrorException
 from runner.step_runtime.run_readback import RunReadback
 
@@ -22,16 +23,6 @@ def _writer(path: str) -> EventWriter:
     if path not in _writers:
         _writers[path] = EventWriter(path)
     return _writers[path]
-
-
-class _ExperimentRef:
-    """The experiment a step's run belongs to, as far as a step can see it (its name)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"Experiment(Name: {self.name})"
 
 
 class Run(RunReadback):
@@ -66,7 +57,7 @@ class Run(RunReadback):
                 "experiment.start_logging to initialize an azureml.core.Run.")
         if run_id not in _context_cache:
             _context_cache[run_id] = Run(
-                _ExperimentRef(os.environ.get(contract.EXPERIMENT_NAME, "")), run_id,
+                StepExperiment(os.environ.get(contract.EXPERIMENT_NAME, "")), run_id,
                 _events_path=events, _artifacts_dir=os.environ.get(contract.ARTIFACTS_DIR),
                 _parent_id=os.environ.get(contract.PARENT_RUN_ID),
                 _parent_artifacts=os.environ.get(contract.PARENT_ARTIFACTS_DIR))
@@ -227,7 +218,15 @@ class Run(RunReadback):
         self.flush()
 
     def cancel(self) -> None:
-        warnings.warn("cancel() on a step's own run does nothing; cancel the pipeline run")
+        """`run.parent.cancel()` in a step cancels the pipeline run: the runner stops it, with
+        the reason "canceled by step NAME", and the steps not started yet never run."""
+        if self._events_path and self._run_id == os.environ.get(contract.PARENT_RUN_ID):
+            writer = _writer(self._events_path)
+            writer.write(self._run_id, "cancel", os.environ.get(contract.STEP_NAME, ""), "")
+            writer.flush()
+            return
+        warnings.warn("cancel() on a step's own run does nothing; cancel the pipeline run "
+                      "(run.parent.cancel())")
 
 
 class _OfflineRun:

@@ -3,9 +3,9 @@
 A script that imports a name or module of the real SDK that amlocal lacks gets one clear error
 naming the thing and what to use instead, in each form Python reaches it:
 
-* `from azureml.core import ScriptRunConfig` raises `NotProvidedImportError` (an ImportError,
+* `from azureml.core import Webservice` raises `NotProvidedImportError` (an ImportError,
   so it reads as amlocal's and not as a typo in the user's code);
-* `azureml.core.ScriptRunConfig` raises `NotProvidedAttributeError` (an AttributeError, so
+* `azureml.core.Webservice` raises `NotProvidedAttributeError` (an AttributeError, so
   `hasattr` and `getattr(..., default)` keep working);
 * `import azureml.train.automl` raises `NotProvidedModuleError` (a ModuleNotFoundError), from
   a finder placed after every other one, so a separately installed `azureml-*` distribution
@@ -27,11 +27,6 @@ _WIDGETS_FALLBACK = os.path.join(_COMPAT_AZUREML, "_amlocal_widgets.py")
 
 # What to use instead, by name (a class, a function or a module's last component).
 ALTERNATIVES: dict[str, str] = {
-    "ScriptRunConfig": "single runs are not emulated yet; put the script in a PythonScriptStep "
-                       "of a one-step Pipeline",
-    "ScriptRun": "single runs are not emulated yet; submit a one-step Pipeline and use its "
-                 "PipelineRun",
-    "script_run_config": "put the script in a PythonScriptStep of a one-step Pipeline",
     "TabularDataset": "read the files with pandas inside the step, from a Dataset.File input "
                       "(.as_named_input(name).as_mount())",
     "TabularDatasetFactory": "use Dataset.File.from_files and read the files with pandas in the "

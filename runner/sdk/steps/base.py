@@ -12,7 +12,7 @@ from typing import Any
 
 from runner.sdk.data import (DataReference, DatasetConsumptionConfig, OutputDatasetInput,
                              OutputFileDatasetConfig)
-from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter
+from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter, is_datapath_input
 from runner.spec import InputSource, InputSpec, OutputSpec, StepKind, StepSpec, Token
 from runner.sdk.steps.step_api import (StepBuildApi, check_arguments, input_port_name,
                                        output_port_name, same_data)
@@ -214,6 +214,11 @@ def _input_spec(obj: Any, port: str, ctx: BuildContext) -> InputSpec:
         raise ValueError(f"Unexpected input type: {type(data).__name__}")
     if isinstance(obj, DataReference):
         return InputSpec(port, obj._input_source(), obj.mode, obj.path_on_compute)
+    if is_datapath_input(obj):
+        parameter, binding = obj
+        ctx.add_parameter(parameter)
+        return InputSpec(port, InputSource("parameter", parameter=parameter.name), binding.mode,
+                         binding.path_on_compute)
     if isinstance(obj, DatasetConsumptionConfig):
         dataset = obj.dataset
         mode = "mount" if obj.mode == "direct" else obj.mode

@@ -11,14 +11,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from runner.sdk.data import DataReference, DatasetConsumptionConfig, FileDataset, OutputDatasetInput, OutputFileDatasetConfig
-from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter
+from runner.sdk.data import (DataReference, DatasetConsumptionConfig, FileDataset, OutputDatasetInput,
+                             OutputFileDatasetConfig)
+from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter, is_datapath_input
 
 
 def same_data(argument: Any, port_object: Any) -> bool:
     """Whether `argument` stands for the input/output object `port_object`."""
     if argument is port_object:
         return True
+    if is_datapath_input(port_object):
+        return is_datapath_input(argument) and argument == port_object
     if isinstance(port_object, InputPortBinding) and argument is port_object.bind_object:
         return True
     return isinstance(port_object, OutputDatasetInput) and argument is port_object.output
@@ -36,6 +39,8 @@ def input_port_name(obj: Any) -> str:
         return obj.name
     if isinstance(obj, OutputFileDatasetConfig):
         return obj.name
+    if is_datapath_input(obj):
+        return obj[0].name
     if isinstance(obj, FileDataset):
         raise ValueError("A Dataset cannot be used as a step input directly: use "
                          "dataset.as_named_input('name') (and .as_mount()/.as_download())")

@@ -10,6 +10,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Run": "runner.step_runtime.run",
     "Environment": "runner.sdk.environment",
     "RunConfiguration": "runner.sdk.runconfig",
+    "ScriptRunConfig": "runner.sdk.script_run_config",
+    "ScriptRun": "runner.sdk.script_run_config",
     "get_run": "runner.sdk.runs:get_run",
     "Keyvault": "runner.sdk.keyvault",
     "VERSION": "runner.step_runtime.versions:SDK_VERSION",

@@ -1,5 +1,8 @@
-"""`azureml.core.script_run_config` for amlocal: amlocal has none of
-its names yet; each one raises the "amlocal does not provide X yet" error with what to use."""
+"""`azureml.core.script_run_config` for amlocal: `ScriptRunConfig` (a single run, recorded
+as a pipeline run of one step)."""
 from azureml._amlocal_lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "ScriptRunConfig": "runner.sdk.script_run_config",
+    "get_run_config_from_script_run": "runner.sdk.script_run_config",
+})

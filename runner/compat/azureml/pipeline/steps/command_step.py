@@ -3,4 +3,5 @@ from azureml._amlocal_lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "CommandStep": "runner.sdk.steps",
+    "ScriptRunConfig": "runner.sdk.script_run_config",
 })

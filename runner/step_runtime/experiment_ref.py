@@ -1,0 +1,54 @@
+"""`run.experiment` inside a step: the experiment and the workspace a step's run belongs to,
+as far as a step can see them (names from its environment; standard library only)."""
+from __future__ import annotations
+
+import os
+
+from runner.step_runtime import contract
+
+# The identity of the local workspace, when the script named no Azure workspace.
+LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+LOCAL_RESOURCE_GROUP = "amlocal"
+LOCAL_WORKSPACE_NAME = "local"
+LOCAL_LOCATION = "local"
+
+
+class StepWorkspace:
+    """`run.experiment.workspace` in a step: its name, subscription, resource group and
+    location. What needs amlocal's client SDK (datastores, models) is not there yet, and
+    says so."""
+
+    def __init__(self, name: str, subscription_id: str, resource_group: str,
+                 location: str = LOCAL_LOCATION) -> None:
+        self.name = name
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.location = location
+
+    @classmethod
+    def from_environment(cls) -> "StepWorkspace":
+        """The workspace the step's pipeline run was submitted to."""
+        return cls(os.environ.get(contract.WORKSPACE_NAME) or LOCAL_WORKSPACE_NAME,
+                   os.environ.get(contract.SUBSCRIPTION) or LOCAL_SUBSCRIPTION,
+                   os.environ.get(contract.RESOURCE_GROUP) or LOCAL_RESOURCE_GROUP)
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(f"amlocal does not provide Workspace.{name} inside a step yet: pass "
+                             "what the step needs as an argument or input instead")
+
+    def __repr__(self) -> str:
+        return (f"Workspace.create(name='{self.name}', subscription_id='{self.subscription_id}', "
+                f"resource_group='{self.resource_group}')")
+
+
+class StepExperiment:
+    """`run.experiment` in a step: the experiment's name and its workspace."""
+
+    def __init__(self, name: str, workspace: StepWorkspace | None = None) -> None:
+        self.name = name
+        self.workspace = workspace or StepWorkspace.from_environment()
+
+    def __repr__(self) -> str:
+        return f"Experiment(Name: {self.name},\nWorkspace: {self.workspace.name})"
