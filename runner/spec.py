@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
 SPEC_FORMAT = 1  # the JSON shape below; a newer one is refused by `from_json`
+SDK_DEFAULT_PYTHON_VERSION = "3.10.18"  # what CondaDependencies records when none is asked for
 
 TokenKind = Literal["literal", "input", "output", "parameter"]
 TOKEN_KINDS: tuple[TokenKind, ...] = ("literal", "input", "output", "parameter")
@@ -194,6 +195,15 @@ class EnvironmentSpec:
             environment_variables={str(k): str(v) for k, v in
                                    (data.get("environment_variables") or {}).items()},
             framework=data.get("framework"))
+
+    @property
+    def asked_python(self) -> str | None:
+        """The Python (major.minor) the environment asks for, None when it kept the SDK's
+        default (which every environment records)."""
+        version = (self.python_version or "").strip()
+        if not version or version == SDK_DEFAULT_PYTHON_VERSION:
+            return None
+        return ".".join(version.split(".")[:2])
 
     @property
     def packages(self) -> tuple[str, ...]:

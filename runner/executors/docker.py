@@ -142,8 +142,9 @@ class DockerExecutor:
     def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
         """The image of `environment`, built if needed; it is identified by image id, not tag."""
         with open(log_path, "a") as log:
-            recipe = ImageRecipe.from_environment(environment, self.base_image)
+            recipe = ImageRecipe.from_environment(environment, self._base_for(environment, log))
             image, image_id = self.images.ensure(recipe, log, build=self.may_build)
+            self._say_python(environment, image, image_id, log)
         text = json.dumps({"image_id": image_id, "variables": dict(environment.environment_variables),
                            "docker_arguments": list(environment.docker_arguments),
                            "shm_size": environment.shm_size}, sort_keys=True)
@@ -151,6 +152,29 @@ class DockerExecutor:
                                   ("environment_variables", "docker_arguments", "shm_size"))
         return ResolvedEnvironment("docker:" + hashlib.sha256(text.encode()).hexdigest(), image,
                                    {"amlocal.image": image, "amlocal.image_id": image_id}, label)
+
+    def _base_for(self, environment: EnvironmentSpec, log: Any) -> str:
+        """The base image for an environment that names none: the configured one, unless it
+        asks for a Python that an image on this machine (`python:X.Y-slim`) has."""
+        wanted = environment.asked_python
+        if wanted and environment.base_image is None:
+            candidate = f"python:{wanted}-slim"
+            if self.images.existing(candidate):
+                log.write(f"environment {environment.name} asks for Python {wanted}: "
+                          f"its base image is {candidate}\n")
+                return candidate
+        return self.base_image
+
+    def _say_python(self, environment: EnvironmentSpec, image: str, image_id: str, log: Any) -> None:
+        """Say so in the build log when the step's Python is not the one its environment asks for."""
+        wanted = environment.asked_python
+        if not wanted:
+            return
+        have = self.images.image_python(image_id)[0]
+        if have != wanted:
+            log.write(f"environment {environment.name} asks for Python {wanted}, but no image with "
+                      f"Python {wanted} is on this machine (pull python:{wanted}-slim, or set "
+                      f"environment.docker.base_image): the step runs with Python {have} of {image}\n")
 
     def _docker_mounts(self, mounts: Iterable[Mount]) -> list[Any]:
         from docker.types import Mount as DockerMount

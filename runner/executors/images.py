@@ -156,6 +156,10 @@ class ImageBuilder:
             log.write(f"built {tag} in {time.monotonic() - started:.1f} s\n")
             return tag, image_id
 
+    def existing(self, tag: str) -> str | None:
+        """The id of image `tag` when it is on this machine (None when it is not)."""
+        return self._existing(tag)
+
     def _existing(self, tag: str) -> str | None:
         import docker.errors
         try:

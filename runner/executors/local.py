@@ -86,10 +86,18 @@ class LocalExecutor:
 
     def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
         """The runner's Python; the environment's packages are not installed, and it says so."""
+        notes = []
         if environment.packages:
+            notes.append(f"local executor: environment packages {', '.join(environment.packages)} "
+                         f"are not installed; the step runs with {self.python}\n")
+        running = "%d.%d" % sys.version_info[:2]
+        if environment.asked_python and environment.asked_python != running:
+            notes.append(f"local executor: environment {environment.name} asks for Python "
+                         f"{environment.asked_python}; the step runs with Python {running} "
+                         f"({self.python})\n")
+        if notes:
             with open(log_path, "a") as log:
-                log.write(f"local executor: environment packages {', '.join(environment.packages)} "
-                          f"are not installed; the step runs with {self.python}\n")
+                log.writelines(notes)
         text = json.dumps({"python": self.python, "version": sys.version,
                            "spec": environment.to_json()}, sort_keys=True, default=str)
         label = environment_label(environment, f"local {Path(self.python).name} "

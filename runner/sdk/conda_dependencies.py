@@ -6,6 +6,8 @@ Python version is recorded with the step.
 """
 from __future__ import annotations
 
+from runner.spec import SDK_DEFAULT_PYTHON_VERSION
+
 import os
 import re
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 
 from runner.step_runtime.exceptions import UserErrorException
 
-DEFAULT_PYTHON_VERSION = "3.10.18"
+DEFAULT_PYTHON_VERSION = SDK_DEFAULT_PYTHON_VERSION
 _CORE_TYPES = ("cpu", "gpu")
 TENSORFLOW_DEFAULT_VERSION = "2.2.0"
 CNTK_DEFAULT_VERSION = "2.7"
