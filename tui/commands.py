@@ -15,6 +15,7 @@ from store.catalog import find_experiment
 from store.errors import NotFoundError
 from store.layout import StepRunFiles, require_workspace
 from store.metrics import latest_metrics
+from store.nofollow import read_log
 from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
 from store.settings import SettingsError
@@ -96,9 +97,8 @@ def _print_logs(step: StepRunRecord, header: bool) -> None:
     if header:
         print(f"===== {step.name} ({step.status}) =====")
     for path, stream in ((files.stdout, sys.stdout), (files.stderr, sys.stderr)):
-        if path.exists():
-            stream.write(path.read_text(errors="replace"))
-            stream.flush()
+        stream.write(read_log(path))
+        stream.flush()
 
 
 def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:

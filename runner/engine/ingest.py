@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
 from store.artifacts import record_artifacts
+from store.errors import StoreError
 from store.metrics import insert_metrics
+from store.nofollow import open_file_beneath
 from store.runs import merge_run_json
 
 METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
@@ -25,6 +28,7 @@ class EventIngestor:
         self.offset = 0
         self.ingested = 0
         self.bad_lines = 0
+        self.refused = 0  # artifact events naming no regular file of the run's own artifacts
 
     def poll(self) -> int:
         """Store every complete event appended since the last call; returns how many."""
@@ -74,10 +78,22 @@ class EventIngestor:
         elif kind == "property":
             merge_run_json(self.conn, run_id, "properties", {name: str(value)})
         elif kind == "artifact":
-            path = self.artifact_dirs[run_id] / str(value)
-            if path.is_file():
+            path = kept_file(self.artifact_dirs[run_id], str(value))
+            if path is None:
+                self.refused += 1
+            else:
                 record_artifacts(self.conn, run_id, [(str(name), path)])
         self.ingested += 1
+
+
+def kept_file(artifacts: Path, name: str) -> Path | None:
+    """The regular file `name` names below the artifacts folder `artifacts`, or None when it
+    names a path outside it, or reaches it through a link, or is not a regular file."""
+    try:
+        os.close(open_file_beneath(artifacts, name, "an artifact event"))
+    except (OSError, StoreError):
+        return None
+    return artifacts / name
 
 
 def parse_events(text: str) -> tuple[list[dict], int]:
