@@ -191,3 +191,80 @@ def test_amlocal_logs_of_a_stderr_swapped_for_a_link_prints_one_line(workspace, 
     assert done.stdout == "hello\n"
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "contains a link to outside it (stderr.txt -> " in done.stderr
+
+
+# ------------------------------------------------------------------ Docker: the real engine
+INSPECTED = """
+import errno, os, sys, time
+print(os.getuid(), os.getgid())
+for path in (os.environ["AMLOCAL_STDERR_FILE"], os.environ["AMLOCAL_ARTIFACTS_DIR"]):
+    try:
+        os.rename(path, path + ".moved")
+        print("replaced", path)
+    except OSError as exc:
+        print(errno.errorcode[exc.errno])
+os.makedirs(sys.argv[1], exist_ok=True)
+open(os.path.join(sys.argv[1], "w.txt"), "w").write("w")
+time.sleep(3)  # long enough for the test to inspect the container
+"""
+
+
+def _inspect_running(run, timeout: float = 60.0) -> dict:
+    """`docker inspect` of the step container of `run` while it runs."""
+    import time
+    from runner.executors.docker import LABEL_RUN
+    from runner.executors.docker_engine import docker_client
+    api = docker_client().api
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = api.containers(filters={"label": f"{LABEL_RUN}={run.id}"})
+        if found:
+            return api.inspect_container(found[0]["Id"])
+        time.sleep(0.1)
+    raise AssertionError("no container appeared")
+
+
+def _docker_step(workspace, write, tmp_path):
+    write("steps/s.py", INSPECTED)
+    out = PipelineData("out", datastore=workspace.get_default_datastore())
+    step = PythonScriptStep("s.py", name="s", source_directory=str(tmp_path / "steps"),
+                            arguments=[out], outputs=[out])
+    run = Experiment(workspace, "privileges").submit(Pipeline(workspace, [step]))
+    info = _inspect_running(run)
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished"
+    (step_run,) = run.find_step_run("s")
+    ref = step_run.get_output_data("out")
+    written = workspace._local.layout.datastore_dir(ref.datastore_name) / ref.path_on_datastore / "w.txt"
+    return info, step_run, written
+
+
+@pytest.mark.docker
+def test_a_container_has_no_capabilities_no_new_privileges_a_pids_limit_and_never_uid_0(
+        docker_workspace, write, tmp_path):
+    assert docker_workspace._local.layout.root.stat().st_uid == 0  # a root-owned workspace
+    info, step_run, written = _docker_step(docker_workspace, write, tmp_path)
+    host = info["HostConfig"]
+    assert host["CapDrop"] == ["ALL"]
+    assert host["CapAdd"] is None
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["PidsLimit"] == 4096
+    assert host["Privileged"] is False
+    assert info["Config"]["User"] == "65532:65532"
+    lines = step_run.get_stdout_log().splitlines()
+    assert lines[0] == "65532 65532"
+    assert lines[1:3] == ["EACCES", "EACCES"]  # its stderr and artifacts folder cannot be replaced
+    assert written.read_text() == "w"
+    assert (written.stat().st_uid, written.stat().st_gid) == (0, 0)  # handed back to the owner
+
+
+@pytest.mark.docker
+def test_a_uid_1000_workspace_runs_its_containers_as_uid_1000(docker_workspace, write, tmp_path):
+    root = docker_workspace._local.layout.root
+    for folder, dirs, files in os.walk(root):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.lchown(name, 1000, 1000)
+    info, step_run, written = _docker_step(docker_workspace, write, tmp_path)
+    assert info["Config"]["User"] == "1000:1000"
+    assert info["HostConfig"]["CapDrop"] == ["ALL"]
+    assert step_run.get_stdout_log().splitlines()[0] == "1000 1000"
+    assert written.stat().st_uid == 1000

@@ -142,7 +142,12 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
     parent_artifacts = ctx.layout.run_artifacts_dir(ctx.run_id)
     files.artifacts.mkdir(parents=True, exist_ok=True)
     parent_artifacts.mkdir(parents=True, exist_ok=True)
-    mounts += [Mount(files.root, read_only=False), Mount(parent_artifacts, read_only=False),
+    for runner_reads in (files.stdout, files.stderr, files.events):
+        runner_reads.touch()
+    # Not the run folder itself: each file the step writes is mounted alone, so a step in a
+    # container cannot replace one (or its artifacts folder) with a link the runner would read.
+    mounts += [*(Mount(path, read_only=False) for path in
+                 (files.stdout, files.stderr, files.events, files.artifacts, parent_artifacts)),
                Mount(ensure_private_dir(secrets_dir(ctx.layout)), read_only=True)]
     env = _base_environment(executor)
     env.update(step.environment.environment_variables)
