@@ -47,8 +47,8 @@ class EventIngestor:
         mine = (self.step_run_id, self.pipeline_run_id)
         for event in self._parse(data[:end].decode("utf-8", errors="replace")):
             run_id, kind = event.get("run"), event.get("kind")
-            if run_id not in mine:
-                self.bad_lines += 1
+            if run_id not in mine or not isinstance(event.get("name"), str):
+                self.bad_lines += 1  # not this step's, or no metric a store can keep: skipped
                 continue
             if kind in METRIC_KINDS:
                 value = event.get("value")

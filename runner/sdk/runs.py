@@ -85,7 +85,7 @@ class _StoredRun(Run):
     def properties(self) -> dict:
         return self.get_properties()
 
-    def _emit(self, kind: str, name: str, value: Any) -> None:
+    def _write_event(self, kind: str, name: str, value: Any) -> None:
         """Store what is logged to this run from outside a step, at once."""
         if kind in _METRIC_KINDS:
             store_metrics.insert_metrics(self._conn, [(self.id, name, kind, value, time.time())])

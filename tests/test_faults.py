@@ -1,0 +1,58 @@
+"""Faults a step or the machine can cause, and what the user sees: a metric value the store
+could not keep, a database another program holds locked, a killed runner, a damaged
+database, escape bytes in step output. None of them loses a run or prints a traceback."""
+from __future__ import annotations
+
+import json
+import math
+
+from runner.sdk import Experiment, Pipeline, PythonScriptStep
+
+METRICS = """
+from azureml.core import Run
+run = Run.get_context()
+run.log("first", 1)
+for name, value in [("big", 2 ** 64), ("neg", -2 ** 64), ("nan", float("nan")),
+                    ("inf", float("inf")), ("ninf", float("-inf")), (None, 3), ("obj", object())]:
+    try:
+        run.log(name, value)
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+run.log("last", 2)
+"""
+
+
+def _run_one(workspace, tmp_path, write, code: str):
+    write("steps/s.py", code)
+    step = PythonScriptStep("s.py", name="s", source_directory=str(tmp_path / "steps"))
+    run = Experiment(workspace, "faults").submit(Pipeline(workspace, [step]))
+    status = run.wait_for_completion(show_output=False, raise_on_error=False)
+    (step_run,) = run.find_step_run("s")
+    return run, step_run, status
+
+
+def test_metric_values_of_any_size_nan_and_inf_round_trip_and_bad_ones_are_refused_at_the_call(
+        workspace, write, tmp_path):
+    run, step_run, status = _run_one(workspace, tmp_path, write, METRICS)
+    assert status == "Finished"
+    assert step_run.get_stdout_log() == (
+        "UserErrorException Metric name must be a non-empty string, got None (NoneType)\n"
+        "UserErrorException Metric obj: a value of type object cannot be logged; log a number, "
+        "a bool or a string\n")
+    metrics = step_run.get_metrics()
+    assert sorted(metrics) == ["big", "first", "inf", "last", "nan", "neg", "ninf"]
+    assert metrics["big"] == 2 ** 64 and type(metrics["big"]) is int
+    assert metrics["neg"] == -2 ** 64 and type(metrics["neg"]) is int
+    assert math.isnan(metrics["nan"]) and type(metrics["nan"]) is float
+    assert metrics["inf"] == math.inf and metrics["ninf"] == -math.inf
+    assert (metrics["first"], metrics["last"]) == (1, 2)
+
+
+def test_a_raw_event_the_store_cannot_keep_is_skipped_and_the_rest_of_the_batch_kept(workspace, write, tmp_path):
+    code = ("import json, os, time\nrid = os.environ['AZUREML_RUN_ID']\n"
+            "with open(os.environ['AMLOCAL_EVENTS_FILE'], 'a') as f:\n"
+            "    for name, value in [('a', 1), (None, 2), (7, 3), ('b', 4)]:\n"
+            "        f.write(json.dumps({'t': time.time(), 'run': rid, 'kind': 'scalar', 'name': name, 'value': value}) + '\\n')\n")
+    run, step_run, status = _run_one(workspace, tmp_path, write, code)
+    assert status == "Finished"
+    assert step_run.get_metrics() == {"a": 1, "b": 4}
