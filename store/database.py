@@ -8,6 +8,7 @@ statements in `MIGRATIONS`, in one transaction; a newer one is refused.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from store.errors import SchemaVersionError, StoreError
@@ -46,6 +47,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX ix_pipeline_draft_name ON pipeline_draft (name)"],
 }
 BUSY_TIMEOUT_MS = 10_000
+LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database
 
 
@@ -79,6 +81,23 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def begin_immediate(conn: sqlite3.Connection, patience: float | None = None) -> None:
+    """`BEGIN IMMEDIATE`, waiting with backoff while another program holds the write lock
+    longer than the busy timeout (a database browser, a backup): a held lock delays a writer,
+    never fails it, for up to `patience` seconds (default LOCK_PATIENCE_SECONDS)."""
+    deadline = time.monotonic() + (LOCK_PATIENCE_SECONDS if patience is None else patience)
+    pause = 0.05
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
 class transaction:
     """Context manager: `BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` on an exception."""
 
@@ -86,7 +105,7 @@ class transaction:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(self.conn)
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -56,3 +56,55 @@ def test_a_raw_event_the_store_cannot_keep_is_skipped_and_the_rest_of_the_batch_
     run, step_run, status = _run_one(workspace, tmp_path, write, code)
     assert status == "Finished"
     assert step_run.get_metrics() == {"a": 1, "b": 4}
+
+
+CHILDREN = """
+import os, subprocess, sys, time
+kept = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+if os.fork() == 0:  # a double fork: the grandchild leaves the tree, stays in the group
+    if os.fork() == 0:
+        time.sleep(300)
+    os._exit(0)
+escaped = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+time.sleep(0.6)
+print(kept.pid, escaped.pid, flush=True)
+"""
+
+
+def test_every_descendant_of_a_local_step_is_stopped_when_it_ends(workspace, write, tmp_path):
+    import time
+
+    import psutil
+    run, step_run, status = _run_one(workspace, tmp_path, write, CHILDREN)
+    assert status == "Finished"
+    pids = [int(p) for p in step_run.get_stdout_log().split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 5
+    while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+        assert time.monotonic() < deadline, "a child of the step still runs after it ended"
+        time.sleep(0.05)
+    leftovers = [p for p in psutil.process_iter(["cmdline"])
+                 if p.info["cmdline"] and "time.sleep(300)" in " ".join(p.info["cmdline"])
+                 and p.info["cmdline"][0] == __import__("sys").executable]
+    assert leftovers == []
+
+
+def test_a_write_lock_held_by_another_program_past_the_busy_timeout_delays_a_writer(workspace):
+    import sqlite3
+    import threading
+    import time
+
+    from store.database import connect
+    from store.metrics import insert_metrics, latest_metrics
+    path = workspace._local.layout.db_path
+    writer = connect(path)
+    writer.execute("PRAGMA busy_timeout=100")  # a short timeout: the retry is what is tested
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.0, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    assert insert_metrics(writer, [("r", "m", "scalar", 1.5, 0.0)]) == 1
+    assert time.monotonic() - started >= 0.9
+    assert [(m.name, m.value) for m in latest_metrics(writer, ["r"])] == [("m", 1.5)]
+    release.join()
