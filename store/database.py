@@ -51,6 +51,25 @@ LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held b
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database
 
 
+def damaged_database_message(exc: Exception, path: Path | str | None = None) -> str:
+    """What to tell the user when SQLite finds the workspace database damaged."""
+    where = str(path) if path is not None else "the workspace database (.amlocal/amlocal.db)"
+    return (f"{where} is damaged ({exc}); move it away and run `sqlite3 OLD.db .recover | "
+            "sqlite3 amlocal.db` to keep what can be saved, or start afresh without it")
+
+
+def _check_openable(path: Path) -> None:
+    """A folder at the database's path, or a 0-byte database beside existing run folders
+    (which would be silently re-created empty), is a StoreError naming it."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not the workspace database; move it away")
+    runs = path.parent / "runs"
+    if path.exists() and path.stat().st_size == 0 and runs.is_dir() and any(runs.iterdir()):
+        raise StoreError(f"{path} is empty (0 bytes) but {runs} holds runs: the database was "
+                         "lost or truncated; restore it from a backup, or move the workspace "
+                         "folder away to start afresh")
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the workspace database and return a ready connection.
 
@@ -58,9 +77,13 @@ def connect(path: Path) -> sqlite3.Connection:
     writes with `with transaction(conn):`.
     """
     path = Path(path)
+    _check_openable(path)
     is_new = not path.exists() or path.stat().st_size == 0
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path} cannot be opened as the workspace database ({exc})") from exc
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -74,7 +97,7 @@ def connect(path: Path) -> sqlite3.Connection:
         _check_version(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"{path} is not a usable amlocal database: {exc}") from exc
+        raise StoreError(damaged_database_message(exc, path)) from exc
     except StoreError:
         conn.close()
         raise

@@ -108,3 +108,66 @@ def test_a_write_lock_held_by_another_program_past_the_busy_timeout_delays_a_wri
     assert time.monotonic() - started >= 0.9
     assert [(m.name, m.value) for m in latest_metrics(writer, ["r"])] == [("m", 1.5)]
     release.join()
+
+
+def _cli(workspace, tmp_path, *args):
+    from conftest import amlocal
+    return amlocal(*args, cwd=tmp_path, env={"AMLOCAL_HOME": str(workspace._local.layout.root)})
+
+
+def _one_line_error(done, *fragments):
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in done.stderr
+
+
+def test_a_database_with_garbage_in_its_middle_pages_gives_one_line_naming_what_to_do(workspace, write, tmp_path):
+    from store.metrics import insert_metrics
+    run, step_run, status = _run_one(workspace, tmp_path, write, "print('x')\n")
+    conn = workspace._local.conn
+    insert_metrics(conn, [(step_run.id, f"m{i}", "scalar", float(i), 0.0) for i in range(5000)])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    path = workspace._local.layout.db_path
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(4096 * 2)  # every page but the first two (the header and the schema)
+        f.write(b"\xde\xad\xbe\xef" * ((size - 4096 * 2) // 4))
+    done = _cli(workspace, tmp_path, "metrics", run.id)
+    _one_line_error(done, "is damaged (", "move it away")
+
+
+def test_a_zero_byte_database_beside_run_folders_and_a_folder_in_its_place_are_one_line_errors(
+        workspace, write, tmp_path):
+    run, step_run, status = _run_one(workspace, tmp_path, write, "print('x')\n")
+    path = workspace._local.layout.db_path
+    workspace._local.conn.close()
+    for extra in ("-wal", "-shm"):
+        (path.parent / (path.name + extra)).unlink(missing_ok=True)
+    path.write_bytes(b"")
+    done = _cli(workspace, tmp_path, "runs")
+    _one_line_error(done, f"{path} is empty (0 bytes) but", "holds runs")
+    assert path.stat().st_size == 0  # not silently re-created
+    path.unlink()
+    path.mkdir()
+    done = _cli(workspace, tmp_path, "runs")
+    _one_line_error(done, f"{path} is a folder, not the workspace database; move it away")
+
+
+ESCAPES = """
+from azureml.core import Run
+print("\\x1b]0;pwned\\x07\\x1b[2Jhello")
+Run.get_context().log("m\\x1b[31m", 1)
+"""
+
+
+def test_escape_bytes_from_a_step_are_shown_escaped_by_logs_show_and_metrics(workspace, write, tmp_path):
+    run, step_run, status = _run_one(workspace, tmp_path, write, ESCAPES)
+    assert status == "Finished"
+    logs = _cli(workspace, tmp_path, "logs", run.id, "s")
+    assert logs.stdout == "\\x1b]0;pwned\\x07\\x1b[2Jhello\n"
+    for command in ("show", "metrics"):
+        done = _cli(workspace, tmp_path, command, run.id)
+        assert done.returncode == 0
+        assert "\x1b" not in done.stdout
+        assert "m\\x1b[31m" in done.stdout

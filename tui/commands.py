@@ -20,7 +20,7 @@ from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
 from store.settings import SettingsError
 from store.workspace import OpenWorkspace, open_workspace
-from tui.formatting import duration, short_value, table, when
+from tui.formatting import duration, short_value, shown, table, when
 
 
 def _open() -> OpenWorkspace:
@@ -87,7 +87,7 @@ def cmd_show(run_prefix: str) -> int:
     if metrics:
         names = {s.id: s.name for s in steps} | {run.id: "(pipeline)"}
         print()
-        print("Metrics     " + ", ".join(f"{names[m.run_id]}.{m.name}={short_value(m.value, 16)}"
+        print("Metrics     " + ", ".join(f"{shown(names[m.run_id])}.{shown(m.name)}={short_value(m.value, 16)}"
                                          for m in metrics if m.kind == "scalar"))
     return 0
 
@@ -97,7 +97,7 @@ def _print_logs(step: StepRunRecord, header: bool) -> None:
     if header:
         print(f"===== {step.name} ({step.status}) =====")
     for path, stream in ((files.stdout, sys.stdout), (files.stderr, sys.stderr)):
-        stream.write(read_log(path))
+        stream.write(shown(read_log(path)))
         stream.flush()
 
 
@@ -123,9 +123,9 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
             out, err = tails[s.id]
             final = s.status in st.TERMINAL
             for line in out.read_lines() + (out.flush_partial() if final else []):
-                print(prefix + line, flush=True)
+                print(prefix + shown(line), flush=True)
             for line in err.read_lines() + (err.flush_partial() if final else []):
-                print(prefix + line, file=sys.stderr, flush=True)
+                print(prefix + shown(line), file=sys.stderr, flush=True)
         if run.status in st.TERMINAL or (step_name and steps and
                                          all(s.status in st.TERMINAL for s in steps)):
             return 0
