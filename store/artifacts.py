@@ -1,6 +1,7 @@
 """Artifacts: files kept with a run (its `./outputs` and `./logs`, uploads, images)."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ def record_artifacts(conn: sqlite3.Connection, run_id: str, files: list[tuple[st
         for name, path in files:
             conn.execute("DELETE FROM artifact WHERE run_id = ? AND name = ?", (run_id, name))
             conn.execute("INSERT INTO artifact (run_id, name, path, size, created_at) "
-                         "VALUES (?, ?, ?, ?, ?)", (run_id, name, str(path), path.stat().st_size, now))
+                         "VALUES (?, ?, ?, ?, ?)", (run_id, name, str(path), os.lstat(path).st_size, now))
 
 
 def copy_artifacts(conn: sqlite3.Connection, from_run_id: str, to_run_id: str) -> None:

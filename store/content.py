@@ -14,14 +14,13 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from store.database import transaction
-
-_CHUNK = 1 << 20
-
+from store.nofollow import Entry, check_tree, open_dir, sha256_beneath, walk
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
@@ -84,14 +83,6 @@ def hash_files(conn: sqlite3.Connection, cache_root: Path,
     return hashed
 
 
-def sha256_file(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class TreeContent:
     """The content of a file or folder: its hash and how many files it holds."""
@@ -107,31 +98,41 @@ class ContentIndex:
         self.conn = conn
         self.manifests_dir = Path(manifests_dir)
 
-    def tree(self, path: Path) -> TreeContent:
-        """The content of `path` (a file, a folder, or nothing at all)."""
+    def tree(self, path: Path, what: str = "data",
+             canceled: Callable[[], bool] | None = None) -> TreeContent:
+        """The content of `path` (a file, a folder, or nothing at all), read without following
+        a link: an inner link counts as its target text, a link to outside or a special file is
+        an `UnsafeFileError` naming it (as `what`); `canceled()` stops it between chunks."""
         path = Path(path)
-        if path.is_file():
-            names = [(path.name, path)]
-            cache_root = path.parent
+        try:
+            top = os.lstat(path)
+        except FileNotFoundError:
+            top = None
+        if top is not None and not stat.S_ISDIR(top.st_mode):
+            check_tree(path, what)  # a link or a special file in place of the data: refused
+            entries, cache_root, base = [Entry(path.name, "file", top)], path.parent, path.parent
+        elif top is not None:
+            entries, cache_root, base = walk(path, what), path, path
         else:
-            names = []
-            for folder, dirs, found in os.walk(path):
-                dirs.sort()
-                names += [(Path(folder, n).relative_to(path).as_posix(), Path(folder, n))
-                          for n in sorted(found)]
-            cache_root = path
-        files: list[tuple[str, str, os.stat_result]] = []
-        for rel, full in names:
-            try:
-                files.append((rel, str(full), full.stat()))
-            except FileNotFoundError:
-                continue  # removed while we looked: it is not part of the content
-        manifest = [[f.rel, f.sha256, f.stat.st_size]
-                    for f in hash_files(self.conn, cache_root, files, sha256_file)]
+            entries, cache_root, base = [], path, path
+        files = [(e.rel, os.path.join(cache_root, e.rel), e.stat) for e in entries if e.kind == "file"]
+        links = {e.rel: e.link_target or "" for e in entries if e.kind == "link"}
+        base_fd = open_dir(base) if files else -1
+        try:
+            def digest(full: str) -> str:
+                rel = os.path.relpath(full, cache_root)
+                return sha256_beneath(base_fd, rel, what, hashlib.sha256, canceled)
+            hashed = {f.rel: f for f in hash_files(self.conn, cache_root, files, digest)}
+        finally:
+            if base_fd >= 0:
+                os.close(base_fd)
+        manifest = [[e.rel, hashed[e.rel].sha256, e.stat.st_size] if e.kind == "file"
+                    else [e.rel, "link:" + links[e.rel], 0]
+                    for e in entries if e.kind != "dir"]
         text = json.dumps(manifest, separators=(",", ":"))
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        self._save(digest, text)
-        return TreeContent(digest, len(manifest))
+        digest_hex = hashlib.sha256(text.encode()).hexdigest()
+        self._save(digest_hex, text)
+        return TreeContent(digest_hex, len(manifest))
 
     def _save(self, digest: str, text: str) -> None:
         target = self.manifests_dir / f"{digest}.json"

@@ -8,6 +8,7 @@ statements in `MIGRATIONS`, in one transaction; a newer one is refused.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from store.errors import SchemaVersionError, StoreError
@@ -46,7 +47,27 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX ix_pipeline_draft_name ON pipeline_draft (name)"],
 }
 BUSY_TIMEOUT_MS = 10_000
+LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program
 APPLICATION_ID = 0x616D6C63  # "amlc": marks the file as an amlocal database
+
+
+def damaged_database_message(exc: Exception, path: Path | str | None = None) -> str:
+    """What to tell the user when SQLite finds the workspace database damaged."""
+    where = str(path) if path is not None else "the workspace database (.amlocal/amlocal.db)"
+    return (f"{where} is damaged ({exc}); move it away and run `sqlite3 OLD.db .recover | "
+            "sqlite3 amlocal.db` to keep what can be saved, or start afresh without it")
+
+
+def _check_openable(path: Path) -> None:
+    """A folder at the database's path, or a 0-byte database beside existing run folders
+    (which would be silently re-created empty), is a StoreError naming it."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not the workspace database; move it away")
+    runs = path.parent / "runs"
+    if path.exists() and path.stat().st_size == 0 and runs.is_dir() and any(runs.iterdir()):
+        raise StoreError(f"{path} is empty (0 bytes) but {runs} holds runs: the database was "
+                         "lost or truncated; restore it from a backup, or move the workspace "
+                         "folder away to start afresh")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -56,9 +77,13 @@ def connect(path: Path) -> sqlite3.Connection:
     writes with `with transaction(conn):`.
     """
     path = Path(path)
+    _check_openable(path)
     is_new = not path.exists() or path.stat().st_size == 0
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path} cannot be opened as the workspace database ({exc})") from exc
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -72,11 +97,28 @@ def connect(path: Path) -> sqlite3.Connection:
         _check_version(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"{path} is not a usable amlocal database: {exc}") from exc
+        raise StoreError(damaged_database_message(exc, path)) from exc
     except StoreError:
         conn.close()
         raise
     return conn
+
+
+def begin_immediate(conn: sqlite3.Connection, patience: float | None = None) -> None:
+    """`BEGIN IMMEDIATE`, waiting with backoff while another program holds the write lock
+    longer than the busy timeout (a database browser, a backup): a held lock delays a writer,
+    never fails it, for up to `patience` seconds (default LOCK_PATIENCE_SECONDS)."""
+    deadline = time.monotonic() + (LOCK_PATIENCE_SECONDS if patience is None else patience)
+    pause = 0.05
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
 
 
 class transaction:
@@ -86,7 +128,7 @@ class transaction:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(self.conn)
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:

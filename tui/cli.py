@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 USAGE_ERROR = 2
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `amlocal` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     from runner.errors import RunnerError
+    from store.database import damaged_database_message
     from store.errors import StoreError
     try:
         if args.command == "run":
@@ -100,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as exc:  # damaged pages found by a query, not at open
+        print(f"amlocal: error: {damaged_database_message(exc)}", file=sys.stderr)
+        return 1
     except (StoreError, RunnerError, FileNotFoundError) as exc:
         if getattr(args, "traceback", False) and getattr(exc, "user_traceback", ""):
             print(exc.user_traceback, end="", file=sys.stderr)

@@ -15,11 +15,12 @@ from store.catalog import find_experiment
 from store.errors import NotFoundError
 from store.layout import StepRunFiles, require_workspace
 from store.metrics import latest_metrics
+from store.nofollow import read_log
 from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
 from store.settings import SettingsError
 from store.workspace import OpenWorkspace, open_workspace
-from tui.formatting import duration, short_value, table, when
+from tui.formatting import duration, short_value, shown, table, when
 
 
 def _open() -> OpenWorkspace:
@@ -86,7 +87,7 @@ def cmd_show(run_prefix: str) -> int:
     if metrics:
         names = {s.id: s.name for s in steps} | {run.id: "(pipeline)"}
         print()
-        print("Metrics     " + ", ".join(f"{names[m.run_id]}.{m.name}={short_value(m.value, 16)}"
+        print("Metrics     " + ", ".join(f"{shown(names[m.run_id])}.{shown(m.name)}={short_value(m.value, 16)}"
                                          for m in metrics if m.kind == "scalar"))
     return 0
 
@@ -96,9 +97,8 @@ def _print_logs(step: StepRunRecord, header: bool) -> None:
     if header:
         print(f"===== {step.name} ({step.status}) =====")
     for path, stream in ((files.stdout, sys.stdout), (files.stderr, sys.stderr)):
-        if path.exists():
-            stream.write(path.read_text(errors="replace"))
-            stream.flush()
+        stream.write(shown(read_log(path)))
+        stream.flush()
 
 
 def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
@@ -123,9 +123,9 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
             out, err = tails[s.id]
             final = s.status in st.TERMINAL
             for line in out.read_lines() + (out.flush_partial() if final else []):
-                print(prefix + line, flush=True)
+                print(prefix + shown(line), flush=True)
             for line in err.read_lines() + (err.flush_partial() if final else []):
-                print(prefix + line, file=sys.stderr, flush=True)
+                print(prefix + shown(line), file=sys.stderr, flush=True)
         if run.status in st.TERMINAL or (step_name and steps and
                                          all(s.status in st.TERMINAL for s in steps)):
             return 0

@@ -21,8 +21,19 @@ def duration(start: float | None, end: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+            if chr(c) not in "\n\t"}
+
+
+def shown(text: str) -> str:
+    """`text` with control and escape bytes (ESC, BEL, CR, …) written as `\\xNN`: what a step
+    printed or named can never drive the terminal. Newlines and tabs stay."""
+    return text.replace("\r\n", "\n").translate(_CONTROL)
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain left-aligned text table."""
+    """A plain left-aligned text table (cells shown escaped, see `shown`)."""
+    rows = [[shown(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
@@ -32,5 +43,5 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def short_value(value: object, limit: int = 40) -> str:
-    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    text = shown(f"{value:.6g}" if isinstance(value, float) else str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"

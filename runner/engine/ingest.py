@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Callable
 
 from store.artifacts import record_artifacts
+from store.errors import StoreError
 from store.metrics import insert_metrics
+from store.nofollow import open_file_beneath
 from store.runs import merge_run_json
 
 METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
@@ -33,6 +36,7 @@ class EventIngestor:
         self.bad_lines = 0
         self.on_cancel = on_cancel
         self.canceled_run = False
+        self.refused = 0  # artifact events naming no regular file of the run's own artifacts
 
     def poll(self) -> int:
         """Store every complete event appended since the last call; returns how many."""
@@ -51,8 +55,8 @@ class EventIngestor:
         mine = (self.step_run_id, self.pipeline_run_id)
         for event in self._parse(data[:end].decode("utf-8", errors="replace")):
             run_id, kind = event.get("run"), event.get("kind")
-            if run_id not in mine:
-                self.bad_lines += 1
+            if run_id not in mine or not isinstance(event.get("name"), str):
+                self.bad_lines += 1  # not this step's, or no metric a store can keep: skipped
                 continue
             if kind in METRIC_KINDS:
                 value = event.get("value")
@@ -86,10 +90,22 @@ class EventIngestor:
             if self.on_cancel is not None:
                 self.on_cancel()
         elif kind == "artifact":
-            path = self.artifact_dirs[run_id] / str(value)
-            if path.is_file():
+            path = kept_file(self.artifact_dirs[run_id], str(value))
+            if path is None:
+                self.refused += 1
+            else:
                 record_artifacts(self.conn, run_id, [(str(name), path)])
         self.ingested += 1
+
+
+def kept_file(artifacts: Path, name: str) -> Path | None:
+    """The regular file `name` names below the artifacts folder `artifacts`, or None when it
+    names a path outside it, or reaches it through a link, or is not a regular file."""
+    try:
+        os.close(open_file_beneath(artifacts, name, "an artifact event"))
+    except (OSError, StoreError):
+        return None
+    return artifacts / name
 
 
 def parse_events(text: str) -> tuple[list[dict], int]:

@@ -9,6 +9,7 @@ from typing import Callable, TextIO
 
 from store import status as st
 from store.layout import StepRunFiles
+from store.nofollow import UnsafeFileError, read_bytes
 from store.records import PipelineRunRecord, StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs
 
@@ -22,14 +23,18 @@ class LogTail:
         self.path = path
         self.offset = 0
         self._partial = b""
+        self._refused = False
 
     def read_lines(self) -> list[str]:
         try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
+            data = read_bytes(self.path, "the step run folder", self.offset)
         except FileNotFoundError:
             return []
+        except UnsafeFileError as exc:  # a step swapped its log for a link or a FIFO: say so once
+            if self._refused:
+                return []
+            self._refused = True
+            return [f"[amlocal: {self.path.name} not shown: {exc}]"]
         self.offset += len(data)
         data = self._partial + data
         lines = data.split(b"\n")

@@ -17,15 +17,15 @@ from runner.engine.run_context import RunContext
 from runner.engine.run_plan import record_decision, record_reuse
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
 from runner.engine.step_launch import PreparedStep, prepare_step
+from runner.engine.step_outputs import check_outputs, collect_artifacts, copy_uploads
 from runner.errors import RunnerError
 from runner.executors.base import Executor, ResolvedEnvironment, RunningStep
 from runner.spec import StepSpec
 from store import status as st
-from store.artifacts import record_artifacts
 from store.database import connect
 from store.datastore_paths import resolve_in_datastore
 from store.errors import StoreError
-from store.layout import StepRunFiles
+from store.nofollow import Canceled, UnsafeFileError, copy_tree
 from store.records import StepRunRecord, StoredOutput
 from store.runs import update_step_run
 from store.snapshots import SnapshotStore
@@ -76,29 +76,6 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _collect_artifacts(conn: sqlite3.Connection, step_run_id: str, files: StepRunFiles) -> None:
-    """Keep the step's `./outputs` and `./logs` with the files it uploaded and record them and
-    its preparation log as artifacts: the rest of its private working copy is removed when the
-    step ends, as Azure keeps only outputs and logs of a run's working directory."""
-    for folder in ("outputs", "logs"):
-        source, kept = files.workdir / folder, files.artifacts / folder
-        if not source.is_dir():
-            continue
-        if kept.exists():  # files uploaded under the same folder: merge
-            shutil.copytree(source, kept, dirs_exist_ok=True)
-        else:  # moved, not copied: a model of gigabytes costs nothing here
-            files.artifacts.mkdir(parents=True, exist_ok=True)
-            shutil.move(source, kept)
-    found: list[tuple[str, Path]] = []
-    if files.preparation.exists():
-        found.append(("azureml-logs/20_image_build_log.txt", files.preparation))
-    if files.artifacts.is_dir():
-        found += [(p.relative_to(files.artifacts).as_posix(), p)
-                  for p in sorted(files.artifacts.rglob("*")) if p.is_file()]
-    if found:
-        record_artifacts(conn, step_run_id, found)
-
-
 class StepExecution:
     """Runs one step of a pipeline run to its end, recording everything on the way."""
 
@@ -134,6 +111,8 @@ class StepExecution:
         conn = connect(self.ctx.layout.db_path)
         try:
             return self._run(conn)
+        except Canceled:
+            return self._end(conn, StepResult(st.CANCELED, self.stop.reason))
         except (RunnerError, StoreError) as exc:
             return self._end(conn, StepResult(st.FAILED, str(exc)))
         except Exception as exc:  # a bug of ours must not hang the run: fail the step, say why
@@ -229,12 +208,12 @@ class StepExecution:
         ingestor.poll()
         if ingestor.canceled_run and forced is None:
             forced = self.canceled_by_me  # it asked to stop the run, so it never counts as done
-        for local, target in prepared.uploads:
-            shutil.copytree(local, target, dirs_exist_ok=True)
-        _collect_artifacts(conn, self.step_run_id, self.files)
+        unsafe = self._take_in(conn, prepared)
         if forced is not None:
             status = st.CANCELED if not forced.startswith("timed out") else st.FAILED
             return self._end(conn, StepResult(status, forced), outcome.exit_code)
+        if unsafe is not None:
+            return self._end(conn, StepResult(st.FAILED, unsafe), outcome.exit_code)
         if outcome.exit_code == 0:
             return self._finished(conn, history, prepared.outputs, 0)
         detail = _last_line(prepared.invocation.files.stderr)
@@ -242,10 +221,27 @@ class StepExecution:
         return self._end(conn, StepResult(st.FAILED, f"{reason}: {detail}" if detail else reason),
                          outcome.exit_code)
 
+    def _take_in(self, conn: sqlite3.Connection, prepared: PreparedStep) -> str | None:
+        """Keep the step's artifacts and copy its upload-mode outputs, never following a link
+        it planted; returns why the step fails when one of them holds one (or a FIFO, …)."""
+        problems = []
+        try:
+            collect_artifacts(conn, self.step_run_id, self.files)
+        except UnsafeFileError as exc:
+            problems.append(str(exc))
+        try:
+            check_outputs(prepared.outputs, prepared.uploads)
+            copy_uploads(prepared.uploads, self.ctx.layout.datastores_dir,
+                         {out.local_path: port for port, out in prepared.outputs.items()})
+        except UnsafeFileError as exc:
+            problems.append(str(exc))
+        return "; ".join(problems) or None
+
     def _finished(self, conn: sqlite3.Connection, history: StoreHistory,
                   outputs: Mapping[str, StoredOutput], exit_code: int | None) -> StepResult:
         """Record the content of the outputs (what later runs compare) and finish."""
-        finished = history.finished_outputs(outputs, self.step_run_id, self.step.name)
+        finished = history.finished_outputs(outputs, self.step_run_id, self.step.name,
+                                            canceled=self.stop.is_set)
         update_step_run(conn, self.step_run_id, outputs=finished)
         return self._end(conn, StepResult(st.FINISHED, None, finished), exit_code)
 
@@ -257,14 +253,11 @@ class StepExecution:
         target = resolve_in_datastore(self.ctx.layout.datastore_dir(datastore), path,
                                       what="destination")
         update_step_run(conn, self.step_run_id, status=st.RUNNING, start_time=time.time())
-        if source.is_file() and self.step.destination_reference_type != "directory":
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-        elif source.is_file():
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target / source.name)
-        else:
-            shutil.copytree(source, target, dirs_exist_ok=True)
+        root = self.ctx.layout.datastore_dir(datastore).resolve()
+        rel = target.relative_to(root)
+        if source.is_file() and self.step.destination_reference_type == "directory":
+            rel = rel / source.name
+        copy_tree(source, root, rel, f"input {inp.port}", f"output {out.port}")
         outputs = {out.port: StoredOutput(out.port, datastore, path, target)}
         return self._finished(conn, history, outputs, 0)
 

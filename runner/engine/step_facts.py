@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from runner.engine.fingerprint import describe_changes
 from runner.engine.reuse import StepFacts
@@ -57,7 +57,8 @@ class StoreHistory:
         for port, out in candidate.outputs.items():
             if not out.local_path.exists():
                 return f"output {port} of {candidate.label} is gone"
-            if out.content_hash and self.content.tree(out.local_path).hash != out.content_hash:
+            if out.content_hash and self.content.tree(out.local_path, f"output {port}").hash \
+                    != out.content_hash:
                 return f"output {port} of {candidate.label} was modified after it finished"
         return None
 
@@ -83,10 +84,13 @@ class StoreHistory:
         return changed_files(self.content.manifest(old[7:]), self.content.manifest(new[7:]))
 
     def finished_outputs(self, outputs: Mapping[str, StoredOutput], step_run_id: str,
-                         step_name: str) -> dict[str, StoredOutput]:
-        """`outputs` with their content hash and producer, as a step records them when it ends."""
+                         step_name: str, canceled: Callable[[], bool] | None = None
+                         ) -> dict[str, StoredOutput]:
+        """`outputs` with their content hash and producer, as a step records them when it ends
+        (hashing stops, raising `Canceled`, once `canceled()` says so)."""
         return {port: StoredOutput(out.name, out.datastore, out.path, out.local_path,
-                                   self.content.tree(out.local_path).hash, step_run_id, step_name)
+                                   self.content.tree(out.local_path, f"output {port}",
+                                                     canceled).hash, step_run_id, step_name)
                 for port, out in outputs.items()}
 
 
@@ -144,7 +148,7 @@ class FactGatherer:
                 ids[inp.port] = f"path:{where}"
                 about[inp.port] = {"from": f"datastore {where}"}
             else:
-                tree = self.history.content.tree(path)
+                tree = self.history.content.tree(path, f"input {inp.port}")
                 ids[inp.port] = f"sha256:{tree.hash}"
                 about[inp.port] = {"from": f"datastore {where}", "files": tree.files}
         return ids, {"inputs": about}

@@ -8,8 +8,8 @@ are set, the working directory is a private copy of the snapshot, and outputs li
 from __future__ import annotations
 
 import os
+import posixpath
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from runner.spec import StepSpec, Token
 from runner.step_runtime import contract
 from store.key_vault import secrets_dir, secrets_path
 from store.layout import StepRunFiles
+from store.nofollow import copy_tree
 from store.private_files import ensure_private_dir
 from store.records import StoredOutput
 
@@ -47,12 +48,22 @@ def parameter_text(value: Any) -> str:
     return str(value)
 
 
-def _copy_tree(src: Path, dest: Path) -> None:
-    if src.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-    else:
-        shutil.copytree(src, dest, dirs_exist_ok=True)
+def on_compute(workdir: Path, what: str, *parts: str | None) -> Path:
+    """Where `parts` (a `path_on_compute`, absolute or relative, as Azure takes it) land: always
+    inside the step's working copy (an absolute path is taken from the working copy's root),
+    never a host path; a `..` that climbs out of it is a StepSetupError."""
+    joined = posixpath.normpath(posixpath.join(*[p.replace("\\", "/") for p in parts if p] or ["."]))
+    if joined == ".." or joined.startswith("../"):
+        raise StepSetupError(f"{what}: path_on_compute leads to {joined!r}, outside the step's "
+                             "working copy")
+    rel = joined.lstrip("/")
+    return workdir / rel if rel and rel != "." else workdir
+
+
+def _download(src: Path, workdir: Path, dest: Path, port: str) -> None:
+    """Copy the input `src` (a step could have written it) into the working copy, never
+    following a link in it: a link inside it stays a link, one to outside fails the step."""
+    copy_tree(src, workdir, dest.relative_to(workdir), f"input {port}")
 
 
 def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepRunFiles,
@@ -70,8 +81,8 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         mode = inp.mode or "mount"
         if mode == "download":
             datastore, below = ctx.datastore_location(inp) or ("outputs", inp.port)
-            target = workdir / datastore / (inp.path_on_compute or "") / below
-            _copy_tree(host, target)
+            target = on_compute(workdir, f"input {inp.port}", datastore, inp.path_on_compute, below)
+            _download(host, workdir, target, inp.port)
             seen = executor.map_path(target)
         else:
             mounts.append(Mount(host, read_only=True))
@@ -88,7 +99,7 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         stored = outputs[out.port] = ctx.output(step_run_id, out)
         stored.local_path.mkdir(parents=True, exist_ok=True)
         if out.mode == "upload":
-            local = workdir / (out.path_on_compute or out.port)
+            local = on_compute(workdir, f"output {out.port}", out.path_on_compute or out.port)
             local.mkdir(parents=True, exist_ok=True)
             uploads.append((local, stored.local_path))
             seen = executor.map_path(local)
@@ -130,7 +141,12 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
     parent_artifacts = ctx.layout.run_artifacts_dir(ctx.run_id)
     files.artifacts.mkdir(parents=True, exist_ok=True)
     parent_artifacts.mkdir(parents=True, exist_ok=True)
-    mounts += [Mount(files.root, read_only=False), Mount(parent_artifacts, read_only=False),
+    for runner_reads in (files.stdout, files.stderr, files.events):
+        runner_reads.touch()
+    # Not the run folder itself: each file the step writes is mounted alone, so a step in a
+    # container cannot replace one (or its artifacts folder) with a link the runner would read.
+    mounts += [*(Mount(path, read_only=False) for path in
+                 (files.stdout, files.stderr, files.events, files.artifacts, parent_artifacts)),
                Mount(ensure_private_dir(secrets_dir(ctx.layout)), read_only=True)]
     env = _base_environment(executor)
     env.update(step.environment.environment_variables)

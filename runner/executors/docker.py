@@ -4,7 +4,10 @@ Paths are mapped, not copied: the workspace folder appears at /amlocal/workspace
 input mounted read-only, each output and the step run's own folder writable, nothing else)
 and amlocal's `runner` package (step runtime and compat `azureml`) read-only at
 /amlocal/lib, on PYTHONPATH. The container runs as the workspace owner, so what a step
-writes belongs to the user. Output goes straight to the step's log files through the
+writes belongs to the user (as an unprivileged uid when the owner is root, and what it wrote
+is handed back afterwards), with no capabilities, no-new-privileges and a pids limit. The
+files of its run folder that the runner reads back (logs, events, artifacts) are mounted one
+by one, so the step cannot replace them with links. Output goes straight to the step's log files through the
 mounted run folder, so nothing is lost if the runner dies, and nothing streams through it.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -26,6 +30,7 @@ from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, ex
 from runner.executors.images import ImageBuilder, ImageRecipe
 from runner.paths import PACKAGE_PARENT
 from runner.spec import EnvironmentSpec
+from store.key_vault import secrets_dir
 from store.layout import WorkspaceLayout
 from store.records import StepRunRecord
 
@@ -35,6 +40,9 @@ LABEL_WORKSPACE = "amlocal.workspace"
 LABEL_RUN = "amlocal.pipeline-run"
 LABEL_STEP_RUN = "amlocal.step-run"
 OOM_EXIT_CODE = 137
+# The uid:gid a step runs as when the workspace belongs to root: a step never runs as uid 0.
+UNPRIVILEGED_UID = 65532
+PIDS_LIMIT = 4096  # processes and threads of one step: a fork bomb stops here
 # sh waits at the gate of a held step, then replaces itself with the step's command, whose
 # stdout and stderr go straight to the log files.
 _LAUNCH = ('[ -z "$AMLOCAL_GATE" ] || read _ <"$AMLOCAL_GATE"; '
@@ -48,8 +56,9 @@ class ContainerStep:
     create_time: float | None = None
 
     def __init__(self, api: Any, container_id: str, memory_mb: int | None,
-                 gate: Path | None) -> None:
+                 gate: Path | None, on_exit: Callable[[], None] = lambda: None) -> None:
         self._api = api
+        self._on_exit = on_exit  # hands what the step wrote back to the workspace owner
         self.container_id = container_id
         self._memory_mb = memory_mb
         self._gate = gate
@@ -71,7 +80,10 @@ class ContainerStep:
             self._outcome = StepOutcome(code, reason)
         except Exception as exc:
             self._outcome = StepOutcome(None, f"lost contact with the Docker engine: {exc}")
-        self._done.set()
+        try:
+            self._on_exit()
+        finally:
+            self._done.set()
 
     def wait(self, timeout: float) -> StepOutcome | None:
         return self._outcome if self._done.wait(timeout) else None
@@ -176,26 +188,54 @@ class DockerExecutor:
                       f"Python {wanted} is on this machine (pull python:{wanted}-slim, or set "
                       f"environment.docker.base_image): the step runs with Python {have} of {image}\n")
 
-    def _docker_mounts(self, mounts: Iterable[Mount]) -> list[Any]:
+    def _docker_mounts(self, mounts: Iterable[Mount], sources: dict[Path, Path]) -> list[Any]:
+        """Docker's mounts of `mounts`; `sources` gives another host folder to mount in place of
+        one (the step's own copy of the secrets)."""
         from docker.types import Mount as DockerMount
         seen = [DockerMount(self.map_path(PACKAGE_PARENT / "runner"), str(PACKAGE_PARENT / "runner"),
                             type="bind", read_only=True)]
         for m in mounts:
-            seen.append(DockerMount(self.map_path(m.host_path), str(m.host_path), type="bind",
+            source = sources.get(m.host_path, m.host_path)
+            seen.append(DockerMount(self.map_path(m.host_path), str(source), type="bind",
                                     read_only=m.read_only))
         return seen
 
-    def _hand_over(self, mounts: Iterable[Mount]) -> None:
-        """A root runner gives the writable folders to the workspace owner the step runs as."""
-        if os.geteuid() != 0 or self.uid == 0:
+    def _secrets_for(self, uid: int, gid: int, run_dir: Path) -> dict[Path, Path]:
+        """For a step that runs as another uid than the owner (a root workspace), a copy of the
+        secrets folder it can read (0700/0600, its own), mounted read-only in place of it."""
+        folder = secrets_dir(self.layout)
+        if (uid, gid) == (self.uid, self.gid) or not folder.is_dir():
+            return {}
+        copy = run_dir / "secrets"
+        os.mkdir(copy, 0o700)
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                fd = os.open(copy / entry.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with open(entry.path, "rb") as src, os.fdopen(fd, "wb") as out:
+                    out.write(src.read())
+                os.lchown(copy / entry.name, uid, gid)
+        os.lchown(copy, uid, gid)
+        return {folder: copy}
+
+    def step_user(self) -> tuple[int, int]:
+        """The uid and gid a step runs as: the workspace owner's, or an unprivileged one when
+        the workspace belongs to root (never uid 0)."""
+        if self.uid == 0:
+            return UNPRIVILEGED_UID, UNPRIVILEGED_UID
+        return self.uid, self.gid
+
+    def _hand_over(self, mounts: Iterable[Mount], uid: int, gid: int) -> None:
+        """A root runner gives the writable folders to `uid:gid` (links are changed, never
+        followed)."""
+        if os.geteuid() != 0:
             return
         for m in mounts:
             if m.read_only:
                 continue
-            os.chown(m.host_path, self.uid, self.gid)
-            for folder, dirs, files in os.walk(m.host_path):
+            os.lchown(m.host_path, uid, gid)
+            for folder, dirs, files in os.walk(m.host_path, followlinks=False):
                 for name in dirs + files:
-                    os.lchown(os.path.join(folder, name), self.uid, self.gid)
+                    os.lchown(os.path.join(folder, name), uid, gid)
 
     def start(self, invocation: StepInvocation, held: bool = False) -> ContainerStep:
         image = invocation.image or self.base_image
@@ -203,29 +243,41 @@ class DockerExecutor:
         api = self.client.api
         env = dict(invocation.env)
         gate = None
+        mounts = invocation.mounts
         if held:
             gate = invocation.files.gate
             os.mkfifo(gate, 0o600)
             env["AMLOCAL_GATE"] = self.map_path(gate)
-        self._hand_over(invocation.mounts)
+            mounts = (*mounts, Mount(gate, read_only=False))
+        uid, gid = self.step_user()
+        self._hand_over(mounts, uid, gid)
+        sources = self._secrets_for(uid, gid, invocation.files.root)
+
+        def hand_back() -> None:
+            for copy in sources.values():
+                shutil.rmtree(copy, ignore_errors=True)
+            if (uid, gid) != (self.uid, self.gid):
+                self._hand_over(mounts, self.uid, self.gid)
         env["AMLOCAL_STDOUT_FILE"] = self.map_path(invocation.files.stdout)
         env["AMLOCAL_STDERR_FILE"] = self.map_path(invocation.files.stderr)
         host_config = api.create_host_config(
-            mounts=self._docker_mounts(invocation.mounts),
+            mounts=self._docker_mounts(mounts, sources),
             mem_limit=f"{limits.memory_mb}m" if limits.memory_mb else None,
             memswap_limit=f"{limits.memory_mb}m" if limits.memory_mb else None,
             nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
             network_mode=limits.network or None,
             shm_size=invocation.shm_size or None,
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=PIDS_LIMIT,
             init=True)  # an init as PID 1 passes SIGTERM on, so a stop is not a 10 s kill
         labels = {LABEL_WORKSPACE: str(self.layout.root), LABEL_RUN: invocation.pipeline_run_id,
                   LABEL_STEP_RUN: invocation.step_run_id}
         try:
             created = api.create_container(
                 image, command=["sh", "-c", _LAUNCH, *invocation.argv], environment=env,
-                working_dir=self.map_path(invocation.cwd), user=f"{self.uid}:{self.gid}",
+                working_dir=self.map_path(invocation.cwd), user=f"{uid}:{gid}",
                 labels=labels, host_config=host_config, detach=True, stdin_open=False, tty=False)
         except Exception as exc:
+            hand_back()
             raise explain(exc, f"creating the container of step run {invocation.step_run_id}") from exc
         container_id = created["Id"]
         try:
@@ -235,8 +287,9 @@ class DockerExecutor:
                 api.remove_container(container_id, force=True)
             except Exception:
                 pass
+            hand_back()
             raise explain(exc, f"starting the container of step run {invocation.step_run_id}") from exc
-        return ContainerStep(api, container_id, limits.memory_mb, gate)
+        return ContainerStep(api, container_id, limits.memory_mb, gate, hand_back)
 
 
     def usage(self, step: StepRunRecord) -> Usage | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -37,6 +38,7 @@ class LocalProcess:
         # A blocking waitpid in a thread sees the exit at once; Popen.wait(timeout) polls with
         # sleeps of up to 50 ms, which a chain of short steps pays at every step.
         self._exited = threading.Event()
+        self._descendants: dict[int, psutil.Process] = {}
         threading.Thread(target=self._reap, name=f"reap-{proc.pid}", daemon=True).start()
 
     def _reap(self) -> None:
@@ -48,6 +50,7 @@ class LocalProcess:
 
     def wait(self, timeout: float) -> StepOutcome | None:
         if not self._exited.wait(timeout):
+            self._note_descendants()
             return None
         code = self._proc.returncode
         if code < 0:
@@ -59,9 +62,30 @@ class LocalProcess:
             kill_process_group(self.pid, None, grace_seconds)
         self._exited.wait(5)
 
+    def _note_descendants(self) -> None:
+        """Remember the step's descendants seen so far (one that left its process group, with
+        setsid, is still stopped when the step ends)."""
+        try:
+            for child in psutil.Process(self.pid).children(recursive=True):
+                self._descendants.setdefault(child.pid, child)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
     def close(self) -> None:
+        """Stop the step and every descendant: its process group (where a double-forked child
+        still is), then each descendant seen while it ran."""
         if not self._exited.is_set():
             self.stop(0.0)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for child in self._descendants.values():
+            try:
+                if child.is_running():  # psutil checks it is the same process (create time)
+                    child.kill()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
 
 
 class LocalExecutor:

@@ -8,13 +8,14 @@ Credentials given at registration are never stored; only which kind was given is
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
 from runner.sdk.cloud_only_datastores import CloudOnlyDatastores
 from runner.step_runtime.exceptions import UserErrorException
 from store import catalog
+from store.errors import StoreError
+from store.nofollow import copy_file_out, copy_tree, open_dir_beneath, walk
 from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
 
 _SECRET_FIELDS = ("sas_token", "account_key", "client_secret", "user_password", "password",
@@ -152,16 +153,18 @@ class AbstractAzureStorageDatastore(AbstractDatastore):
         if show_progress:
             print(f"Uploading an estimated of {len(pairs)} files")
         uploaded = 0
+        root = self._root.resolve()
         for src, blob in pairs:
             dest = self._local_path(blob, what="target_path")
-            if dest.exists() and not overwrite:
+            if os.path.lexists(dest) and not overwrite:
                 if show_progress:
                     print(f"Target already exists. Skipping upload for {blob}")
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.amlocal-upload")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            try:  # written under a fresh name, then renamed: no link a step planted is followed
+                copy_tree(src, root, dest.relative_to(root), f"upload {src}",
+                          f"datastore {self.name}")
+            except StoreError as exc:
+                raise UserErrorException(f"upload_files: {exc}") from exc
             uploaded += 1
             if show_progress:
                 print(f"Uploading {src}\nUploaded {blob}, {uploaded} files out of an estimated "
@@ -169,30 +172,52 @@ class AbstractAzureStorageDatastore(AbstractDatastore):
         if show_progress:
             print(f"Uploaded {uploaded} files")
 
+    def _files_under(self, prefix: str, what: str) -> list[str]:
+        """The datastore paths of the regular files `prefix` names: a file, a
+        folder, or a partial name as with blobs; read without following a link, a link to
+        outside the datastore or a special file an UnsafeFileError."""
+        folder = prefix
+        try:
+            fd = open_dir_beneath(self._root, prefix, what)
+        except (NotADirectoryError, FileNotFoundError):
+            folder = prefix.rpartition("/")[0]
+            try:
+                fd = open_dir_beneath(self._root, folder, what)
+            except (NotADirectoryError, FileNotFoundError):
+                return []
+        try:
+            names = [f"{folder}/{e.rel}" if folder else e.rel
+                     for e in walk(fd, what) if e.kind == "file"]
+        finally:
+            os.close(fd)
+        if folder == prefix:
+            return names
+        if prefix in names:
+            return [prefix]
+        return [n for n in names if n.startswith(prefix)]
+
     def download(self, target_path: str, prefix: str | None = None, overwrite: bool = False,
                  show_progress: bool = True) -> int:
         """Copy the files under `prefix` into `target_path`, keeping their datastore paths."""
         prefix_clean = normalize_datastore_path(prefix, what="prefix")
-        root = self._local_path("")
-        base = self._local_path(prefix_clean, what="prefix")
-        if base.is_file():
-            candidates = [base]
-        elif base.is_dir():
-            candidates = sorted(p for p in base.rglob("*") if p.is_file())
-        else:  # a prefix may be a partial name, as with blobs
-            parent = base.parent
-            candidates = sorted(p for p in parent.rglob("*") if p.is_file()
-                                and p.relative_to(root).as_posix().startswith(prefix_clean))
+        self._root.mkdir(parents=True, exist_ok=True)
+        what = f"datastore {self.name}"
+        try:
+            names = self._files_under(prefix_clean, what)
+        except StoreError as exc:
+            raise UserErrorException(f"download: {exc}") from exc
         count = 0
-        for src in candidates:
-            rel = src.relative_to(root)
+        for rel in names:
             dest = Path(target_path) / rel
             if dest.exists() and not overwrite:
                 if show_progress:
-                    print(f"Target already exists. Skipping download for {rel.as_posix()}")
+                    print(f"Target already exists. Skipping download for {rel}")
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+            try:
+                copy_file_out(self._root, rel, dest, what)
+            except StoreError as exc:
+                raise UserErrorException(f"download: {exc}") from exc
             count += 1
         if show_progress:
             print(f"Downloaded {count} files")

@@ -25,7 +25,9 @@ from store import runs as store_runs
 from store import status as st
 from store.artifacts import list_artifacts, record_artifacts
 from store.catalog import get_pipeline, publish_pipeline
+from store.errors import StoreError
 from store.layout import StepRunFiles
+from store.nofollow import copy_file_out, read_log
 from store.records import PipelineRunRecord, StepRunRecord
 
 _METRIC_KINDS = ("scalar", "list", "row", "table", "image")
@@ -83,7 +85,7 @@ class _StoredRun(Run):
     def properties(self) -> dict:
         return self.get_properties()
 
-    def _emit(self, kind: str, name: str, value: Any) -> None:
+    def _write_event(self, kind: str, name: str, value: Any) -> None:
         """Store what is logged to this run from outside a step, at once."""
         if kind in _METRIC_KINDS:
             store_metrics.insert_metrics(self._conn, [(self.id, name, kind, value, time.time())])
@@ -102,6 +104,17 @@ class _StoredRun(Run):
     def _artifacts(self) -> dict[str, Path]:
         """The files kept with this run (outputs, logs, uploads), for get_file_names & co."""
         return {a.name: a.path for a in list_artifacts(self._conn, self.id)}
+
+    def _copy_kept(self, kept: Path, target: Path) -> None:
+        """Copy a kept file out of the workspace, no folder below the workspace followed if a
+        step replaced it with a link (nor the file itself), never reading a FIFO."""
+        root = self._local.layout.root
+        try:
+            copy_file_out(root, Path(kept).relative_to(root), target, f"run {self.id}")
+        except ValueError as exc:
+            raise UserErrorException(f"{kept} is not in the workspace {root}") from exc
+        except StoreError as exc:
+            raise UserErrorException(str(exc)) from exc
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
                             raise_on_error: bool = True) -> str:
@@ -271,12 +284,10 @@ class StepRun(StepRunApi, _StoredRun):
         return files
 
     def get_stdout_log(self) -> str:
-        path = self._log_paths()["azureml-logs/stdout.txt"]
-        return path.read_text(errors="replace") if path.exists() else ""
+        return read_log(self._log_paths()["azureml-logs/stdout.txt"])
 
     def get_stderr_log(self) -> str:
-        path = self._log_paths()["azureml-logs/stderr.txt"]
-        return path.read_text(errors="replace") if path.exists() else ""
+        return read_log(self._log_paths()["azureml-logs/stderr.txt"])
 
     def get_job_log(self) -> str:
         return self.get_stdout_log() + self.get_stderr_log()

@@ -12,11 +12,13 @@ from typing import Any
 from runner.step_runtime import contract
 from runner.step_runtime.events import EventWriter
 from runner.step_runtime.experiment_ref import StepExperiment
+from runner.step_runtime.metric_values import metric_name, scalar
 from runner.step_runtime.exceptions import RunEnvironmentException, UserErrorException
 from runner.step_runtime.run_readback import RunReadback
 
 _context_cache: dict[str, "Run"] = {}
 _writers: dict[str, EventWriter] = {}
+_METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
 
 
 def _writer(path: str) -> EventWriter:
@@ -112,6 +114,12 @@ class Run(RunReadback):
 
     # ----------------------------------------------------------------- recording
     def _emit(self, kind: str, name: str, value: Any) -> None:
+        """Check a metric's name, then record the event."""
+        if kind in _METRIC_KINDS:
+            metric_name(name)
+        self._write_event(kind, name, value)
+
+    def _write_event(self, kind: str, name: str, value: Any) -> None:
         if not self._events_path:
             raise UserErrorException(f"run {self._run_id} is not the context of a step; "
                                      "log to it from inside its step")
@@ -122,15 +130,15 @@ class Run(RunReadback):
         if isinstance(value, (list, tuple, range, GeneratorType, set)):
             raise UserErrorException(
                 f"Metric {name}: log() takes a single value; use log_list() for a list")
-        self._emit("scalar", name, value)
+        self._emit("scalar", name, scalar(metric_name(name), value))
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of values under one name."""
-        self._emit("list", name, list(value))
+        self._emit("list", name, [scalar(metric_name(name), v) for v in value])
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Log one row of a table metric; its columns are the keyword arguments."""
-        self._emit("row", name, kwargs)
+        self._emit("row", name, {k: scalar(metric_name(name), v) for k, v in kwargs.items()})
 
     def log_table(self, name: str, value: dict, description: str = "") -> None:
         """Log a table given as {column: [values]}."""

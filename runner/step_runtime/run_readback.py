@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -195,7 +196,17 @@ class RunReadback(WorkspacePortal):
         if target.is_dir():
             target = target / Path(name).name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(files[name], target)
+        self._copy_kept(files[name], target)
+
+    def _copy_kept(self, kept: Path, target: Path) -> None:
+        """Copy the kept file `kept` to `target`, never through a link and never from a FIFO."""
+        fd = os.open(kept, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as src:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UserErrorException(f"{kept.name} is not a regular file")
+            os.set_blocking(fd, True)
+            with open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
 
     def download_files(self, prefix: str | None = None, output_directory: str | None = None,
                        output_paths: list[str] | None = None, batch_size: int = 100,
