@@ -36,6 +36,7 @@ def main() -> None:
     step_run = next(run.get_steps())
     from store.layout import StepRunFiles
     from store.metrics import delete_metrics, latest_metrics
+    from store.runs import advance_events_offset, events_offset
     record = step_run._record()
     per_call = json.loads((folder / ".amlocal" / "runs" / run.id / step_run.id / "artifacts" / "timing.json").read_text())
     (latest,) = latest_metrics(ws._local.conn, [step_run.id])
@@ -47,6 +48,7 @@ def main() -> None:
     took_each = []
     for _ in range(REPEATS):
         delete_metrics(conn, [step_run.id])
+        advance_events_offset(conn, step_run.id, events_offset(conn, step_run.id), 0)
         ingestor = EventIngestor(conn, events, step_run.id, run.id, {})
         t0 = time.perf_counter()
         assert ingestor.poll() == N

@@ -15,7 +15,7 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # pipeline_run columns added in version 4 → the property that held them before.
 _OPTION_COLUMNS = {"script_path": "amlocal.script", "executor": "amlocal.executor",
                    "base_image": "amlocal.base_image",
@@ -45,6 +45,9 @@ MIGRATIONS: dict[int, list[str]] = {
         "created_at FLOAT NOT NULL, updated_at FLOAT NOT NULL, PRIMARY KEY (id), "
         "FOREIGN KEY(pipeline_id) REFERENCES pipeline (id))",
         "CREATE INDEX ix_pipeline_draft_name ON pipeline_draft (name)"],
+    # How far the step's event file was ingested, so that whoever finishes a run whose runner
+    # died ingests the rest, once.
+    5: ["ALTER TABLE step_run ADD COLUMN events_offset INTEGER NOT NULL DEFAULT 0"],
 }
 BUSY_TIMEOUT_MS = 10_000
 LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program
@@ -122,16 +125,25 @@ def begin_immediate(conn: sqlite3.Connection, patience: float | None = None) -> 
 
 
 class transaction:
-    """Context manager: `BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` on an exception."""
+    """Context manager: `BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` on an exception.
+
+    Inside another transaction on the same connection it only joins it: the outer one commits
+    or rolls back everything (so a batch of store calls can be made atomic by its caller).
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.joined = False
 
     def __enter__(self) -> sqlite3.Connection:
-        begin_immediate(self.conn)
+        self.joined = self.conn.in_transaction
+        if not self.joined:
+            begin_immediate(self.conn)
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.joined:
+            return
         if exc_type is None:
             self.conn.execute("COMMIT")
         else:

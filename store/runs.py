@@ -76,8 +76,8 @@ def create_pipeline_run(conn: sqlite3.Connection, run: NewPipelineRun,
         conn.executemany(
             "INSERT INTO step_run (id, pipeline_run_id, node_id, name, position, status, "
             "created_at, compute_target, arguments_json, outputs_json, properties_json, "
-            "tags_json, phases_json, run_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', '{}', '{}', '{}', "
-            "'{}', ?)",
+            "tags_json, phases_json, events_offset, run_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', "
+            "'{}', '{}', '{}', '{}', 0, ?)",
             [(s.id, run.id, s.node_id, s.name, s.position, st.NOT_STARTED, now, s.compute_target,
               s.run_dir) for s in steps])
 
@@ -310,3 +310,21 @@ def finish_open_step_runs(conn: sqlite3.Connection, pipeline_run_id: str, status
                      f"WHERE pipeline_run_id = ? AND status IN ({st.ACTIVE_PLACEHOLDERS})",
                      (status, error, time.time(), pipeline_run_id, *sorted(st.ACTIVE)))
 
+
+
+def events_offset(conn: sqlite3.Connection, step_run_id: str) -> int:
+    """How many bytes of the step run's event file are already stored."""
+    row = conn.execute("SELECT events_offset FROM step_run WHERE id = ?", (step_run_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no step run {step_run_id}")
+    return row[0]
+
+
+def advance_events_offset(conn: sqlite3.Connection, step_run_id: str, start: int, end: int) -> bool:
+    """Move the step run's ingested offset from `start` to `end`; False when it was no longer
+    `start` (someone else ingested those bytes). Called inside the transaction that stores
+    what the bytes held, so an event is stored exactly once whoever ingests it."""
+    with transaction(conn):
+        moved = conn.execute("UPDATE step_run SET events_offset = ? WHERE id = ? AND events_offset = ?",
+                             (end, step_run_id, start)).rowcount
+    return moved == 1

@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Experiment(SQLModel, table=True):
@@ -119,6 +119,8 @@ class StepRun(SQLModel, table=True):
     fingerprint_json: Optional[str] = None
     # When each phase began: queued, preparing, starting, waiting (warm, for a node), running, ended.
     phases_json: str = "{}"
+    # Bytes of the step's event file already stored (advanced with what they held, atomically).
+    events_offset: int = 0
     arguments_json: str = "[]"
     outputs_json: str = "{}"
     properties_json: str = "{}"

@@ -47,6 +47,7 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
         raw.execute(f"ALTER TABLE pipeline_run DROP COLUMN {column}")
     raw.execute("ALTER TABLE module_version DROP COLUMN status")  # added in schema 5
     raw.execute("DROP TABLE pipeline_draft")  # added in schema 5
+    raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")  # added in schema 6
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("PRAGMA user_version=1")
     raw.commit()
@@ -74,6 +75,7 @@ def test_a_version_3_database_moves_the_submit_options_out_of_the_properties(tmp
         raw.execute(f"ALTER TABLE pipeline_run DROP COLUMN {column}")
     raw.execute("ALTER TABLE module_version DROP COLUMN status")
     raw.execute("DROP TABLE pipeline_draft")
+    raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
     raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
                 "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
@@ -92,6 +94,31 @@ def test_a_version_3_database_moves_the_submit_options_out_of_the_properties(tmp
     assert (run.executor, run.base_image, run.script) == ("docker", "img:1", "/src/pipeline.py")
     assert (run.subscription_id, run.resource_group, run.workspace_name) == ("sub", "rg", "ws")
     assert dict(run.properties) == {"azureml.git.branch": "main"}
+
+
+def test_a_version_5_database_gets_the_ingested_offset_of_its_step_runs(tmp_path):
+    """Step runs recorded before schema 6 count as not ingested yet (offset 0, an int)."""
+    from store.runs import events_offset
+    path = tmp_path / "a.db"
+    database.connect(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")
+    raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
+    raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
+                "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
+    raw.execute("INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, "
+                "parameters_json, tags_json, properties_json, continue_on_step_failure, "
+                "regenerate_outputs, cancel_requested, run_dir) VALUES ('r', 'e', 'p', 'Finished', "
+                "0, '{}', '{}', '{}', 0, 0, 0, '/runs/r')")
+    raw.execute("INSERT INTO step_run (id, pipeline_run_id, node_id, name, position, status, "
+                "created_at, phases_json, arguments_json, outputs_json, properties_json, tags_json, "
+                "run_dir) VALUES ('s', 'r', 'n', 'train', 0, 'Finished', 0, '{}', '[]', '{}', '{}', "
+                "'{}', '/runs/r/s')")
+    raw.execute("PRAGMA user_version=5")
+    raw.commit()
+    raw.close()
+    offset = events_offset(database.connect(path), "s")
+    assert offset == 0 and type(offset) is int
 
 
 def test_a_foreign_sqlite_file_is_refused(tmp_path):

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Callable
 
 from store.artifacts import record_artifacts
+from store.database import transaction
 from store.errors import StoreError
 from store.metrics import insert_metrics
 from store.nofollow import open_file_beneath
-from store.runs import merge_run_json
+from store.runs import advance_events_offset, events_offset, merge_run_json
 
 METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
 
@@ -21,6 +22,10 @@ class EventIngestor:
 
     A `cancel` event of the pipeline run (the step called `run.parent.cancel()`) is not
     stored: it sets `canceled_run` and calls `on_cancel`, which stops the run.
+
+    It starts where the step run's stored offset says and advances that offset in the
+    transaction that stores the events, so a runner killed between two polls loses nothing
+    and whoever reconciles the run afterwards ingests the rest without storing any twice.
     """
 
     def __init__(self, conn: sqlite3.Connection, events_path: Path, step_run_id: str,
@@ -31,7 +36,7 @@ class EventIngestor:
         self.step_run_id = step_run_id
         self.pipeline_run_id = pipeline_run_id
         self.artifact_dirs = artifact_dirs
-        self.offset = 0
+        self.offset = events_offset(conn, step_run_id)
         self.ingested = 0
         self.bad_lines = 0
         self.on_cancel = on_cancel
@@ -41,7 +46,7 @@ class EventIngestor:
     def poll(self) -> int:
         """Store every complete event appended since the last call; returns how many."""
         try:
-            with open(self.path, "rb") as f:
+            with open(self.path, "rb") as f:  # the runner's own file: a step cannot replace it
                 f.seek(self.offset)
                 data = f.read()
         except FileNotFoundError:
@@ -49,11 +54,22 @@ class EventIngestor:
         end = data.rfind(b"\n")
         if end < 0:
             return 0
+        text = data[:end].decode("utf-8", errors="replace")
+        with transaction(self.conn):
+            if not advance_events_offset(self.conn, self.step_run_id, self.offset,
+                                         self.offset + end + 1):
+                self.offset = events_offset(self.conn, self.step_run_id)  # ingested elsewhere
+                return self.ingested
+            self._store(text)
         self.offset += end + 1
+        return self.ingested
+
+    def _store(self, text: str) -> None:
+        """Store the events of `text` (inside the caller's transaction)."""
         points: list[tuple] = []  # (run_id, name, kind, value, logged_at), as insert_metrics takes
         append = points.append
         mine = (self.step_run_id, self.pipeline_run_id)
-        for event in self._parse(data[:end].decode("utf-8", errors="replace")):
+        for event in self._parse(text):
             run_id, kind = event.get("run"), event.get("kind")
             if run_id not in mine or not isinstance(event.get("name"), str):
                 self.bad_lines += 1  # not this step's, or no metric a store can keep: skipped
@@ -69,7 +85,6 @@ class EventIngestor:
                 points.clear()
                 self._other(run_id, kind, event.get("name"), event.get("value"))
         self._flush(points)
-        return self.ingested
 
     def _parse(self, text: str) -> list[dict]:
         events, bad = parse_events(text)

@@ -1,7 +1,9 @@
-"""Finding runs whose runner died, and cancelling runs politely (ask, wait, kill)."""
+"""Finding runs whose runner died, finishing them as the runner would have, and cancelling
+runs politely (ask, wait, kill)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import time
@@ -9,10 +11,12 @@ import time
 from runner.errors import RunnerError
 from runner.executors.processes import process_alive
 from store import status as st
-from store.layout import WorkspaceLayout
-from store.records import PipelineRunRecord
+from store.layout import StepRunFiles, WorkspaceLayout
+from store.nofollow import UnsafeFileError
+from store.records import PipelineRunRecord, StepRunRecord
 from store.runs import (active_run_ids, find_pipeline_run, finish_open_step_runs,
-                        finish_pipeline_run, get_pipeline_run, get_step_runs, request_cancel)
+                        finish_pipeline_run, get_pipeline_run, get_step_runs, request_cancel,
+                        update_step_run)
 
 RUNNER_LOST = "runner lost: the runner process of this run is gone (killed or crashed)"
 STARTED_GRACE_SECONDS = 30.0
@@ -43,15 +47,41 @@ def reconcile_run(conn: sqlite3.Connection, layout: WorkspaceLayout, run_id: str
     active = [s for s in get_step_runs(conn, run_id) if s.status in st.ACTIVE and s.executor]
     if active:  # only then: `amlocal runs` reconciles every active run and should stay light
         from runner.executors.registry import make_executor
+    stopped = set()
     for name in sorted({s.executor for s in active if s.executor}):
         try:
             make_executor(name, layout, may_build=False).stop_lost_steps(
                 run_id, [s for s in active if s.executor == name])
+            stopped.add(name)
         except RunnerError:
             pass  # e.g. no engine now: the next Docker runner start removes the containers
+    for step in active:
+        if step.executor in stopped:
+            take_in_lost_step(conn, layout, run_id, step)
     finish_open_step_runs(conn, run_id, st.FAILED, RUNNER_LOST)
     finish_pipeline_run(conn, run_id, st.FAILED, RUNNER_LOST)
     return True
+
+
+def take_in_lost_step(conn: sqlite3.Connection, layout: WorkspaceLayout, run_id: str,
+                      step: StepRunRecord) -> None:
+    """What the runner would have done when the (now stopped) step ended: store the rest of
+    its event file (from the offset the runner reached, so nothing twice), keep its
+    `./outputs` and `./logs` as artifacts, and remove its working copy. A link or special
+    file it left there is named in the step's error instead of being followed."""
+    files = StepRunFiles(step.run_dir)
+    if not files.workdir.is_dir() or files.workdir.is_symlink():
+        return  # it never started (or the runner had already taken it in)
+    from runner.engine.ingest import EventIngestor
+    from runner.engine.step_outputs import collect_artifacts
+    EventIngestor(conn, files.events, step.id, run_id,
+                  {step.id: files.artifacts, run_id: layout.run_artifacts_dir(run_id)}).poll()
+    try:
+        collect_artifacts(conn, step.id, files)
+    except UnsafeFileError as exc:
+        update_step_run(conn, step.id, status=st.FAILED, error=f"{RUNNER_LOST}; {exc}",
+                        end_time=time.time())
+    shutil.rmtree(files.workdir, ignore_errors=True)  # never follows a link inside it
 
 
 def reconcile_active_runs(conn: sqlite3.Connection, layout: WorkspaceLayout) -> int:

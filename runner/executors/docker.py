@@ -314,8 +314,14 @@ class DockerExecutor:
         return Usage(percent, stats.get("memory_stats", {}).get("usage", 0) / 2**20)
 
     def stop_lost_steps(self, pipeline_run_id: str, steps: Iterable[StepRunRecord]) -> None:
-        """Remove the containers of the lost run `pipeline_run_id` (they have no pid of ours)."""
+        """Remove the containers of the lost run `pipeline_run_id` (they have no pid of ours),
+        then hand what its steps wrote as another uid back to the workspace owner."""
         self.reap_orphans(keep_run=lambda run_id: run_id != pipeline_run_id)
+        if self.step_user() != (self.uid, self.gid):
+            for step in steps:
+                writable = [step.run_dir, *(out.local_path for out in step.outputs.values())]
+                self._hand_over([Mount(Path(p), read_only=False) for p in writable
+                                 if os.path.lexists(p)], self.uid, self.gid)
 
     def reap_orphans(self, keep_run: Callable[[str | None], bool]) -> list[str]:
         """Remove this workspace's step containers whose run is over; returns their step run ids."""
