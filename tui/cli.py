@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from runner.errors import RunnerError
     from store.database import damaged_database_message
+    from store.disk_space import is_disk_full, no_space_message
     from store.errors import StoreError
     try:
         if args.command == "run":
@@ -102,10 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except sqlite3.DatabaseError as exc:  # damaged pages found by a query, not at open
-        print(f"amlocal: error: {damaged_database_message(exc)}", file=sys.stderr)
-        return 1
-    except (StoreError, RunnerError, FileNotFoundError) as exc:
+    except (sqlite3.Error, OSError, StoreError, RunnerError) as exc:
+        if is_disk_full(exc):  # a full disk, said as one, wherever it was met
+            what = no_space_message(None, "the workspace cannot be written")
+            print(f"amlocal: error: {what}; free some space and retry", file=sys.stderr)
+            return 1
+        if isinstance(exc, sqlite3.DatabaseError):  # damaged pages found by a query, not at open
+            print(f"amlocal: error: {damaged_database_message(exc)}", file=sys.stderr)
+            return 1
+        if not isinstance(exc, (StoreError, RunnerError, FileNotFoundError)):
+            raise
         if getattr(args, "traceback", False) and getattr(exc, "user_traceback", ""):
             print(exc.user_traceback, end="", file=sys.stderr)
         print(f"amlocal: error: {exc}", file=sys.stderr)

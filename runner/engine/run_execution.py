@@ -19,6 +19,7 @@ from store import status as st
 from store.catalog import get_compute_target, get_pipeline
 from store.records import StepRunRecord
 from store.run_numbers import pipeline_run_number
+from store.disk_space import NO_SPACE, SpaceReserve
 from store.runs import (cancel_requested, finish_open_step_runs, finish_pipeline_run,
                         get_pipeline_run, get_step_runs, mark_runner_started, update_step_run)
 from store.workspace import OpenWorkspace
@@ -53,6 +54,7 @@ class PipelineRunExecution:
         self.ctx: RunContext | None = None
         self._snapshots = SnapshotCache()
         self._records: dict[str, StepRunRecord] = {}
+        self._machine_fault: str | None = None  # a step's "no space left on device (…)"
 
     def request_stop(self, reason: str) -> None:
         """Stop everything still running or waiting (idempotent; the first reason wins)."""
@@ -69,6 +71,7 @@ class PipelineRunExecution:
         conn = self.local.conn
         me = psutil.Process()
         mark_runner_started(conn, self.run_id, me.pid, me.create_time())
+        SpaceReserve(self.local.layout.root).keep()  # what lets a full disk's failure be recorded
         run = get_pipeline_run(conn, self.run_id)
         spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
         ctx = self.ctx = RunContext.of(self.local.layout, run, spec)
@@ -122,6 +125,8 @@ class PipelineRunExecution:
             threads.pop(node).join()
             if result.status == st.FINISHED:
                 ctx.producer_outputs[node] = result.outputs or {}
+            elif (result.error or "").startswith(NO_SPACE) and self._machine_fault is None:
+                self._machine_fault = result.error
             not_run = state.step_ended(node, result.status)
             if state.stop_reason is not None:
                 self.request_stop(state.stop_reason)
@@ -135,6 +140,8 @@ class PipelineRunExecution:
 
     def _finish(self, state: SchedulerState) -> str:
         status, reason = state.outcome()
+        if status == st.FAILED and self._machine_fault:
+            reason = f"{reason}: {self._machine_fault}"
         conn = self.local.conn
         if status != st.FINISHED:
             open_reason = "not run: an upstream step failed" if state.failures else reason or ""

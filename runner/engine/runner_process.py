@@ -21,6 +21,7 @@ from runner.executors.base import Executor
 from runner.executors.registry import make_executor
 from runner.paths import PACKAGE_PARENT
 from store import status as st
+from store.disk_space import SpaceReserve, is_disk_full, no_space_message
 from store.runs import finish_open_step_runs, finish_pipeline_run, get_pipeline_run
 from store.workspace import OpenWorkspace, open_workspace_at
 
@@ -45,12 +46,25 @@ def fail_run(local: OpenWorkspace, run_id: str, error: str) -> None:
 
 def execute_run(local: OpenWorkspace, run_id: str, execution: PipelineRunExecution) -> str:
     """Execute a run; a crash of ours fails the run with its reason instead of leaving it
-    Running under a live runner (this process may be a watcher that goes on)."""
+    Running under a live runner (this process may be a watcher that goes on). A full disk is
+    said in one line, after giving up the space reserve so that the failure can be recorded;
+    if even that cannot be written, whoever finds the runner gone fails the run later."""
     try:
         return execution.execute()
     except BaseException as exc:
-        traceback.print_exc()
-        fail_run(local, run_id, f"runner crashed: {type(exc).__name__}: {exc}")
+        if is_disk_full(exc):
+            SpaceReserve(local.layout.root).release()
+            reason = no_space_message(local.layout.root, "recording the run")
+        else:
+            traceback.print_exc()
+            reason = f"runner crashed: {type(exc).__name__}: {exc}"
+        print(f"amlocal runner: run {run_id} failed: {reason}", file=sys.stderr)
+        try:
+            fail_run(local, run_id, reason)
+        except Exception as again:
+            if not is_disk_full(again):
+                raise
+            print(f"amlocal runner: could not record it: {again}", file=sys.stderr)
         return st.FAILED
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from runner.spec import StepSpec
 from store import status as st
 from store.database import connect
 from store.datastore_paths import resolve_in_datastore
+from store.disk_space import NO_SPACE, SpaceReserve, is_disk_full, no_space_message
 from store.errors import StoreError
 from store.nofollow import Canceled, UnsafeFileError, copy_tree
 from store.records import StepRunRecord, StoredOutput
@@ -95,6 +97,7 @@ class StepExecution:
         self.slot = slot
         self.on_started = on_started  # told once the step's container or process is up
         self.phases: dict[str, float] = dict(record.phases)
+        self._ingestor: EventIngestor | None = None
 
     @property
     def canceled_by_me(self) -> str:
@@ -113,12 +116,38 @@ class StepExecution:
             return self._run(conn)
         except Canceled:
             return self._end(conn, StepResult(st.CANCELED, self.stop.reason))
-        except (RunnerError, StoreError) as exc:
-            return self._end(conn, StepResult(st.FAILED, str(exc)))
-        except Exception as exc:  # a bug of ours must not hang the run: fail the step, say why
+        except Exception as exc:
+            if is_disk_full(exc):
+                return self._out_of_space(conn, exc)
+            if isinstance(exc, (RunnerError, StoreError)):
+                return self._end(conn, StepResult(st.FAILED, str(exc)))
+            # a bug of ours must not hang the run: fail the step, say why
             return self._end(conn, StepResult(st.FAILED, f"internal error: {type(exc).__name__}: {exc}"))
         finally:
             conn.close()
+
+    def _out_of_space(self, conn: sqlite3.Connection, exc: BaseException) -> StepResult:
+        """The disk filled up: with the step stopped and its working copy gone, give up the
+        workspace's space reserve, store what is left of its event file, fail it saying so and
+        stop the run (every other step would hit the same wall)."""
+        layout = self.ctx.layout
+        doing = "writing the workspace database" if not isinstance(exc, OSError) else (
+            f"writing {exc.filename}" if exc.filename else "writing the step's files")
+        reason = no_space_message(layout.root, doing)  # the free space before any is given back
+        self.stop.set(reason)
+        SpaceReserve(layout.root).release()
+        shutil.rmtree(self.files.workdir, ignore_errors=True)
+        try:  # the runner's log (or the watcher's terminal); it may be on the full disk too
+            print(f"amlocal runner: step {self.step.name} failed: {reason}", file=sys.stderr)
+        except OSError:
+            pass
+        if self._ingestor is not None:
+            try:
+                self._ingestor.poll()
+            except Exception as again:
+                if not is_disk_full(again):
+                    raise
+        return self._end(conn, StepResult(st.FAILED, reason))
 
     def _end(self, conn: sqlite3.Connection, result: StepResult, exit_code: int | None = None) -> StepResult:
         update_step_run(conn, self.step_run_id, status=result.status, error=result.error,
@@ -169,6 +198,7 @@ class StepExecution:
                                      {self.step_run_id: self.files.artifacts,
                                       self.ctx.run_id: self.ctx.layout.run_artifacts_dir(self.ctx.run_id)},
                                      on_cancel=lambda: self.stop.set(self.canceled_by_me))
+            self._ingestor = ingestor
             handle = self.executor.start(prepared.invocation, held=self.slot is not None)
             self.on_started()
             try:
@@ -218,6 +248,9 @@ class StepExecution:
             return self._finished(conn, history, prepared.outputs, 0)
         detail = _last_line(prepared.invocation.files.stderr)
         reason = outcome.reason or f"exit code {outcome.exit_code}"
+        if "[Errno 28]" in detail or "No space left on device" in detail:
+            return self._end(conn, StepResult(st.FAILED, f"{NO_SPACE} ({reason}: {detail})"),
+                             outcome.exit_code)
         return self._end(conn, StepResult(st.FAILED, f"{reason}: {detail}" if detail else reason),
                          outcome.exit_code)
 
