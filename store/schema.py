@@ -120,7 +120,7 @@ class StepRun(SQLModel, table=True):
     # When each phase began: queued, preparing, starting, waiting (warm, for a node), running, ended.
     phases_json: str = "{}"
     # Bytes of the step's event file already stored (advanced with what they held, atomically).
-    events_offset: int = 0
+    events_offset: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     arguments_json: str = "[]"
     outputs_json: str = "{}"
     properties_json: str = "{}"

@@ -381,3 +381,39 @@ def test_an_action_that_fails_says_why_and_the_dashboard_goes_on(sample_workspac
             await pilot.press("enter")  # still alive: the runs open
             await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == 1)
     asyncio.run(scenario())
+
+
+def test_escape_bytes_and_markup_from_a_step_are_shown_as_text_never_as_styles_or_control(
+        workspace, write, tmp_path):
+    """What a step prints, names and raises reaches the screen as literal text: ESC is shown
+    as \\x1b, and "[red]" or a stray "[/]" stays as typed (no restyling, no markup error)."""
+    from runner.sdk import Experiment, Pipeline, PythonScriptStep
+    write("steps/evil.py", """
+        from azureml.core import Run
+        run = Run.get_context()
+        print("\\x1b[2J\\x1b]0;pwned\\x07[red]loud[/]", flush=True)
+        run.log("\\x1b[31mrisk[/]", 1)
+        raise SystemExit("bad [/] end \\x1b[5m")
+    """)
+    step = PythonScriptStep("evil.py", name="evil", source_directory=str(tmp_path / "steps"))
+    run = Experiment(workspace, "evil").submit(Pipeline(workspace, [step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+
+    async def scenario():
+        app = DashboardApp(workspace._local.layout)
+        async with app.run_test(size=(180, 50)) as pilot:
+            app.push_screen(RunScreen(run.id))
+            await _until(pilot, lambda: isinstance(app.screen, RunScreen)
+                         and _table(app, "#steps").row_count == 1)
+            log = app.screen.query_one("#log", Log)
+            await _until(pilot, lambda: bool(log.lines))
+            assert log.lines[0] == "\\x1b[2J\\x1b]0;pwned\\x07[red]loud[/]"
+            note = _cells(_table(app, "#steps"))[0][5]
+            assert note == "exit code 1: bad [/] end \\x1b[5m"
+            await pilot.press("2")
+            await _until(pilot, lambda: _table(app, "#metric-table").row_count == 1)
+            assert _cells(_table(app, "#metric-table"))[0][0] == "\\x1b[31mrisk[/]"
+            await pilot.press("4")
+            details = app.screen.query_one("#step-details")
+            await _until(pilot, lambda: "bad [/] end \\x1b[5m" in _rendered(app, details))
+    asyncio.run(scenario())

@@ -171,3 +171,90 @@ def test_escape_bytes_from_a_step_are_shown_escaped_by_logs_show_and_metrics(wor
         assert done.returncode == 0
         assert "\x1b" not in done.stdout
         assert "m\\x1b[31m" in done.stdout
+
+
+SLOW_STEP = """
+import time
+from azureml.core import Run
+run = Run.get_context()
+for i in range(1200):
+    run.log("tick", i); run.flush(); time.sleep(0.05)
+"""
+
+
+def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_cancel_while_another_program_holds_the_write_lock_waits_for_it_and_works(workspace, write, tmp_path):
+    """`amlocal cancel` while a database browser holds the write lock: it waits (no
+    "database is locked", no traceback), then cancels once the lock is let go."""
+    import sqlite3
+    import subprocess
+    import sys
+    import threading
+    write("steps/s.py", SLOW_STEP)
+    step = PythonScriptStep("s.py", name="s", source_directory=str(tmp_path / "steps"))
+    run = Experiment(workspace, "locked").submit(Pipeline(workspace, [step]))
+    _wait_for(lambda: list(run.get_steps()) and next(run.get_steps()).get_metrics().get("tick"),
+              "the step never logged")
+    holder = sqlite3.connect(workspace._local.layout.db_path, isolation_level=None,
+                             check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    env = {"AMLOCAL_HOME": str(workspace._local.layout.root)}
+    from conftest import AMLOCAL, REPO
+    import os
+    cancel = subprocess.Popen([*AMLOCAL, "cancel", run.id], cwd=tmp_path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    release = threading.Timer(12.0, lambda: holder.execute("COMMIT"))  # past the 10 s busy timeout
+    release.start()
+    out, err = cancel.communicate(timeout=120)
+    release.join()
+    assert (cancel.returncode, err) == (0, "")
+    assert out == f"cancel requested for run {run.id}\n"
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    (step_run,) = run.find_step_run("s")
+    assert step_run.get_status() == "Canceled"
+
+
+HUGE_OUTPUT = """
+import argparse, os
+parser = argparse.ArgumentParser()
+parser.add_argument("--out")
+out = parser.parse_args().out
+os.makedirs(out, exist_ok=True)
+with open(os.path.join(out, "huge.bin"), "wb") as f:
+    f.truncate(16 * 2**30)  # sparse: 16 GiB to hash, no disk used
+"""
+
+
+def test_hashing_a_huge_output_stops_when_the_run_is_canceled(workspace, write, tmp_path):
+    """After the step's process exits its output is hashed (what reuse compares); a cancel
+    during that hashing stops it: the step ends Canceled instead of hashing 16 GiB."""
+    import psutil
+
+    from runner.sdk import PipelineData
+    write("steps/s.py", HUGE_OUTPUT)
+    out = PipelineData("out", datastore=workspace.get_default_datastore())
+    step = PythonScriptStep("s.py", name="s", source_directory=str(tmp_path / "steps"),
+                            arguments=["--out", out], outputs=[out])
+    run = Experiment(workspace, "hash").submit(Pipeline(workspace, [step]))
+
+    def hashing() -> bool:
+        steps = list(run.get_steps())
+        if not steps:
+            return False
+        record = steps[0]._record()
+        return (record.status == "Running" and record.process_id is not None
+                and not psutil.pid_exists(record.process_id))
+    _wait_for(hashing, "the step never got to hashing its output")
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    (step_run,) = run.find_step_run("s")
+    assert step_run.get_status() == "Canceled"
+    assert step_run.get_details()["error"] == "canceled by user"

@@ -4,10 +4,28 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.text import Text
+from textual.markup import escape
 from textual.widgets import DataTable
+
+from tui.formatting import shown
 
 STATUS_STYLE = {"Finished": "green", "Failed": "bold red", "Running": "yellow",
                 "Canceled": "dim", "Queued": "cyan", "Preparing": "cyan", "NotStarted": "cyan"}
+
+
+def plain(text: str) -> Text:
+    """`text` as it is to be read, never as markup nor as terminal control: what a step
+    printed, named or raised cannot restyle or drive the screen (escape bytes become `\\xNN`)."""
+    return Text(shown(text))
+
+
+def literal(text: str) -> str:
+    """`text` to put inside markup: its brackets escaped, its escape bytes shown (`plain`)."""
+    return escape(shown(text))
+
+
+def _cell(cell: object) -> object:
+    return plain(cell) if isinstance(cell, str) else cell
 
 
 def status_text(status: str) -> Text:
@@ -16,7 +34,8 @@ def status_text(status: str) -> Text:
 
 
 class KeyedTable(DataTable):
-    """Rows are (key, cells); `sync` adds, updates and removes rows, never clearing the table."""
+    """Rows are (key, cells); `sync` adds, updates and removes rows, never clearing the table.
+    A text cell is shown as plain text (see `plain`)."""
 
     DEFAULT_CSS = """
     KeyedTable { height: 1fr; }
@@ -71,12 +90,12 @@ class KeyedTable(DataTable):
         for key, cells in rows:
             old = self._cells.get(key)
             if old is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*map(_cell, cells), key=key)
                 added = True
             elif old != cells:
                 for column, before, after in zip(column_keys, old, cells):
                     if before != after:
-                        self.update_cell(key, column, after, update_width=True)
+                        self.update_cell(key, column, _cell(after), update_width=True)
             self._cells[key] = cells
         if added:  # new rows go where `rows` puts them (e.g. newest first): the first column is unique
             order = {str(cells[0]): i for i, (_, cells) in enumerate(rows)}

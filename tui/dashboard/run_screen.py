@@ -13,7 +13,7 @@ from runner.executors.base import Executor
 from runner.executors.registry import make_executor
 from tui.dashboard.actions import perform
 from tui.dashboard.filter_input import FilterInput
-from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, status_text
+from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, literal, status_text
 from tui.dashboard.live_screen import LiveScreen
 from tui.dashboard.messages import LogLines, StepFactsLoaded
 from tui.dashboard.queries import RunDetail, Store
@@ -97,10 +97,10 @@ class RunScreen(LiveScreen):
     def show(self, detail: RunDetail) -> None:
         d = self.detail = detail
         self.query_one("#header", Static).update(
-            f"[b]{d.id}[/b]  [{STATUS_STYLE.get(d.status, 'default')}]{d.status}[/]  "
-            f"experiment {d.experiment}  started {d.started}  "
-            f"took {d.duration}\ngit {d.commit}  executor {d.executor}  parameters {d.parameters}"
-            + (f"\n[red]{d.error}[/red]" if d.error else ""))
+            f"[b]{literal(d.id)}[/b]  [{STATUS_STYLE.get(d.status, 'default')}]{d.status}[/]  "
+            + literal(f"experiment {d.experiment}  started {d.started}  took {d.duration}\n"
+                      f"git {d.commit}  executor {d.executor}  parameters {d.parameters}")
+            + (f"\n[red]{literal(d.error)}[/red]" if d.error else ""))
         table = self.query_one("#steps", KeyedTable)
         table.sync((s.id, (s.name, status_text(s.status), s.duration, s.executor, s.phases, s.note))
                    for s in d.steps)

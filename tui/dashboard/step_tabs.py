@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.widgets import Log, Static, TabPane
 from textual_plotext import PlotextPlot
 
-from tui.dashboard.keyed_table import KeyedTable
-from tui.formatting import short_value
+from tui.dashboard.keyed_table import KeyedTable, plain
+from tui.formatting import short_value, shown
 
 Metric = tuple[str, str, str, list[float], list]  # name, kind, latest, numeric series, values
 
@@ -26,16 +26,16 @@ def metric_tables(metrics: list[Metric]) -> Group:
             columns = values[-1]
             rows = [dict(zip(columns, cells)) for cells in zip(*columns.values())]
         elif kind == "image":
-            parts.append(f"{name}: {values[-1] if values else '-'}")
+            parts.append(plain(f"{name}: {values[-1] if values else '-'}"))
             continue
         else:
             continue
-        table = Table(title=name, title_justify="left")
+        table = Table(title=plain(name), title_justify="left")
         headers = list(dict.fromkeys(k for row in rows for k in row))
         for header in headers:
-            table.add_column(header)
+            table.add_column(plain(str(header)))
         for row in rows:
-            table.add_row(*(short_value(row.get(h, ""), 20) for h in headers))
+            table.add_row(*(plain(short_value(row.get(h, ""), 20)) for h in headers))
         parts.append(table)
     return Group(*parts)
 
@@ -57,7 +57,7 @@ class LogsTab(TabPane):
         self.log.clear()
 
     def append(self, lines: list[str]) -> None:
-        self.log.write_lines(lines)
+        self.log.write_lines([shown(line) for line in lines])
 
     def toggle_follow(self) -> bool:
         """Start or stop keeping the newest line in view; returns whether it follows now."""
@@ -86,8 +86,8 @@ class MetricsTab(TabPane):
         plot.plt.clear_data()
         if series:
             name, history = series[0]
-            plot.plt.plot(history, label=name)
-            plot.plt.title(name)
+            plot.plt.plot(history, label=shown(name))
+            plot.plt.title(shown(name))
         plot.refresh()
 
 
@@ -117,5 +117,5 @@ class DetailsTab(TabPane):
         yield Static("", id="step-details")
 
     def show(self, details: str, usage: str) -> None:
-        self.query_one("#step-details", Static).update(details)
-        self.query_one("#usage", Static).update(usage)
+        self.query_one("#step-details", Static).update(plain(details))
+        self.query_one("#usage", Static).update(plain(usage))
