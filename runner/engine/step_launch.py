@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.engine.parallel_launch import driver_arguments, driver_environment
 from runner.engine.run_context import RunContext, StepSetupError
 from runner.executors.base import Executor, Mount, ResolvedEnvironment, ResourceLimits, StepInvocation
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
@@ -128,6 +129,9 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         return ports[(token.kind, token.value)]
 
     arguments = tuple(resolve(t) for t in step.arguments)
+    if step.parallel is not None:
+        arguments = driver_arguments(step, step.parallel, resolve, arguments)
+        env_vars.update(driver_environment(step.parallel, resolve))
     for name, token in step.params.items():
         env_vars[parameter_env_name(name)] = resolve(token)
     for token in step.arguments:
@@ -178,9 +182,11 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
 
 
 def _argv(executor: Executor, step: StepSpec, arguments: tuple[str, ...]) -> tuple[str, ...]:
-    """What the step runs: its script with the step's Python, or a CommandStep's program (where
-    `python` means the step's Python)."""
+    """What the step runs: its script with the step's Python, a CommandStep's program (where
+    `python` means the step's Python), or a ParallelRunStep's driver."""
     program = step.command
+    if step.parallel is not None:
+        return (executor.python, "-m", contract.PARALLEL_DRIVER, *arguments)
     if program is None:
         return (executor.python, step.script_name or "", *arguments)
     return (executor.python if program in ("python", "python3") else program, *arguments)

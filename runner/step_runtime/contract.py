@@ -21,3 +21,6 @@ PARENT_ARTIFACTS_DIR = "AMLOCAL_PARENT_ARTIFACTS_DIR"
 STEP_NAME = "AMLOCAL_STEP_NAME"
 SECRETS_FILE = "AMLOCAL_SECRETS_FILE"  # the Key Vault file, read only when the step asks
 PARENT_RUN_NUMBER = "AMLOCAL_PARENT_RUN_NUMBER"  # the pipeline run's number in its experiment
+PARALLEL_NODE_COUNT = "AMLOCAL_PARALLEL_NODE_COUNT"  # a ParallelRunStep's node_count
+PARALLEL_MAX_NODES = "AMLOCAL_PARALLEL_MAX_NODES"  # its compute target's max_nodes, if any
+PARALLEL_DRIVER = "runner.step_runtime.parallel_driver"  # the module a ParallelRunStep runs
