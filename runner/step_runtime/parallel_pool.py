@@ -66,7 +66,8 @@ class WorkerPool:
 
     def _start(self, worker: _Worker) -> None:
         parent, child = self._context.Pipe()
-        settings = {"entry_script": self.script, "argv": self.argv,
+        settings = {"entry_script": self.script, "entry_name": self.options.scoring_module_name,
+                    "argv": self.argv,
                     "stdout": worker.paths["stdout"], "stderr": worker.paths["stderr"],
                     "entry_log": worker.paths["entry_log"],
                     "logging_level": self.options.logging_level, "process_name": worker.name}
@@ -89,6 +90,12 @@ class WorkerPool:
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join()
+        try:  # a worker that was still in init() when the job ended says it got done
+            while worker.conn.poll():
+                if worker.conn.recv()[0] == "ready":
+                    worker.note("init() done")
+        except (EOFError, OSError):
+            pass
         worker.conn.close()
         worker.process = None
 

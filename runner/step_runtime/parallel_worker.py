@@ -91,9 +91,9 @@ def worker_main(conn: Any, settings: dict) -> None:
     parallel_entry.configure(settings["entry_log"], settings["logging_level"],
                              settings["process_name"])
     sys.argv = [settings["entry_script"], *settings["argv"]]
-    script = settings["entry_script"]
+    script = settings["entry_name"]
     try:
-        module = _load(script)
+        module = _load(settings["entry_script"])
     except BaseException as exc:  # the user's module: anything it raises is its error
         traceback.print_exc()
         conn.send(("fatal", f"the entry script {script} failed to load: "
