@@ -98,6 +98,8 @@ def test_files_are_scored_in_mini_batches_by_two_workers_into_append_row_rows(wo
         assert (logs / f"user/stdout/node_0/process00{n}.stdout.txt").read_text() == \
             "worker started\n"
         assert "init() done" in (logs / f"sys/node/node_0/process00{n}.txt").read_text()
+    overview = (logs / "job_progress_overview.txt").read_text().splitlines()
+    assert overview[-1].endswith(" 4/4 mini-batches done, 0 failed")
     master = (logs / "sys/master_role.txt").read_text()
     assert "4 mini-batches of up to 3 files (10 files) for 2 worker process(es) on 1 node(s)" \
         in master

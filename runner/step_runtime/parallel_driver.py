@@ -8,13 +8,12 @@ starts node_count × process_count_per_node workers (bounded by the target's max
 machine's cores, said in the log), hands each mini-batch to an idle worker, retries a failed or
 timed-out one up to `--run_max_try` times, counts failures against error_threshold /
 allowed_failed_count / allowed_failed_percent, and writes the append_row file and Azure's logs
-(`logs/job_progress_overview.txt`, `logs/job_result.txt`, `logs/job_error.txt`,
+(`logs/job_progress_overview.txt` with the progress lines, `logs/job_result.txt`, `logs/job_error.txt`,
 `logs/sys/...`, `logs/user/...`, one file per worker). Exit code 0 when the job succeeds.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -151,7 +150,14 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
         raise JobFailed("output_action append_row needs an output")
     job = Job(batches, options.error_threshold, options.allowed_failed_count,
               options.allowed_failed_percent, options.run_max_try)
-    pool = WorkerPool(options, argv, logs, layout, lambda text: _say(text, log))
+    overview = os.path.join(logs, "job_progress_overview.txt")
+
+    def progress(text: str) -> None:
+        _say(f"progress: {text}", log)
+        with open(overview, "a") as out:
+            out.write(time.strftime("%Y-%m-%d %H:%M:%S ") + text + "\n")
+
+    pool = WorkerPool(options, argv, logs, layout, lambda text: _say(text, log), progress)
     started = time.monotonic()
     try:
         pool.run(job)

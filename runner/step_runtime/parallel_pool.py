@@ -55,11 +55,13 @@ class WorkerPool:
     """Runs a Job's mini-batches on workers laid out as (node, process) pairs."""
 
     def __init__(self, options: argparse.Namespace, argv: list[str], logs: str,
-                 layout: list[tuple[int, int]], say: Callable[[str], None]) -> None:
+                 layout: list[tuple[int, int]], say: Callable[[str], None],
+                 progress: Callable[[str], None]) -> None:
         self.options = options
         self.argv = argv
         self.timeout = float(options.run_invocation_timeout)
         self.say = say
+        self.progress = progress
         self.workers = [_Worker(node, number, logs) for number, (node, _) in enumerate(layout)]
         self.script = os.path.abspath(options.scoring_module_name)
         self._context = _context()
@@ -115,7 +117,7 @@ class WorkerPool:
                 self._check_timeouts(job)
                 now = time.monotonic()
                 if now - last_progress >= PROGRESS_EVERY_SECONDS or job.finished:
-                    self.say(f"progress: {job.progress()}")
+                    self.progress(job.progress())
                     last_progress = now
             job.check()
         finally:
