@@ -7,8 +7,8 @@ import pytest
 
 from runner.sdk import AmlCompute, ComputeTarget, Environment, PipelineParameter
 from runner.sdk.steps import ParallelRunConfig
-from runner.step_runtime.parallel_driver import mini_batches, parse_arguments, worker_layout
-from runner.step_runtime.parallel_jobs import Job, JobFailed, MiniBatch
+from runner.step_runtime.parallel_driver import parse_arguments, worker_layout
+from runner.step_runtime.parallel_jobs import Job, JobFailed, MiniBatch, mini_batches
 from runner.step_runtime.parallel_worker import result_rows
 
 

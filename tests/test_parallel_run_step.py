@@ -340,3 +340,49 @@ def test_the_step_compiles_to_a_parallel_spec_that_round_trips(workspace, write,
     assert type(compiled.parallel.allowed_failed_percent) is float
     assert compiled.parallel.inputs == ("numbers",) and compiled.parallel.output == "o"
     assert PipelineSpec.loads(spec.dumps()) == spec
+
+
+def test_a_rerun_processes_only_the_failed_and_changed_mini_batches(workspace, write, tmp_path):
+    write("src/score.py", """
+        import os
+        def run(mini_batch):
+            with open(os.path.join(os.environ["MARKS"], "calls.txt"), "a") as fh:
+                fh.write(" ".join(os.path.basename(p) for p in mini_batch) + "\\n")
+            rows = []
+            for path in mini_batch:
+                value = int(open(path).read())
+                if value == 4 and not os.path.exists(os.path.join(os.environ["MARKS"], "fixed")):
+                    raise ValueError("not yet")
+                rows.append([os.path.basename(path), value])
+            return rows
+    """)
+    ds = _files(workspace, tmp_path, 9)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    config = _config(tmp_path, run_max_try=1, environment_variables={"MARKS": str(marks)})
+
+    def submit():
+        step = ParallelRunStep("score", config, inputs=[ds.as_named_input("numbers")],
+                               output=PipelineData("scores"))
+        return _submit(workspace, step)
+
+    status, first = submit()
+    assert status == "Finished" and first.get_metrics()["Failed MiniBatches"] == 1
+    (marks / "fixed").touch()
+    (marks / "calls.txt").unlink()
+    datastore_numbers = workspace._local.layout.datastore_dir("workspaceblobstore") / "numbers"
+    (datastore_numbers / "f08.txt").write_text("80")  # the last mini-batch changes
+    status, second = submit()
+    assert status == "Finished"
+    assert sorted((marks / "calls.txt").read_text().splitlines()) == ["f03.txt f04.txt f05.txt",
+                                                                      "f06.txt f07.txt f08.txt"]
+    assert _rows(workspace, second, "scores") == [f"f{i:02d}.txt {i}" for i in range(8)] + \
+        ["f08.txt 80"]
+    master = (_artifacts(tmp_path, second) / "logs/sys/master_role.txt").read_text()
+    assert "reused 1 of 3 mini-batches (unchanged files, entry script, environment and " \
+           "settings)" in master
+    metrics = second.get_metrics()
+    assert (metrics["Reused MiniBatches"], metrics["Succeeded MiniBatches"]) == (1, 3)
+    status, third = submit()  # nothing changed: the whole step is reused, as any step
+    assert status == "Finished"
+    assert third.get_details()["properties"].get("azureml.reusedrunid") == second.id

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from runner.engine.run_context import StepSetupError
-from runner.spec import ParallelSpec, StepSpec, Token
+from runner.engine.run_context import RunContext, StepSetupError
+from runner.spec import ParallelSpec, StepSpec, Token, content_hash
 from runner.step_runtime import contract
 
 
@@ -53,3 +53,27 @@ def driver_environment(parallel: ParallelSpec, resolve: Callable[[Token], str]) 
     if parallel.max_nodes is not None:
         env[contract.PARALLEL_MAX_NODES] = str(parallel.max_nodes)
     return env
+
+
+def cache_key(ctx: RunContext, step: StepSpec, snapshot_id: str | None,
+              environment_identity: str) -> str | None:
+    """What names the folder of the step's kept mini-batch results: its definition, snapshot,
+    environment, argument tokens and the parameter values it reads. None when results must
+    not be kept: reuse off, `regenerate_outputs`, or `summary_only` (whose entry script writes
+    its own files, which rows alone cannot give back)."""
+    parallel = step.parallel
+    if parallel is None or not step.allow_reuse or ctx.run.regenerate_outputs or \
+            parallel.output_action != "append_row":
+        return None
+    return content_hash({"definition": step.definition(), "snapshot": snapshot_id,
+                         "environment": environment_identity,
+                         "arguments": [t.to_json() for t in step.arguments],
+                         "environment_variables": dict(step.environment.environment_variables),
+                         "parameters": {name: ctx.parameters.get(name)
+                                        for name in step.used_parameters()}})
+
+
+def side_input_ports(step: StepSpec) -> list[str]:
+    """The step's inputs that are not split into mini-batches (its side inputs)."""
+    primary = set(step.parallel.inputs if step.parallel else ())
+    return [i.port for i in step.inputs if i.port not in primary]

@@ -191,7 +191,7 @@ class StepExecution:
         try:
             SnapshotStore(self.ctx.layout.snapshots_dir, conn).materialize(snapshot_id or "", workdir)
             prepared = prepare_step(self.ctx, self.step, self.step_run_id, self.files, self.executor,
-                                    environment, limits)
+                                    environment, limits, snapshot_id)
             update_step_run(conn, self.step_run_id, arguments=prepared.resolved_arguments,
                             outputs=prepared.outputs, phases=self._phase("starting"))
             ingestor = EventIngestor(conn, self.files.events, self.step_run_id, self.ctx.run_id,

@@ -24,3 +24,5 @@ PARENT_RUN_NUMBER = "AMLOCAL_PARENT_RUN_NUMBER"  # the pipeline run's number in 
 PARALLEL_NODE_COUNT = "AMLOCAL_PARALLEL_NODE_COUNT"  # a ParallelRunStep's node_count
 PARALLEL_MAX_NODES = "AMLOCAL_PARALLEL_MAX_NODES"  # its compute target's max_nodes, if any
 PARALLEL_DRIVER = "runner.step_runtime.parallel_driver"  # the module a ParallelRunStep runs
+PARALLEL_CACHE = "AMLOCAL_PARALLEL_CACHE"  # its mini-batch results kept between runs
+PARALLEL_SIDE_INPUTS = "AMLOCAL_PARALLEL_SIDE_INPUTS"  # its side inputs' paths (os.pathsep)

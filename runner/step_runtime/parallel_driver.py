@@ -20,7 +20,8 @@ import time
 from typing import Sequence
 
 from runner.step_runtime import contract
-from runner.step_runtime.parallel_jobs import Job, JobFailed, MiniBatch
+from runner.step_runtime.parallel_cache import MiniBatchCache
+from runner.step_runtime.parallel_jobs import Job, JobFailed, mini_batches
 from runner.step_runtime.parallel_pool import WorkerPool
 
 DEFAULT_APPEND_ROW_FILE = "parallel_run_step.txt"
@@ -49,27 +50,6 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         if item.startswith("--input_fds_") and rest:
             options.inputs.append(rest.pop(0))
     return options
-
-
-def list_files(root: str) -> list[str]:
-    """Every file under `root` (a file itself: just it), sorted, links to folders not followed."""
-    if os.path.isfile(root):
-        return [root]
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        found += [os.path.join(folder, name) for name in sorted(files)]
-    return found
-
-
-def mini_batches(inputs: list[tuple[str, str]], size: int) -> list[MiniBatch]:
-    """Each input's files cut into lists of `size` (the last may be shorter)."""
-    batches: list[MiniBatch] = []
-    for name, root in inputs:
-        files = list_files(root)
-        for start in range(0, len(files), size):
-            batches.append(MiniBatch(len(batches), name, tuple(files[start:start + size])))
-    return batches
 
 
 def worker_layout(nodes: int, per_node: int | None, max_nodes: int | None,
@@ -157,12 +137,19 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
         with open(overview, "a") as out:
             out.write(time.strftime("%Y-%m-%d %H:%M:%S ") + text + "\n")
 
+    cache = MiniBatchCache.from_environment() if append_row else None
+    if cache is not None and cache.restore(job, dict(inputs)):
+        _say(f"reused {len(cache.reused)} of {job.total} mini-batches (unchanged files, entry "
+             "script, environment and settings)", log)
     pool = WorkerPool(options, argv, logs, layout, lambda text: _say(text, log), progress)
     started = time.monotonic()
     try:
-        pool.run(job)
+        if not job.finished:
+            pool.run(job)
     finally:
         _write_errors(job, logs)
+        if cache is not None:
+            cache.store(job)
     seconds = max(time.monotonic() - started, 1e-9)
     if append_row:
         name = options.append_row_file_name or DEFAULT_APPEND_ROW_FILE

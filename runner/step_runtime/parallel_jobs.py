@@ -10,6 +10,7 @@ does it count as failed.
 """
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -51,6 +52,7 @@ class Job:
     pending: deque = field(default_factory=deque)
     tries: dict[int, int] = field(default_factory=dict)
     rows: dict[int, list[str]] = field(default_factory=dict)
+    items: dict[int, int] = field(default_factory=dict)
     done: set[int] = field(default_factory=set)
     failed: set[int] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
@@ -82,6 +84,7 @@ class Job:
         batch = self.batches[index]
         self.done.add(index)
         self.rows[index] = rows
+        self.items[index] = items
         self.succeeded_items += items
         missing = len(batch.files) - items
         if missing > 0:
@@ -90,6 +93,12 @@ class Job:
                                          f"run() returned {items} elements for "
                                          f"{len(batch.files)} items", final=True))
         self.check()
+
+    def reuse(self, index: int, rows: list[str], items: int) -> None:
+        """Mini-batch `index` succeeded in an earlier run: its rows are taken, it is not run."""
+        self.pending.remove(index)
+        self.tries[index] = 0
+        self.succeeded(index, rows, items)
 
     def attempt_failed(self, index: int, summary: str, traceback: str = "") -> None:
         """One try of mini-batch `index` failed; it is tried again or counted as failed."""
@@ -130,7 +139,30 @@ class Job:
 
     def metrics(self, seconds: float) -> dict[str, int | float]:
         """The counts logged as run metrics."""
+        reused = sum(1 for index in self.done if self.tries.get(index) == 0)
         return {"Total MiniBatches": self.total, "Succeeded MiniBatches": len(self.done),
+                "Reused MiniBatches": reused,
                 "Failed MiniBatches": len(self.failed), "Succeeded Items": self.succeeded_items,
                 "Failed Items": self.failed_items,
                 "Items per second": round((self.succeeded_items + self.failed_items) / seconds, 3)}
+
+
+def list_files(root: str) -> list[str]:
+    """Every file under `root` (a file itself: just it), sorted, links to folders not followed."""
+    if os.path.isfile(root):
+        return [root]
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        found += [os.path.join(folder, name) for name in sorted(files)]
+    return found
+
+
+def mini_batches(inputs: list[tuple[str, str]], size: int) -> list[MiniBatch]:
+    """Each input's files cut into lists of `size` (the last may be shorter)."""
+    batches: list[MiniBatch] = []
+    for name, root in inputs:
+        files = list_files(root)
+        for start in range(0, len(files), size):
+            batches.append(MiniBatch(len(batches), name, tuple(files[start:start + size])))
+    return batches
