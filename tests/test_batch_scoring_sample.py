@@ -31,7 +31,7 @@ def test_the_batch_scoring_sample_scores_every_file_with_two_workers(tmp_path):
     out = _run_sample(tmp_path, env=env)
     assert "[score-sensors] 6 mini-batches of up to 4 files (24 files) for 2 worker process(es) " \
            "on 1 node(s)" in out
-    assert "[score-sensors] progress: 6/6 mini-batches done, 0 failed" in out
+    assert "[score-sensors] progress: 6/6 mini-batches done, 0 failed, " in out
     assert "StepRun( score-sensors ) Status: Finished" in out
     rows = _rows(tmp_path)
     assert len(rows) == 24 and rows[:2] == EXPECTED_FIRST_ROWS
@@ -49,6 +49,6 @@ def test_the_batch_scoring_sample_runs_unchanged_in_docker(tmp_path, docker_imag
     env = {"AMLOCAL_HOME": str(tmp_path / ".amlocal"), "AMLOCAL_BASE_IMAGE": docker_image}
     out = _run_sample(tmp_path, "--executor", "docker", env=env)
     assert "amlocal: steps run in Docker containers (engine" in out
-    assert "[score-sensors] progress: 6/6 mini-batches done, 0 failed" in out
+    assert "[score-sensors] progress: 6/6 mini-batches done, 0 failed, " in out
     rows = _rows(tmp_path)
     assert len(rows) == 24 and rows[:2] == EXPECTED_FIRST_ROWS

@@ -99,7 +99,8 @@ def test_files_are_scored_in_mini_batches_by_two_workers_into_append_row_rows(wo
             "worker started\n"
         assert "init() done" in (logs / f"sys/node/node_0/process00{n}.txt").read_text()
     overview = (logs / "job_progress_overview.txt").read_text().splitlines()
-    assert overview[-1].endswith(" 4/4 mini-batches done, 0 failed")
+    assert overview[-1].split(" ", 2)[2].startswith("4/4 mini-batches done, 0 failed, ")
+    assert overview[-1].endswith(" items/s")
     master = (logs / "sys/master_role.txt").read_text()
     assert "4 mini-batches of up to 3 files (10 files) for 2 worker process(es) on 1 node(s)" \
         in master
@@ -340,6 +341,13 @@ def test_the_step_compiles_to_a_parallel_spec_that_round_trips(workspace, write,
     assert type(compiled.parallel.allowed_failed_percent) is float
     assert compiled.parallel.inputs == ("numbers",) and compiled.parallel.output == "o"
     assert PipelineSpec.loads(spec.dumps()) == spec
+    keyed = ParallelRunStep("keyed", _config(tmp_path, mini_batch_size=None,
+                                             partition_keys=["country"]),
+                            inputs=[ds.as_named_input("numbers")], output=PipelineData("o"))
+    with pytest.raises(ValueError) as raised:
+        Pipeline(workspace, [keyed])._spec
+    assert str(raised.value) == ("Step [keyed]: amlocal does not provide partition_keys for "
+                                 "ParallelRunStep yet: use mini_batch_size (a number of files)")
 
 
 def test_a_rerun_processes_only_the_failed_and_changed_mini_batches(workspace, write, tmp_path):

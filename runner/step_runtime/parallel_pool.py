@@ -108,7 +108,7 @@ class WorkerPool:
                             "step's source directory")
         for worker in self.workers:
             self._start(worker)
-        last_progress = 0.0
+        last_progress, started = 0.0, time.monotonic()
         try:
             while not job.finished:
                 self._assign(job)
@@ -117,7 +117,7 @@ class WorkerPool:
                 self._check_timeouts(job)
                 now = time.monotonic()
                 if now - last_progress >= PROGRESS_EVERY_SECONDS or job.finished:
-                    self.progress(job.progress())
+                    self.progress(job.progress(now - started))
                     last_progress = now
             job.check()
         finally:
