@@ -340,6 +340,8 @@ def test_the_step_compiles_to_a_parallel_spec_that_round_trips(workspace, write,
     assert compiled.parallel.allowed_failed_percent == 10.0
     assert type(compiled.parallel.allowed_failed_percent) is float
     assert compiled.parallel.inputs == ("numbers",) and compiled.parallel.output == "o"
+    assert step.running_on_windows is False
+    assert step.create_module_def("esCloud", [], [])["module_type"] == "BatchInferencing"
     assert PipelineSpec.loads(spec.dumps()) == spec
     keyed = ParallelRunStep("keyed", _config(tmp_path, mini_batch_size=None,
                                              partition_keys=["country"]),

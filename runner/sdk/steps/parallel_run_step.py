@@ -117,6 +117,22 @@ class ParallelRunStep(_PythonScriptStepBase):
                          None, primary + side, [output] if output is not None else [], None,
                          config.source_directory, allow_reuse, None)
 
+    @property
+    def running_on_windows(self) -> bool:
+        """Whether the step runs on Windows compute: never locally (steps run on Linux)."""
+        return False
+
+    def create_module_def(self, execution_type: str, input_bindings: list,
+                          output_bindings: list, param_defs: list | None = None,
+                          create_sequencing_ports: bool = True, allow_reuse: bool = True,
+                          version: str | None = None, arguments: list | None = None) -> dict:
+        """The module definition of this step's node, of module type BatchInferencing (the
+        SDK's signature, without `module_type`)."""
+        return super().create_module_def(execution_type, input_bindings, output_bindings,
+                                         param_defs, create_sequencing_ports, allow_reuse,
+                                         version, module_type="BatchInferencing",
+                                         arguments=arguments)
+
     def _runconfig_spec(self) -> RunConfigSpec:
         spec = super()._runconfig_spec()
         variables = {**spec.environment.environment_variables,
