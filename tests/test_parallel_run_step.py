@@ -107,6 +107,7 @@ def test_files_are_scored_in_mini_batches_by_two_workers_into_append_row_rows(wo
     metrics = step_run.get_metrics()
     assert metrics["Total MiniBatches"] == 4 and type(metrics["Total MiniBatches"]) is int
     assert metrics["Succeeded Items"] == 10 and metrics["Failed Items"] == 0
+    assert metrics["Completed MiniBatches"][-1] == 4  # logged with each progress line
 
 
 def test_a_failing_mini_batch_is_retried_then_counted_and_summarised(workspace, write, tmp_path):
@@ -147,6 +148,8 @@ def test_allowed_failed_count_and_percent_fail_the_step(workspace, write, tmp_pa
     assert status == "Failed"
     assert "allowed_failed_count 1 exceeded (6 failed items, 2 of 3 mini-batches failed" in \
         step_run.get_details()["error"]
+    failed_metrics = step_run.get_metrics()  # a failed job still tells its counts
+    assert (failed_metrics["Failed MiniBatches"], failed_metrics["Failed Items"]) == (2, 6)
     step = ParallelRunStep("score2", _config(tmp_path, allowed_failed_percent=50, run_max_try=1),
                            inputs=[ds.as_named_input("numbers")], output=PipelineData("s2"))
     status, step_run = _submit(workspace, step)

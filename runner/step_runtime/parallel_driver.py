@@ -136,6 +136,7 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
         _say(f"progress: {text}", log)
         with open(overview, "a") as out:
             out.write(time.strftime("%Y-%m-%d %H:%M:%S ") + text + "\n")
+        _log_metrics({"Completed MiniBatches": len(job.done) + len(job.failed)})
 
     cache = MiniBatchCache.from_environment() if append_row else None
     if cache is not None and cache.restore(job, dict(inputs)):
@@ -147,10 +148,11 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
         if not job.finished:
             pool.run(job)
     finally:
+        seconds = max(time.monotonic() - started, 1e-9)
         _write_errors(job, logs)
         if cache is not None:
             cache.store(job)
-    seconds = max(time.monotonic() - started, 1e-9)
+        _log_metrics(job.metrics(seconds))
     if append_row:
         name = options.append_row_file_name or DEFAULT_APPEND_ROW_FILE
         with open(os.path.join(options.output, name), "w") as out:
@@ -161,7 +163,6 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
     _say(summary, log)
     with open(os.path.join(logs, "job_result.txt"), "w") as result:
         result.write(f"Succeeded: {summary}\n")
-    _log_metrics(job, seconds)
     return 0
 
 
@@ -177,14 +178,14 @@ def _write_errors(job: Job, logs: str) -> None:
                 out.write("    " + failure.traceback.strip().replace("\n", "\n    ") + "\n")
 
 
-def _log_metrics(job: Job, seconds: float) -> None:
-    """The job's counts as run metrics (what `amlocal show` and the dashboard list)."""
+def _log_metrics(values: dict[str, int | float]) -> None:
+    """The job's counts as run metrics (what `amlocal show` and the dashboard list; the
+    runner reads them while the step runs)."""
     try:
         from runner.step_runtime.run import Run
         run = Run.get_context()
-        for name, value in job.metrics(seconds).items():
+        for name, value in values.items():
             run.log(name, value)
-        run.flush()
     except Exception as exc:  # metrics are a view of the job, never a reason it fails
         print(f"ParallelRunStep: metrics not logged ({type(exc).__name__}: {exc})",
               file=sys.stderr)
