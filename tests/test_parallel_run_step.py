@@ -399,3 +399,49 @@ def test_a_rerun_processes_only_the_failed_and_changed_mini_batches(workspace, w
     status, third = submit()  # nothing changed: the whole step is reused, as any step
     assert status == "Finished"
     assert third.get_details()["properties"].get("azureml.reusedrunid") == second.id
+
+
+def test_an_earlier_steps_output_file_dataset_is_split_into_mini_batches(workspace, write,
+                                                                         tmp_path):
+    from runner.sdk import OutputFileDatasetConfig, PythonScriptStep
+    write("prep/make.py", """
+        import os, sys
+        out = sys.argv[1]
+        os.makedirs(out, exist_ok=True)
+        for i in range(5):
+            open(os.path.join(out, f"f{i:02d}.txt"), "w").write(str(i * 10))
+    """)
+    _script(write)
+    prepared = OutputFileDatasetConfig(name="prepared")
+    prep = PythonScriptStep("make.py", name="prep", arguments=[prepared],
+                            source_directory=str(tmp_path / "prep"))
+    scores = OutputFileDatasetConfig(name="scores")
+    score = ParallelRunStep("score", _config(tmp_path, mini_batch_size=2,
+                                             append_row_file_name="scores.txt"),
+                            inputs=[prepared.as_input("prepared")], output=scores)
+    run = Experiment(workspace, "prs").submit(Pipeline(workspace, [prep, score]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    (step_run,) = run.find_step_run("score")
+    assert _rows(workspace, step_run, "scores", "scores.txt") == \
+        [f"f{i:02d}.txt {i * 10}" for i in range(5)]
+
+
+@pytest.mark.docker
+def test_workers_retries_and_init_failures_behave_the_same_in_docker(docker_workspace, write,
+                                                                     tmp_path):
+    _script(write, fail_on={1})
+    ds = _files(docker_workspace, tmp_path, 6)
+    step = ParallelRunStep("score", _config(tmp_path, run_max_try=2),
+                           inputs=[ds.as_named_input("numbers")], output=PipelineData("scores"))
+    status, step_run = _submit(docker_workspace, step)
+    assert status == "Finished"
+    assert _rows(docker_workspace, step_run, "scores") == [f"f{i:02d}.txt {i}" for i in (3, 4, 5)]
+    errors = (_artifacts(tmp_path, step_run) / "logs/job_error.txt").read_text()
+    assert "mini-batch 0 (3 files, try 2): ValueError: cannot score 1" in errors
+    write("src/score.py", "def init():\n    raise OSError('no model')\ndef run(b):\n    return b\n")
+    status, step_run = _submit(docker_workspace, ParallelRunStep(
+        "score2", _config(tmp_path), inputs=[ds.as_named_input("numbers")],
+        output=PipelineData("s2")))
+    assert status == "Failed"
+    assert step_run.get_details()["error"].endswith(
+        "ParallelRunStep failed: init() of the entry script score.py raised OSError: no model")
