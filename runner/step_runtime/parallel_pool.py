@@ -19,6 +19,7 @@ from runner.step_runtime.parallel_jobs import Job, JobFailed, MiniBatch
 from runner.step_runtime.parallel_worker import worker_main
 
 PROGRESS_EVERY_SECONDS = 1.0
+STOP_GRACE_SECONDS = 30.0  # how long an idle worker (maybe still in init()) has to exit
 
 
 def _context() -> Any:
@@ -88,7 +89,7 @@ class WorkerPool:
                 worker.conn.send(None)
         except OSError:
             pass
-        worker.process.join(None if not kill else 0)
+        worker.process.join(STOP_GRACE_SECONDS if not kill else 0)
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join()
@@ -120,9 +121,12 @@ class WorkerPool:
                     self.progress(job.progress(now - started))
                     last_progress = now
             job.check()
-        finally:
-            for worker in self.workers:
-                self._stop(worker, kill=worker.task is not None)
+        except BaseException:
+            for worker in self.workers:  # the job is aborted: no worker is waited for
+                self._stop(worker, kill=True)
+            raise
+        for worker in self.workers:
+            self._stop(worker)
 
     def _assign(self, job: Job) -> None:
         for worker in self.workers:
