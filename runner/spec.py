@@ -248,7 +248,87 @@ class RunConfigSpec:
                              data.get("communicator"), data.get("distributed"))
 
 
-StepKind = Literal["python", "data_transfer", "databricks"]
+StepKind = Literal["python", "data_transfer", "databricks", "parallel"]
+SCRIPT_KINDS: tuple[StepKind, ...] = ("python", "parallel")  # kinds that run user code
+ParallelInputType = Literal["file"]  # "tabular" joins when TabularDataset inputs exist
+
+
+def _token_or_none(data: Mapping[str, str] | None) -> Token | None:
+    return Token.from_json(data) if data else None
+
+
+@dataclass(frozen=True)
+class ParallelSpec:
+    """What a ParallelRunStep's driver needs: its ParallelRunConfig and which ports it reads.
+
+    Values a PipelineParameter may set are Tokens (resolved when the step starts); the rest
+    are checked values. `inputs` are the input ports split into mini-batches (side inputs are
+    plain inputs of the step); `output` is the output port `append_row` writes into.
+    """
+
+    entry_script: str
+    input_type: ParallelInputType
+    inputs: tuple[str, ...]
+    mini_batch_size: Token
+    error_threshold: int
+    output_action: str
+    node_count: Token
+    process_count_per_node: Token | None = None
+    logging_level: Token = Token("literal", "INFO")
+    run_invocation_timeout: Token = Token("literal", "60")
+    run_max_try: Token = Token("literal", "3")
+    output: str | None = None
+    append_row_file_name: str | None = None
+    allowed_failed_count: int | None = None
+    allowed_failed_percent: float | None = None
+    partition_keys: Token | None = None
+    max_nodes: int | None = None  # the compute target's, when it has one
+
+    def tokens(self) -> tuple[Token, ...]:
+        """Every value that may be a parameter."""
+        return tuple(t for t in (self.mini_batch_size, self.node_count,
+                                 self.process_count_per_node, self.logging_level,
+                                 self.run_invocation_timeout, self.run_max_try,
+                                 self.partition_keys) if t is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "entry_script": self.entry_script, "input_type": self.input_type,
+            "inputs": list(self.inputs), "mini_batch_size": self.mini_batch_size.to_json(),
+            "error_threshold": self.error_threshold, "output_action": self.output_action,
+            "node_count": self.node_count.to_json(), "logging_level": self.logging_level.to_json(),
+            "run_invocation_timeout": self.run_invocation_timeout.to_json(),
+            "run_max_try": self.run_max_try.to_json()}
+        data.update(_without_none({
+            "process_count_per_node": self.process_count_per_node.to_json()
+            if self.process_count_per_node else None,
+            "output": self.output, "append_row_file_name": self.append_row_file_name,
+            "allowed_failed_count": self.allowed_failed_count,
+            "allowed_failed_percent": self.allowed_failed_percent,
+            "partition_keys": self.partition_keys.to_json() if self.partition_keys else None,
+            "max_nodes": self.max_nodes}))
+        return data
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any] | None) -> "ParallelSpec | None":
+        if not data:
+            return None
+        return ParallelSpec(
+            entry_script=data["entry_script"], input_type=data.get("input_type") or "file",
+            inputs=tuple(data.get("inputs") or ()),
+            mini_batch_size=Token.from_json(data["mini_batch_size"]),
+            error_threshold=int(data["error_threshold"]), output_action=data["output_action"],
+            node_count=Token.from_json(data["node_count"]),
+            process_count_per_node=_token_or_none(data.get("process_count_per_node")),
+            logging_level=Token.from_json(data.get("logging_level") or {"literal": "INFO"}),
+            run_invocation_timeout=Token.from_json(data.get("run_invocation_timeout")
+                                                   or {"literal": "60"}),
+            run_max_try=Token.from_json(data.get("run_max_try") or {"literal": "3"}),
+            output=data.get("output"), append_row_file_name=data.get("append_row_file_name"),
+            allowed_failed_count=data.get("allowed_failed_count"),
+            allowed_failed_percent=data.get("allowed_failed_percent"),
+            partition_keys=_token_or_none(data.get("partition_keys")),
+            max_nodes=data.get("max_nodes"))
 
 
 @dataclass(frozen=True)
@@ -256,7 +336,8 @@ class StepSpec:
     """One step of a pipeline, everything the runner needs to run (or reuse) it.
 
     `kind` says how it runs: a Python script (`python`), a copy made by the runner
-    (`data_transfer`), or a Databricks job amlocal cannot run (`databricks`). `type` is the
+    (`data_transfer`), an entry script driven over mini-batches (`parallel`, see
+    `ParallelSpec`), or a Databricks job amlocal cannot run (`databricks`). `type` is the
     SDK class the user wrote (PythonScriptStep, EstimatorStep, …).
     """
 
@@ -282,6 +363,12 @@ class StepSpec:
     module: Mapping[str, Any] | None = None
     source_reference_type: str | None = None
     destination_reference_type: str | None = None
+    parallel: ParallelSpec | None = None
+
+    @property
+    def runs_script(self) -> bool:
+        """Whether the step runs user code in its environment (a Python or parallel step)."""
+        return self.kind in SCRIPT_KINDS
 
     @property
     def environment(self) -> EnvironmentSpec:
@@ -300,7 +387,9 @@ class StepSpec:
 
     def used_parameters(self) -> list[str]:
         """Names of the pipeline parameters the step reads (arguments, params, DataPath inputs)."""
-        names = {t.value for t in (*self.arguments, *self.params.values()) if t.kind == "parameter"}
+        tokens = (*self.arguments, *self.params.values(),
+                  *(self.parallel.tokens() if self.parallel else ()))
+        names = {t.value for t in tokens if t.kind == "parameter"}
         names |= {i.source.parameter for i in self.inputs
                   if i.source.type == "parameter" and i.source.parameter}
         return sorted(names)
@@ -311,6 +400,7 @@ class StepSpec:
                               "command": self.command,
                               "databricks": dict(self.databricks) if self.databricks else None,
                               "module": dict(self.module) if self.module else None,
+                              "parallel": self.parallel.to_json() if self.parallel else None,
                               "source_reference_type": self.source_reference_type,
                               "destination_reference_type": self.destination_reference_type})
 
@@ -330,6 +420,7 @@ class StepSpec:
                     "mpi": dict(self.mpi) if self.mpi else None,
                     "databricks": dict(self.databricks) if self.databricks else None,
                     "module": dict(self.module) if self.module else None,
+                    "parallel": self.parallel.to_json() if self.parallel else None,
                     "source_reference_type": self.source_reference_type,
                     "destination_reference_type": self.destination_reference_type}
         data.update(_without_none(optional))
@@ -353,7 +444,8 @@ class StepSpec:
             runconfig=RunConfigSpec.from_json(data.get("runconfig")),
             version=data.get("version"), mpi=data.get("mpi"), databricks=data.get("databricks"),
             module=data.get("module"), source_reference_type=data.get("source_reference_type"),
-            destination_reference_type=data.get("destination_reference_type"))
+            destination_reference_type=data.get("destination_reference_type"),
+            parallel=ParallelSpec.from_json(data.get("parallel")))
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ class WorkspaceLayout:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
+    def parallel_cache_dir(self, key: str) -> Path:
+        """Where a ParallelRunStep definition `key` keeps its mini-batch results between runs."""
+        return self.root / "parallel_cache" / key
+
     def datastore_dir(self, name: str) -> Path:
         """The folder that stands for datastore `name`."""
         return self.datastores_dir / name

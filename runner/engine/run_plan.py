@@ -28,7 +28,7 @@ from store.metrics import copy_metrics
 from store.records import StepRunRecord, StoredOutput
 from store.runs import update_step_run
 
-RUNNABLE_KINDS = ("python", "data_transfer")
+RUNNABLE_KINDS = ("python", "data_transfer", "parallel")
 
 
 class StepSourceError(RunnerError):

@@ -15,7 +15,7 @@ from runner.engine.compute_limits import step_limits
 from runner.engine.ingest import EventIngestor
 from runner.engine.reuse import decide
 from runner.engine.run_context import RunContext
-from runner.engine.run_plan import record_decision, record_reuse
+from runner.engine.run_plan import RUNNABLE_KINDS, record_decision, record_reuse
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
 from runner.engine.step_launch import PreparedStep, prepare_step
 from runner.engine.step_outputs import check_outputs, collect_artifacts, copy_uploads
@@ -159,7 +159,7 @@ class StepExecution:
         self.files.root.mkdir(parents=True, exist_ok=True)
         update_step_run(conn, self.step_run_id, status=st.QUEUED, executor=self.executor.name,
                         phases=self._phase("queued"))
-        if step.kind not in ("python", "data_transfer"):
+        if step.kind not in RUNNABLE_KINDS:
             return self._end(conn, StepResult(st.FAILED, _databricks_refusal(step)))
         gatherer = FactGatherer(StoreHistory(conn, self.ctx), self.executor, self.snapshots)
         snapshot_id = self.record.snapshot_id or gatherer.snapshot_id(step)
@@ -191,7 +191,7 @@ class StepExecution:
         try:
             SnapshotStore(self.ctx.layout.snapshots_dir, conn).materialize(snapshot_id or "", workdir)
             prepared = prepare_step(self.ctx, self.step, self.step_run_id, self.files, self.executor,
-                                    environment, limits)
+                                    environment, limits, snapshot_id)
             update_step_run(conn, self.step_run_id, arguments=prepared.resolved_arguments,
                             outputs=prepared.outputs, phases=self._phase("starting"))
             ingestor = EventIngestor(conn, self.files.events, self.step_run_id, self.ctx.run_id,

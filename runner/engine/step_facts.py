@@ -105,7 +105,7 @@ class FactGatherer:
 
     def snapshot_id(self, step: StepSpec) -> str | None:
         """The snapshot a Python step runs from (a module version brings its own)."""
-        if step.kind != "python":
+        if not step.runs_script:
             return None
         if step.snapshot_id:
             return step.snapshot_id
@@ -114,7 +114,7 @@ class FactGatherer:
 
     def environment(self, step: StepSpec, log_path: Path) -> ResolvedEnvironment:
         """The step's environment made ready by the executor (logging to `log_path`)."""
-        if step.kind != "python":
+        if not step.runs_script:
             return DATA_TRANSFER_ENVIRONMENT
         return self.executor.resolve_environment(step.environment, log_path)
 
@@ -125,7 +125,7 @@ class FactGatherer:
         if environment.label:
             about["environment"] = environment.label
         identity = (environment.identity if self.ctx.reuse_mode == CONTENT_MODE
-                    else step.environment.identity() if step.kind == "python"
+                    else step.environment.identity() if step.runs_script
                     else environment.identity)
         return StepFacts(snapshot_id, environment, identity, inputs, about)
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.engine.parallel_launch import (cache_key, driver_arguments, driver_environment,
+                                           side_input_ports)
 from runner.engine.run_context import RunContext, StepSetupError
 from runner.executors.base import Executor, Mount, ResolvedEnvironment, ResourceLimits, StepInvocation
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
@@ -68,9 +70,9 @@ def _download(src: Path, workdir: Path, dest: Path, port: str) -> None:
 
 def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepRunFiles,
                  executor: Executor, environment: ResolvedEnvironment,
-                 limits: ResourceLimits) -> PreparedStep:
-    """Resolve inputs, outputs, arguments and environment of `step` (its snapshot is already
-    in `files.workdir`)."""
+                 limits: ResourceLimits, snapshot_id: str | None = None) -> PreparedStep:
+    """Resolve inputs, outputs, arguments and environment of `step` (its snapshot, with id
+    `snapshot_id`, is already in `files.workdir`)."""
     workdir = files.workdir
     env_vars: dict[str, str] = {}
     ports: dict[tuple[str, str], str] = {}
@@ -128,6 +130,17 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         return ports[(token.kind, token.value)]
 
     arguments = tuple(resolve(t) for t in step.arguments)
+    if step.parallel is not None:
+        arguments = driver_arguments(step, step.parallel, resolve, arguments)
+        env_vars.update(driver_environment(step.parallel, resolve))
+        key = cache_key(ctx, step, snapshot_id, environment.identity)
+        if key is not None:
+            cache = ctx.layout.parallel_cache_dir(key)
+            cache.mkdir(parents=True, exist_ok=True)
+            mounts.append(Mount(cache, read_only=False))
+            env_vars[contract.PARALLEL_CACHE] = executor.map_path(cache)
+            env_vars[contract.PARALLEL_SIDE_INPUTS] = os.pathsep.join(
+                ports[("input", port)] for port in side_input_ports(step))
     for name, token in step.params.items():
         env_vars[parameter_env_name(name)] = resolve(token)
     for token in step.arguments:
@@ -178,9 +191,11 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
 
 
 def _argv(executor: Executor, step: StepSpec, arguments: tuple[str, ...]) -> tuple[str, ...]:
-    """What the step runs: its script with the step's Python, or a CommandStep's program (where
-    `python` means the step's Python)."""
+    """What the step runs: its script with the step's Python, a CommandStep's program (where
+    `python` means the step's Python), or a ParallelRunStep's driver."""
     program = step.command
+    if step.parallel is not None:
+        return (executor.python, "-m", contract.PARALLEL_DRIVER, *arguments)
     if program is None:
         return (executor.python, step.script_name or "", *arguments)
     return (executor.python if program in ("python", "python3") else program, *arguments)

@@ -34,8 +34,6 @@ ALTERNATIVES: dict[str, str] = {
     "PipelineEndpoint": "publish with Pipeline.publish() and submit the PublishedPipeline",
     "Schedule": "rerun on change with `amlocal watch`, or submit the published pipeline from "
                 "cron or CI",
-    "ParallelRunStep": "a PythonScriptStep whose script loops over the mini-batches itself",
-    "ParallelRunConfig": "a PythonScriptStep whose script loops over the mini-batches itself",
     "AutoMLStep": "AutoML runs only on Azure ML; train with your own script in a "
                   "PythonScriptStep",
     "AutoMLConfig": "AutoML runs only on Azure ML; train with your own script in a "

@@ -9,4 +9,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "EstimatorStep": "runner.sdk.steps",
     "MpiStep": "runner.sdk.steps",
     "ModuleStep": "runner.sdk.steps",
+    "ParallelRunConfig": "runner.sdk.steps",
+    "ParallelRunStep": "runner.sdk.steps",
 })

@@ -1,0 +1,1 @@
+"""`azureml_user`: the package a ParallelRunStep's entry script imports its helpers from."""
