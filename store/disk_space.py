@@ -36,12 +36,13 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-def _size(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+def human_size(size: float) -> str:
+    """`size` bytes in words: `512 B`, `4.0 KiB`, `1.5 GiB`."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def no_space_message(path: Path | None, doing: str) -> str:
@@ -49,7 +50,7 @@ def no_space_message(path: Path | None, doing: str) -> str:
     if path is None:
         return f"{NO_SPACE} ({doing})"
     try:
-        free = f"{_size(shutil.disk_usage(path).free)} free on the disk of {path}"
+        free = f"{human_size(shutil.disk_usage(path).free)} free on the disk of {path}"
     except OSError:
         free = f"on the disk of {path}"
     return f"{NO_SPACE} ({doing}; {free})"

@@ -13,6 +13,7 @@ from typing import Iterator
 
 from store.artifacts import list_artifacts
 from store.database import connect
+from store.disk_space import human_size
 from store.layout import WorkspaceLayout
 from store.metrics import latest_metrics, metric_history
 from store.records import PipelineRunRecord, StepRunRecord
@@ -31,14 +32,6 @@ def sparkline(values: list[float]) -> str:
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in values)
-
-
-def human_size(size: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
 
 
 def commit_text(run: PipelineRunRecord) -> str:
