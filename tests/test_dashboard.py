@@ -63,6 +63,13 @@ async def _open_runs(app, pilot, count: int) -> None:
     await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and _table(app).row_count == count)
 
 
+async def _open_run(app, pilot, run_id: str, steps: int = 1) -> None:
+    """Open the run screen of `run_id` and wait until its `steps` steps are listed."""
+    app.push_screen(RunScreen(run_id))
+    await _until(pilot, lambda: isinstance(app.screen, RunScreen)
+                 and _table(app, "#steps").row_count == steps)
+
+
 def _table(app, selector: str = "KeyedTable") -> KeyedTable:
     return app.screen.query_one(selector, KeyedTable)
 
@@ -145,9 +152,7 @@ def test_a_running_steps_log_is_followed_live_and_c_cancels_the_run(workspace, w
     async def scenario():
         app = DashboardApp(workspace._local.layout)
         async with app.run_test(size=(180, 50)) as pilot:
-            app.push_screen(RunScreen(run.id))
-            await _until(pilot, lambda: isinstance(app.screen, RunScreen)
-                         and _table(app, "#steps").row_count == 1)
+            await _open_run(app, pilot, run.id)
             log = app.screen.query_one("#log", Log)
             await _until(pilot, lambda: "tick 1" in log.lines)
             await _until(pilot, lambda: "tick 8" in log.lines)  # still arriving: a live tail
@@ -402,9 +407,7 @@ def test_escape_bytes_and_markup_from_a_step_are_shown_as_text_never_as_styles_o
     async def scenario():
         app = DashboardApp(workspace._local.layout)
         async with app.run_test(size=(180, 50)) as pilot:
-            app.push_screen(RunScreen(run.id))
-            await _until(pilot, lambda: isinstance(app.screen, RunScreen)
-                         and _table(app, "#steps").row_count == 1)
+            await _open_run(app, pilot, run.id)
             log = app.screen.query_one("#log", Log)
             await _until(pilot, lambda: bool(log.lines))
             assert log.lines[0] == "\\x1b[2J\\x1b]0;pwned\\x07[red]loud[/]"
