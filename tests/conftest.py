@@ -25,6 +25,9 @@ def workspace(tmp_path, monkeypatch):
     from runner.sdk import Workspace
     ws = Workspace.get("test")
     yield ws
+    from runner.service_control import stop_service
+    from store.layout import WorkspaceLayout
+    stop_service(WorkspaceLayout(root))  # a publish started one in the background
     local_context.reset_local_workspace()
 
 

@@ -1,0 +1,61 @@
+"""`amlocal serve` (the workspace service in the foreground) and `amlocal service
+status|stop|logs|token`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from store.layout import require_workspace
+
+COMMANDS = ("serve", "service")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add `serve` and `service` to the command line."""
+    serve = sub.add_parser("serve", help="the workspace service (published pipelines' REST "
+                                         "endpoints) in the foreground")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; others are warned about)")
+    service = sub.add_parser("service", help="the background workspace service: status, stop, "
+                                             "logs, token")
+    service.add_argument("action", choices=("status", "stop", "logs", "token"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `serve` or `service ACTION`; returns the exit status."""
+    from runner.service_control import base_url, running_service, stop_service
+    layout = require_workspace()
+    if args.command == "serve":
+        from runner.service.serve import serve
+        if not 0 <= args.port <= 65535:
+            print(f"amlocal: error: --port {args.port} is not a port (0-65535)", file=sys.stderr)
+            return 2
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"amlocal: warning: listening on {args.host}: other machines can reach the "
+                  "service (every request still needs the workspace token)", file=sys.stderr)
+        serve(layout, args.host, args.port)
+        return 0
+    if args.action == "token":
+        from store.workspace_token import workspace_token
+        print(workspace_token(layout))
+        return 0
+    if args.action == "logs":
+        from store.service_record import log_path
+        path = log_path(layout)
+        if not path.exists():
+            print("no service log yet: the background service has not run")
+            return 0
+        sys.stdout.write(path.read_text(errors="replace"))
+        return 0
+    if args.action == "stop":
+        stopped = stop_service(layout)
+        print(f"stopped the service on {base_url(stopped)} (pid {stopped.pid})" if stopped
+              else "no service runs for this workspace")
+        return 0
+    record = running_service(layout)
+    if record is None:
+        print("no service runs for this workspace (`amlocal serve`, or publish a pipeline)")
+        return 3
+    print(f"running on {base_url(record)} (pid {record.pid}); OpenAPI: {base_url(record)}/docs")
+    return 0
