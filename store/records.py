@@ -320,3 +320,16 @@ class ModuleRecord(NamedTuple):
     default_version: str | None
     created_at: float
     versions: tuple[ModuleVersionRecord, ...] = ()
+
+
+class PipelineEndpointRecord(NamedTuple):
+    """A pipeline endpoint: its name, default version, status and versions (version → the
+    published pipeline id, in the order they were added)."""
+
+    id: str
+    name: str
+    description: str | None
+    default_version: str
+    status: str
+    created_at: float
+    versions: tuple[tuple[str, str], ...]
