@@ -22,6 +22,7 @@ from runner.service_control import API_PREFIX
 from runner.spec import PipelineSpec
 from store import catalog
 from store.errors import NotFoundError, StoreError
+from store.pipeline_endpoints import get_endpoint
 from store.records import PipelineRunRecord, PublishedPipelineRecord
 from store.runs import get_pipeline_run
 from store.workspace import OpenWorkspace
@@ -136,15 +137,11 @@ def create_app(local: OpenWorkspace) -> FastAPI:
         spec = PipelineSpec.from_json(catalog.get_pipeline(local.conn, record.pipeline_id).spec)
         return record, spec
 
-    @app.post(WORKSPACE + "/PipelineRuns/PipelineSubmit/{pipeline_id}",
-              summary="Submit a run of a published pipeline")
-    async def pipeline_submit(sub: str, rg: str, ws: str, pipeline_id: str,
-                              request: Request) -> JSONResponse:
-        body = await _json_body(request)
-        record, spec = _published(pipeline_id)
+    async def _submit(record: PublishedPipelineRecord, spec: PipelineSpec, body: dict[str, Any],
+                      identity: WorkspaceIdentity) -> JSONResponse:
         if record.status != "Active":
             raise ApiError(400, "PipelineDisabled",
-                           f"Published pipeline {pipeline_id} is {record.status}; enable it first")
+                           f"Published pipeline {record.id} is {record.status}; enable it first")
         experiment = body.get("ExperimentName")
         if not isinstance(experiment, str) or not experiment.strip():
             raise ApiError(400, "BadRequest", "ExperimentName is required (a non-empty string)")
@@ -163,7 +160,7 @@ def create_app(local: OpenWorkspace) -> FastAPI:
             experiment_name=experiment, pipeline_name=record.name, parameters=values,
             tags={str(k): str(v) for k, v in tags.items()},
             continue_on_step_failure=bool(continue_on_failure),
-            identity=WorkspaceIdentity(sub, rg, ws), published_pipeline_id=record.id)
+            identity=identity, published_pipeline_id=record.id)
         try:
             submitted = client.submit(spec, options)
         except (RunnerError, StoreError, ValueError) as exc:
@@ -175,6 +172,35 @@ def create_app(local: OpenWorkspace) -> FastAPI:
         return JSONResponse(run_entity(run, len(spec.steps), body.get("DataPathAssignments") or {},
                                        str(body.get("RunSource") or "SDK"),
                                        str(body.get("RunType") or "HTTP")))
+
+    @app.post(WORKSPACE + "/PipelineRuns/PipelineSubmit/{pipeline_id}",
+              summary="Submit a run of a published pipeline")
+    async def pipeline_submit(sub: str, rg: str, ws: str, pipeline_id: str,
+                              request: Request) -> JSONResponse:
+        body = await _json_body(request)
+        record, spec = _published(pipeline_id)
+        return await _submit(record, spec, body, WorkspaceIdentity(sub, rg, ws))
+
+    @app.post(WORKSPACE + "/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}",
+              summary="Submit a run of a pipeline endpoint's default (or named) version")
+    async def endpoint_submit(sub: str, rg: str, ws: str, endpoint_id: str, request: Request,
+                              pipelineVersion: str | None = None) -> JSONResponse:
+        body = await _json_body(request)
+        try:
+            endpoint = get_endpoint(local.conn, endpoint_id=endpoint_id)
+        except NotFoundError:
+            raise ApiError(404, "NotFound", f"Pipeline endpoint {endpoint_id} not found") from None
+        if endpoint.status != "Active":
+            raise ApiError(400, "PipelineEndpointDisabled",
+                           f"Pipeline endpoint {endpoint.name} is {endpoint.status}; enable it first")
+        version = pipelineVersion if pipelineVersion is not None else endpoint.default_version
+        pipeline_id = dict(endpoint.versions).get(version)
+        if pipeline_id is None:
+            raise ApiError(404, "NotFound", f"Pipeline endpoint {endpoint.name} has no version "
+                                            f"{version} (its versions: "
+                                            f"{', '.join(v for v, _ in endpoint.versions)})")
+        record, spec = _published(pipeline_id)
+        return await _submit(record, spec, body, WorkspaceIdentity(sub, rg, ws))
 
     @app.get(WORKSPACE + "/PublishedPipelines/Id/{pipeline_id}", summary="A published pipeline")
     async def get_published(sub: str, rg: str, ws: str, pipeline_id: str) -> JSONResponse:

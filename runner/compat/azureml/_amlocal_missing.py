@@ -31,7 +31,6 @@ ALTERNATIVES: dict[str, str] = {
                       "(.as_named_input(name).as_mount())",
     "TabularDatasetFactory": "use Dataset.File.from_files and read the files with pandas in the "
                              "step",
-    "PipelineEndpoint": "publish with Pipeline.publish() and submit the PublishedPipeline",
     "Schedule": "rerun on change with `amlocal watch`, or submit the published pipeline from "
                 "cron or CI",
     "ParallelRunStep": "a PythonScriptStep whose script loops over the mini-batches itself",
