@@ -124,3 +124,19 @@ def next_fire(rec: Recurrence, after: dt.datetime | None, created: dt.datetime) 
         if after is None or when > after:
             return when.astimezone(dt.timezone.utc)
     raise AssertionError("unreachable")
+
+
+def recurrence_of(raw: dict) -> Recurrence:
+    """A stored recurrence (the dict `Schedule.create` records) as a Recurrence."""
+    def _tuple(key: str) -> tuple | None:
+        return tuple(raw[key]) if raw.get(key) is not None else None
+    return Recurrence(raw["frequency"], int(raw["interval"]), raw.get("start_time"),
+                      raw.get("time_zone"), _tuple("hours"), _tuple("minutes"), _tuple("week_days"))
+
+
+def schedule_next_fire(recurrence: dict, last_fired_at: float | None, created_at: float) -> dt.datetime:
+    """`next_fire` of a stored schedule (epoch seconds in, aware UTC out)."""
+    def utc(t: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(t, dt.timezone.utc)
+    return next_fire(recurrence_of(recurrence),
+                     utc(last_fired_at) if last_fired_at is not None else None, utc(created_at))

@@ -23,6 +23,7 @@ from store.service_record import (ServiceRecord, log_path, read_service_record,
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 API_PREFIX = "/pipelines/v1.0"
+SCHEDULE_TAG = "amlocal.schedule_id"  # the tag of a run a schedule started
 
 
 class ServiceError(RunnerError):

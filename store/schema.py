@@ -78,6 +78,26 @@ class PipelineEndpointVersion(SQLModel, table=True):
     created_at: float
 
 
+class Schedule(SQLModel, table=True):
+    """A recurrence schedule of a published pipeline or endpoint, fired by the service."""
+
+    __tablename__ = "schedule"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    description: Optional[str] = None
+    pipeline_id: Optional[str] = None
+    pipeline_endpoint_id: Optional[str] = None
+    experiment_name: str
+    parameters_json: str = "{}"
+    recurrence_json: str
+    continue_on_step_failure: Optional[bool] = None
+    status: str = "Active"
+    last_fired_at: Optional[float] = None
+    last_run_id: Optional[str] = None
+    created_at: float
+
+
 class PipelineRun(SQLModel, table=True):
     """One submission of a pipeline: status, timing, runner process, parameters and git."""
 

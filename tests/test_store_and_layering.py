@@ -50,6 +50,7 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")  # added in schema 6
     raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
     raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("PRAGMA user_version=1")
     raw.commit()
@@ -80,6 +81,7 @@ def test_a_version_3_database_moves_the_submit_options_out_of_the_properties(tmp
     raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")
     raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
     raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
     raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
                 "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
@@ -109,6 +111,7 @@ def test_a_version_5_database_gets_the_ingested_offset_of_its_step_runs(tmp_path
     raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")
     raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
     raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
     raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
                 "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
@@ -135,6 +138,7 @@ def test_a_version_6_database_gets_the_pipeline_endpoint_tables(tmp_path):
     raw = sqlite3.connect(path)
     raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
     raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("PRAGMA user_version=6")
     raw.commit()
     raw.close()
@@ -146,6 +150,8 @@ def test_a_version_6_database_gets_the_pipeline_endpoint_tables(tmp_path):
                                    None, None, None)
     made = create_endpoint(conn, "nightly", None, pub)
     assert (made.name, made.default_version, made.versions) == ("nightly", "0", (("0", pub),))
+    from store.schedules import list_schedules
+    assert list_schedules(conn) == []
 
 
 def test_a_foreign_sqlite_file_is_refused(tmp_path):

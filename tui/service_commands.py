@@ -7,7 +7,7 @@ import sys
 
 from store.layout import require_workspace
 
-COMMANDS = ("serve", "service")
+COMMANDS = ("serve", "service", "schedules")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +20,40 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     service = sub.add_parser("service", help="the background workspace service: status, stop, "
                                              "logs, token")
     service.add_argument("action", choices=("status", "stop", "logs", "token"))
+    sub.add_parser("schedules", help="the workspace's schedules: status, next fire, last run")
+
+
+def cmd_schedules(layout: object) -> int:
+    """Print every schedule with its next fire time (UTC) and its last run."""
+    from runner.schedule_time import schedule_next_fire
+    from store.schedules import list_schedules
+    from store.workspace import open_workspace
+    from tui.formatting import table
+    with open_workspace(layout) as local:  # type: ignore[arg-type]
+        schedules = list_schedules(local.conn)
+    if not schedules:
+        print("no schedules yet: create one with Schedule.create(ws, name, pipeline_id, "
+              "experiment_name, recurrence=ScheduleRecurrence(...))")
+        return 0
+    rows = []
+    for s in schedules:
+        r = s.recurrence
+        every = f"every {r['interval']} {r['frequency']}"
+        nxt = schedule_next_fire(r, s.last_fired_at, s.created_at).strftime("%Y-%m-%d %H:%M:%S UTC") \
+            if s.status == "Active" else "-"
+        rows.append([s.id, s.name, s.status, every, s.pipeline_id or f"endpoint {s.pipeline_endpoint_id}",
+                     s.experiment_name, nxt, s.last_run_id or "-"])
+    print(table(["ID", "NAME", "STATUS", "RECURRENCE", "PIPELINE", "EXPERIMENT", "NEXT FIRE",
+                 "LAST RUN"], rows))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `serve` or `service ACTION`; returns the exit status."""
     from runner.service_control import base_url, running_service, stop_service
     layout = require_workspace()
+    if args.command == "schedules":
+        return cmd_schedules(layout)
     if args.command == "serve":
         from runner.service.serve import serve
         if not 0 <= args.port <= 65535:

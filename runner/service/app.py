@@ -6,6 +6,8 @@ the client API (runner/client.py), like every other client.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -17,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from runner.client import Client, SubmitOptions, WorkspaceIdentity
 from runner.errors import RunnerError
+from runner.service.scheduler import run_schedules
 from runner.service.assignments import AssignmentError, parameter_values
 from runner.service_control import API_PREFIX
 from runner.spec import PipelineSpec
@@ -100,7 +103,15 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def create_app(local: OpenWorkspace) -> FastAPI:
     """The service's ASGI app for the open workspace `local`."""
-    app = FastAPI(title="amlocal workspace service",
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        task = asyncio.create_task(run_schedules(local))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = FastAPI(title="amlocal workspace service", lifespan=lifespan,
                   description="Azure ML pipelines REST (v1.0) for a local workspace. Every call "
                               "needs `Authorization: Bearer <token>` (`amlocal service token`).")
     client = Client(local)

@@ -65,7 +65,7 @@ def serve(layout: WorkspaceLayout, host: str = LOOPBACK, port: int = 0,
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         config = uvicorn.Config(create_app(local), log_level="info", access_log=True,
-                                lifespan="off")
+                                lifespan="on")
         server = uvicorn.Server(config)
         write_service_record(layout, record)
         if announce:

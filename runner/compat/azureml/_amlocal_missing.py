@@ -31,8 +31,6 @@ ALTERNATIVES: dict[str, str] = {
                       "(.as_named_input(name).as_mount())",
     "TabularDatasetFactory": "use Dataset.File.from_files and read the files with pandas in the "
                              "step",
-    "Schedule": "rerun on change with `amlocal watch`, or submit the published pipeline from "
-                "cron or CI",
     "ParallelRunStep": "a PythonScriptStep whose script loops over the mini-batches itself",
     "ParallelRunConfig": "a PythonScriptStep whose script loops over the mini-batches itself",
     "AutoMLStep": "AutoML runs only on Azure ML; train with your own script in a "

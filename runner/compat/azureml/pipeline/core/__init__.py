@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ModuleVersion": "runner.sdk.module",
     "ModuleVersionDescriptor": "runner.sdk.module",
     "PipelineDraft": "runner.sdk.pipeline_draft",
+    "Schedule": "runner.sdk.schedule",
     "ScheduleRecurrence": "runner.sdk.schedule_recurrence",
     "TimeZone": "runner.sdk.schedule_recurrence",
 })
