@@ -63,7 +63,8 @@ def test_a_minute_schedule_without_start_fires_at_once_through_the_service(works
 
 def test_a_start_time_fires_on_time_and_a_missed_one_fires_once(workspace, write, tmp_path):
     published = _published(workspace, write, tmp_path)
-    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3)).replace(tzinfo=None)
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3)).replace(tzinfo=None,
+                                                                            microsecond=0)
     schedule = Schedule.create(workspace, "soon", published.id, "sched",
                                recurrence=ScheduleRecurrence("Hour", 1, start_time=soon,
                                                              time_zone=TimeZone.UTC))
