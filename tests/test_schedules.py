@@ -129,6 +129,12 @@ def test_bad_schedules_say_what_is_wrong(workspace, write, tmp_path):
         Schedule.create(workspace, "x", published.id, "e", recurrence=ScheduleRecurrence(
             "Day", 1, start_time="2030-01-01T00:00:00", time_zone=TimeZone.ArabicStandardTime))
     assert Schedule.list(workspace, active_only=False) == []
+    daily = Schedule.create(workspace, "d", published.id, "e",
+                            recurrence=ScheduleRecurrence("Day", 1, start_time="2030-01-01T00:00:00"))
+    with pytest.raises(UserErrorException, match="amlocal does not provide Schedule.update yet"):
+        daily.update(description="x")
+    with pytest.raises(UserErrorException, match="amlocal does not provide Schedule.load_yaml yet"):
+        Schedule.load_yaml(workspace, "s.yml")
 
 
 def test_the_compat_import_gives_schedule():

@@ -204,6 +204,19 @@ class Schedule:
         store_schedules.set_schedule_status(self._workspace._local.conn, self._id, "Disabled")
         self._status = "Disabled"
 
+    def update(self, name: str | None = None, description: str | None = None,
+               recurrence: Any = None, pipeline_parameters: dict | None = None, **kwargs: Any) -> None:
+        """Not provided yet: disable this schedule and create a new one."""
+        raise UserErrorException("amlocal does not provide Schedule.update yet: disable() this "
+                                 "schedule and Schedule.create(...) a new one")
+
+    @staticmethod
+    def load_yaml(workspace: Any, filename: str, _workflow_provider: Any = None,
+                  _service_endpoint: Any = None) -> dict:
+        """Not provided yet: give the recurrence to Schedule.create in code."""
+        raise UserErrorException("amlocal does not provide Schedule.load_yaml yet: build a "
+                                 "ScheduleRecurrence in code and pass it to Schedule.create")
+
     def get_pipeline_runs(self) -> list[Any]:
         """The runs this schedule started, newest first."""
         from runner.sdk.experiment import Experiment
