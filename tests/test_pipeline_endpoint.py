@@ -11,7 +11,7 @@ from runner.sdk.pipeline_endpoint import PipelineEndpoint, PipelineIdVersion
 from runner.sdk.runs import PipelineRun
 from runner.step_runtime.exceptions import UserErrorException
 from store.runs import get_pipeline_run, get_step_runs
-from tests.conftest import python_with_compat
+from tests.conftest import amlocal, python_with_compat
 
 
 def _pipelines(workspace, write, tmp_path):
@@ -101,6 +101,23 @@ def test_names_status_listing_and_errors(workspace, write, tmp_path):
     assert endpoint.status == "Deprecated"
     endpoint.reactivate("again")
     assert (endpoint.status, endpoint.name) == ("Active", "again")
+
+
+def test_cli_published_lists_pipelines_and_endpoints(workspace, write, tmp_path):
+    env = {"AMLOCAL_HOME": str(workspace._local.layout.root)}
+    empty = amlocal("published", cwd=tmp_path, env=env)
+    assert empty.stdout == "nothing published yet: call pipeline.publish(name) in a pipeline script\n"
+    one, two = _pipelines(workspace, write, tmp_path)
+    endpoint = PipelineEndpoint.publish(workspace, "nightly", "d", one)
+    endpoint.add_default(two)
+    listed = amlocal("published", cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["ID", "NAME", "VERSION", "STATUS", "PUBLISHED"]
+    assert {lines[1].split()[0], lines[2].split()[0]} == {one.id, two.id}
+    assert lines[4].split() == ["ENDPOINT", "ID", "NAME", "STATUS", "DEFAULT", "VERSIONS"]
+    assert lines[5].split()[:4] == [endpoint.id, "nightly", "Active", "1"]
+    assert lines[5].endswith(f"0={one.id[:8]}, 1={two.id[:8]}")
 
 
 def test_the_compat_import_gives_the_class():

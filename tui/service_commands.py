@@ -7,7 +7,7 @@ import sys
 
 from store.layout import require_workspace
 
-COMMANDS = ("serve", "service", "schedules")
+COMMANDS = ("serve", "service", "schedules", "published")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +21,29 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                              "logs, token")
     service.add_argument("action", choices=("status", "stop", "logs", "token"))
     sub.add_parser("schedules", help="the workspace's schedules: status, next fire, last run")
+    sub.add_parser("published", help="published pipelines and pipeline endpoints (versions, default)")
+
+
+def cmd_published(layout: object) -> int:
+    """Print every published pipeline, then every pipeline endpoint with its versions."""
+    from store.catalog import list_published_pipelines
+    from store.pipeline_endpoints import list_endpoints
+    from store.workspace import open_workspace
+    from tui.formatting import table, when
+    with open_workspace(layout) as local:  # type: ignore[arg-type]
+        published = list_published_pipelines(local.conn, active_only=False)
+        endpoints = list_endpoints(local.conn, active_only=False)
+    if not published:
+        print("nothing published yet: call pipeline.publish(name) in a pipeline script")
+        return 0
+    print(table(["ID", "NAME", "VERSION", "STATUS", "PUBLISHED"],
+                [[p.id, p.name, p.version or "-", p.status, when(p.created_at)] for p in published]))
+    if endpoints:
+        print()
+        print(table(["ENDPOINT ID", "NAME", "STATUS", "DEFAULT", "VERSIONS"],
+                    [[e.id, e.name, e.status, e.default_version,
+                      ", ".join(f"{v}={p[:8]}" for v, p in e.versions)] for e in endpoints]))
+    return 0
 
 
 def cmd_schedules(layout: object) -> int:
@@ -54,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     layout = require_workspace()
     if args.command == "schedules":
         return cmd_schedules(layout)
+    if args.command == "published":
+        return cmd_published(layout)
     if args.command == "serve":
         from runner.service.serve import serve
         if not 0 <= args.port <= 65535:
