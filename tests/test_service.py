@@ -253,3 +253,25 @@ def test_convert_value_is_exact_about_types():
         parameter_values(params, None, {"n": {"DataStoreName": "ws", "RelativePath": "in/"}})
     with pytest.raises(AssignmentError, match="assign it with DataPathAssignments"):
         parameter_values(params, {"p": "x"})
+
+
+def test_a_service_stops_when_its_workspace_is_removed(tmp_path):
+    import shutil
+    from store.layout import WorkspaceLayout
+    from store.workspace import open_workspace
+    layout = WorkspaceLayout(tmp_path / "gone" / ".amlocal")
+    open_workspace(layout).close()
+    record = ensure_service(layout, quiet=True)
+    shutil.rmtree(tmp_path / "gone")
+    deadline = time.monotonic() + 20
+    import psutil
+    while psutil.pid_exists(record.pid) and time.monotonic() < deadline:
+        try:
+            if psutil.Process(record.pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.1)
+    alive = psutil.pid_exists(record.pid) and \
+        psutil.Process(record.pid).status() != psutil.STATUS_ZOMBIE
+    assert not alive

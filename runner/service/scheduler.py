@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
 
 from runner.client import Client, SubmitOptions
@@ -69,8 +71,13 @@ def fire_due(local: OpenWorkspace, now: float | None = None) -> list[str]:
 
 
 async def run_schedules(local: OpenWorkspace, tick: float = TICK_SECONDS) -> None:
-    """Check the schedules every `tick` seconds until cancelled."""
+    """Check the schedules every `tick` seconds until cancelled; stop the service (SIGTERM to
+    itself) when its workspace folder has been removed, so none outlives its workspace."""
     while True:
+        if not local.layout.db_path.exists():
+            log.warning("the workspace %s is gone: stopping", local.layout.root)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         try:
             fire_due(local)
         except Exception:  # noqa: BLE001 - the loop outlives a damaged row or a busy database
