@@ -57,7 +57,8 @@ def ensure_service(layout: WorkspaceLayout, *, quiet: bool = False) -> ServiceRe
     found = running_service(layout)
     if found is not None:
         return found
-    log = open(log_path(layout), "ab")
+    log = os.fdopen(os.open(log_path(layout), os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                            | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600), "ab")
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "runner.service", "--workspace", str(layout.root),

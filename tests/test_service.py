@@ -175,6 +175,7 @@ def test_one_service_per_workspace_recorded_privately_and_stopped(workspace, wri
     assert ensure_service(layout, quiet=True) == first  # a second call finds the running one
     path = layout.root / "private" / "service.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.with_name("service.log")).st_mode) == 0o600
     assert read_service_record(layout).pid == first.pid
     second = subprocess.run([sys.executable, "-m", "runner.service", "--workspace",
                              str(layout.root)], capture_output=True, text=True, timeout=60,
