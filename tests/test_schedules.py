@@ -50,6 +50,12 @@ def test_a_minute_schedule_without_start_fires_at_once_through_the_service(works
     assert record.parameters == {"n": 4} and record.tags == {"amlocal.schedule_id": schedule.id}
     assert record.published_pipeline_id == published.id
     assert schedule.get_last_pipeline_run().id == runs[0].id
+    import requests
+    from runner.sdk.authentication import InteractiveLoginAuthentication
+    ws_url = published.endpoint.split("/PipelineRuns/")[0]
+    entity = requests.get(f"{ws_url}/PipelineRuns/{runs[0].id}",
+                          headers=InteractiveLoginAuthentication().get_authentication_header()).json()
+    assert entity["ScheduleId"] == schedule.id
     stored = get_schedule(workspace._local.conn, schedule.id)
     assert stored.last_run_id == runs[0].id
     # fired within the first minute, so the next fire is one minute after its creation

@@ -21,7 +21,7 @@ from runner.client import Client, SubmitOptions, WorkspaceIdentity
 from runner.errors import RunnerError
 from runner.service.scheduler import run_schedules
 from runner.service.assignments import AssignmentError, parameter_values
-from runner.service_control import API_PREFIX
+from runner.service_control import API_PREFIX, SCHEDULE_TAG
 from runner.spec import PipelineSpec
 from store import catalog
 from store.errors import NotFoundError, StoreError
@@ -80,7 +80,8 @@ def run_entity(run: PipelineRunRecord, total_steps: int, data_paths: dict[str, A
             "ParameterAssignments": {k: str(v) for k, v in params.items()},
             "DataPathAssignments": data_paths, "DataSetDefinitionValueAssignments": {},
             "RunSource": run_source, "RunType": run_type, "TotalRunSteps": total_steps,
-            "ContinueRunOnStepFailure": run.continue_on_step_failure, "ScheduleId": None,
+            "ContinueRunOnStepFailure": run.continue_on_step_failure,
+            "ScheduleId": run.tags.get(SCHEDULE_TAG),
             "tags": dict(run.tags), "Properties": dict(run.properties),
             "EntityStatus": "Active", "CreatedDate": _iso(run.created_at),
             "RunUrl": f"amlocal show {run.id}"}
