@@ -15,7 +15,7 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # pipeline_run columns added in version 4 → the property that held them before.
 _OPTION_COLUMNS = {"script_path": "amlocal.script", "executor": "amlocal.executor",
                    "base_image": "amlocal.base_image",
@@ -48,6 +48,23 @@ MIGRATIONS: dict[int, list[str]] = {
     # How far the step's event file was ingested, so that whoever finishes a run whose runner
     # died ingests the rest, once.
     5: ["ALTER TABLE step_run ADD COLUMN events_offset INTEGER NOT NULL DEFAULT 0"],
+    # PipelineEndpoint: named endpoints of published pipeline versions; schedules.
+    6: ["CREATE TABLE pipeline_endpoint (id VARCHAR NOT NULL, name VARCHAR NOT NULL, "
+        "description VARCHAR, default_version VARCHAR NOT NULL, status VARCHAR NOT NULL, "
+        "created_at FLOAT NOT NULL, PRIMARY KEY (id))",
+        "CREATE UNIQUE INDEX ix_pipeline_endpoint_name ON pipeline_endpoint (name)",
+        "CREATE TABLE pipeline_endpoint_version (endpoint_id VARCHAR NOT NULL, "
+        "version VARCHAR NOT NULL, published_pipeline_id VARCHAR NOT NULL, "
+        "created_at FLOAT NOT NULL, PRIMARY KEY (endpoint_id, version), "
+        "FOREIGN KEY(endpoint_id) REFERENCES pipeline_endpoint (id), "
+        "FOREIGN KEY(published_pipeline_id) REFERENCES published_pipeline (id))",
+        # Schedule: recurrence schedules the workspace service fires.
+        "CREATE TABLE schedule (id VARCHAR NOT NULL, name VARCHAR NOT NULL, description VARCHAR, "
+        "pipeline_id VARCHAR, pipeline_endpoint_id VARCHAR, experiment_name VARCHAR NOT NULL, "
+        "parameters_json VARCHAR NOT NULL, recurrence_json VARCHAR NOT NULL, "
+        "continue_on_step_failure BOOLEAN, status VARCHAR NOT NULL, last_fired_at FLOAT, "
+        "last_run_id VARCHAR, created_at FLOAT NOT NULL, PRIMARY KEY (id))",
+        "CREATE INDEX ix_schedule_name ON schedule (name)"],
 }
 BUSY_TIMEOUT_MS = 10_000
 LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program

@@ -320,3 +320,43 @@ class ModuleRecord(NamedTuple):
     default_version: str | None
     created_at: float
     versions: tuple[ModuleVersionRecord, ...] = ()
+
+
+class PipelineEndpointRecord(NamedTuple):
+    """A pipeline endpoint: its name, default version, status and versions (version → the
+    published pipeline id, in the order they were added)."""
+
+    id: str
+    name: str
+    description: str | None
+    default_version: str
+    status: str
+    created_at: float
+    versions: tuple[tuple[str, str], ...]
+
+
+class ScheduleRecord(NamedTuple):
+    """A recurrence schedule: what it submits (a published pipeline or an endpoint), where, with
+    what, how often (`recurrence`, a dict), its status and its last fire (epoch s, run id)."""
+
+    id: str
+    name: str
+    description: str | None
+    pipeline_id: str | None
+    pipeline_endpoint_id: str | None
+    experiment_name: str
+    parameters: Mapping[str, Any]
+    recurrence: Mapping[str, Any]
+    continue_on_step_failure: bool | None
+    status: str
+    last_fired_at: float | None
+    last_run_id: str | None
+    created_at: float
+
+    @staticmethod
+    def of(row: sqlite3.Row) -> "ScheduleRecord":
+        return ScheduleRecord(row["id"], row["name"], row["description"], row["pipeline_id"],
+                              row["pipeline_endpoint_id"], row["experiment_name"],
+                              _json(row["parameters_json"], {}), _json(row["recurrence_json"], {}),
+                              _flag(row["continue_on_step_failure"]), row["status"],
+                              row["last_fired_at"], row["last_run_id"], row["created_at"])

@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class Experiment(SQLModel, table=True):
@@ -51,6 +51,50 @@ class PublishedPipeline(SQLModel, table=True):
     pipeline_id: str = Field(foreign_key="pipeline.id")
     status: str = "Active"
     continue_on_step_failure: Optional[bool] = None
+    created_at: float
+
+
+class PipelineEndpoint(SQLModel, table=True):
+    """A named endpoint of published pipeline versions; a submit runs its default version."""
+
+    __tablename__ = "pipeline_endpoint"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True, index=True)
+    description: Optional[str] = None
+    default_version: str
+    status: str = "Active"
+    created_at: float
+
+
+class PipelineEndpointVersion(SQLModel, table=True):
+    """One version of a pipeline endpoint: the published pipeline it runs."""
+
+    __tablename__ = "pipeline_endpoint_version"
+
+    endpoint_id: str = Field(foreign_key="pipeline_endpoint.id", primary_key=True)
+    version: str = Field(primary_key=True)
+    published_pipeline_id: str = Field(foreign_key="published_pipeline.id")
+    created_at: float
+
+
+class Schedule(SQLModel, table=True):
+    """A recurrence schedule of a published pipeline or endpoint, fired by the service."""
+
+    __tablename__ = "schedule"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    description: Optional[str] = None
+    pipeline_id: Optional[str] = None
+    pipeline_endpoint_id: Optional[str] = None
+    experiment_name: str
+    parameters_json: str = "{}"
+    recurrence_json: str
+    continue_on_step_failure: Optional[bool] = None
+    status: str = "Active"
+    last_fired_at: Optional[float] = None
+    last_run_id: Optional[str] = None
     created_at: float
 
 

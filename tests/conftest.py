@@ -13,6 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 AMLOCAL = [sys.executable, "-m", "tui.cli"]
 
 
+@pytest.fixture(autouse=True)
+def _stop_services(tmp_path):
+    """After each test, stop the workspace services its publishes started (scripts run with
+    `amlocal run` start them detached; they would otherwise live until pytest removes the
+    folder)."""
+    yield
+    from runner.service_control import stop_service
+    from store.layout import WorkspaceLayout
+    root = tmp_path
+    for found in (*root.glob(".amlocal"), *root.glob("*/.amlocal"), *root.glob("*/*/.amlocal")):
+        if (found / "private" / "service.json").exists():
+            stop_service(WorkspaceLayout(found))
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     """An empty amlocal workspace in a temporary folder, used by the SDK in this process."""
@@ -25,6 +39,9 @@ def workspace(tmp_path, monkeypatch):
     from runner.sdk import Workspace
     ws = Workspace.get("test")
     yield ws
+    from runner.service_control import stop_service
+    from store.layout import WorkspaceLayout
+    stop_service(WorkspaceLayout(root))  # a publish started one in the background
     local_context.reset_local_workspace()
 
 

@@ -7,6 +7,8 @@ import sqlite3
 
 import pytest
 
+from runner.service_control import running_service
+
 from runner.sdk import (AmlCompute, ComputeTarget, Dataset, DataTransferStep, Estimator,
                         EstimatorStep, Experiment, Module, ModuleStep, MpiStep, Pipeline,
                         PipelineData, PipelineParameter, PublishedPipeline, PythonScriptStep)
@@ -39,7 +41,11 @@ def test_published_pipeline_is_submitted_again_by_id_with_new_parameters(workspa
     step = PythonScriptStep("echo.py", name="echo", source_directory=str(tmp_path / "steps"),
                             arguments=["--rate", rate, result], outputs=[result])
     published = Pipeline(workspace, [step]).publish("nightly", description="d", version="3")
-    assert published.endpoint == f"amlocal://published-pipelines/{published.id}"
+    record = running_service(workspace._local.layout)  # publish() started the service
+    assert published.endpoint == (
+        f"http://127.0.0.1:{record.port}/pipelines/v1.0/subscriptions/{workspace.subscription_id}"
+        f"/resourceGroups/{workspace.resource_group}/providers/Microsoft.MachineLearningServices"
+        f"/workspaces/test/PipelineRuns/PipelineSubmit/{published.id}")
     assert (published.name, published.version, published.status) == ("nightly", "3", "Active")
     assert published.get_step_names() == ["echo"]
     assert [p.id for p in PublishedPipeline.list(workspace)] == [published.id]

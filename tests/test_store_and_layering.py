@@ -48,6 +48,9 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     raw.execute("ALTER TABLE module_version DROP COLUMN status")  # added in schema 5
     raw.execute("DROP TABLE pipeline_draft")  # added in schema 5
     raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")  # added in schema 6
+    raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
+    raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("PRAGMA user_version=1")
     raw.commit()
@@ -76,6 +79,9 @@ def test_a_version_3_database_moves_the_submit_options_out_of_the_properties(tmp
     raw.execute("ALTER TABLE module_version DROP COLUMN status")
     raw.execute("DROP TABLE pipeline_draft")
     raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")
+    raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
+    raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
     raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
                 "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
@@ -103,6 +109,9 @@ def test_a_version_5_database_gets_the_ingested_offset_of_its_step_runs(tmp_path
     database.connect(path).close()
     raw = sqlite3.connect(path)
     raw.execute("ALTER TABLE step_run DROP COLUMN events_offset")
+    raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
+    raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
     raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) "
                 "VALUES ('p', 'pipe', 'h', '{\"steps\": []}', 0)")
@@ -119,6 +128,30 @@ def test_a_version_5_database_gets_the_ingested_offset_of_its_step_runs(tmp_path
     raw.close()
     offset = events_offset(database.connect(path), "s")
     assert offset == 0 and type(offset) is int
+
+
+def test_a_version_6_database_gets_the_pipeline_endpoint_tables(tmp_path):
+    """A workspace from before PipelineEndpoint opens with empty endpoint tables that work."""
+    from store.pipeline_endpoints import create_endpoint, list_endpoints
+    path = tmp_path / "a.db"
+    database.connect(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
+    raw.execute("DROP TABLE pipeline_endpoint")
+    raw.execute("DROP TABLE schedule")
+    raw.execute("PRAGMA user_version=6")
+    raw.commit()
+    raw.close()
+    conn = database.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert list_endpoints(conn, active_only=False) == []
+    from store import catalog
+    pub = catalog.publish_pipeline(conn, catalog.ensure_pipeline(conn, "p", {"steps": []}), "p",
+                                   None, None, None)
+    made = create_endpoint(conn, "nightly", None, pub)
+    assert (made.name, made.default_version, made.versions) == ("nightly", "0", (("0", pub),))
+    from store.schedules import list_schedules
+    assert list_schedules(conn) == []
 
 
 def test_a_foreign_sqlite_file_is_refused(tmp_path):

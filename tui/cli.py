@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
-    from tui import kernel_command, resource_commands
+    from tui import kernel_command, resource_commands, service_commands
     resource_commands.add_parsers(sub)
+    service_commands.add_parsers(sub)
     kernel_command.add_parser(sub)
     return parser
 
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "kernel":
             from tui import kernel_command
             return kernel_command.run(args)
+        from tui import service_commands
+        if args.command in service_commands.COMMANDS:
+            return service_commands.run(args)
         from tui import resource_commands
         if args.command in resource_commands.COMMANDS:
             return resource_commands.run(args)

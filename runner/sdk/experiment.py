@@ -51,14 +51,18 @@ class Experiment(ExperimentApi):
         a ScriptRunConfig (a single run: returns its ScriptRun).
 
         As in the SDK, `regenerate_outputs`, `continue_on_step_failure` and
-        `pipeline_parameters` (alias `pipeline_params`) are read and other kwargs are ignored.
+        `pipeline_parameters` (alias `pipeline_params`) and, for a PipelineEndpoint,
+        `pipeline_version` are read and other kwargs are ignored.
         """
         if hasattr(config, "_bind"):  # a ScriptRunConfig: what it runs needs the workspace
             config = config._bind(self._workspace)
         if not hasattr(config, "_submission"):
             raise UserErrorException(f"cannot submit a {type(config).__name__}: amlocal runs "
                                      "ScriptRunConfig, Pipeline, PublishedPipeline and PipelineDraft objects")
-        spec, pipeline_name, published_id, continue_default = config._submission(self._name)
+        version = kwargs.get("pipeline_version")  # a PipelineEndpoint's version
+        spec, pipeline_name, published_id, continue_default = (
+            config._submission(self._name) if version is None
+            else config._submission(self._name, str(version)))
         continue_on_failure = kwargs.get("continue_on_step_failure")
         if continue_on_failure is None:
             continue_on_failure = continue_default

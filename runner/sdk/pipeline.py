@@ -8,6 +8,7 @@ from runner.sdk.graph import StepSequence, build_graph
 from runner.sdk.published_pipeline_api import PublishedPipelineApi
 from runner.sdk.steps.base import BuildContext
 from runner.client import refuse_cycles
+from runner.service_control import base_url, ensure_service, workspace_path
 from runner.spec import ParameterSpec, PipelineSpec
 from store import catalog
 
@@ -79,6 +80,7 @@ class Pipeline:
                                               self._spec.to_json())
         pub_id = catalog.publish_pipeline(conn, pipeline_id, name or "pipeline", description,
                                           version, continue_on_step_failure)
+        ensure_service(self._workspace._local.layout)  # so its endpoint answers at once
         return PublishedPipeline.get(self._workspace, pub_id)
 
     def service_endpoint(self) -> str:
@@ -118,7 +120,7 @@ class PublishedPipeline(PublishedPipelineApi):
         steps = catalog.get_pipeline(workspace._local.conn, record.pipeline_id).spec["steps"]
         return PublishedPipeline(record.name, record.pipeline_id, record.description,
                                  record.version, record.id, record.status,
-                                 f"amlocal://published-pipelines/{record.id}", len(steps),
+                                 "", len(steps),
                                  workspace, record.continue_on_step_failure)
 
     @staticmethod
@@ -162,12 +164,13 @@ class PublishedPipeline(PublishedPipelineApi):
 
     @property
     def endpoint(self) -> str:
-        """Where this pipeline is submitted: `amlocal://published-pipelines/<id>`.
-
-        There is no REST server: submit with `PublishedPipeline.submit` or
-        `Experiment.submit(published_pipeline)`.
-        """
-        return self._endpoint
+        """The REST URL that submits this pipeline (POST with `ExperimentName` and
+        `ParameterAssignments`): the workspace service's, started in the background when none
+        runs, in Azure's path shape."""
+        ws = self._workspace
+        record = ensure_service(ws._local.layout)
+        return (base_url(record) + workspace_path(ws.subscription_id, ws.resource_group, ws.name)
+                + f"/PipelineRuns/PipelineSubmit/{self._id}")
 
     def _spec(self) -> PipelineSpec:
         return PipelineSpec.from_json(catalog.get_pipeline(self._workspace._local.conn,

@@ -31,9 +31,6 @@ ALTERNATIVES: dict[str, str] = {
                       "(.as_named_input(name).as_mount())",
     "TabularDatasetFactory": "use Dataset.File.from_files and read the files with pandas in the "
                              "step",
-    "PipelineEndpoint": "publish with Pipeline.publish() and submit the PublishedPipeline",
-    "Schedule": "rerun on change with `amlocal watch`, or submit the published pipeline from "
-                "cron or CI",
     "AutoMLStep": "AutoML runs only on Azure ML; train with your own script in a "
                   "PythonScriptStep",
     "AutoMLConfig": "AutoML runs only on Azure ML; train with your own script in a "

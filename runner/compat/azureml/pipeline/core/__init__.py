@@ -6,6 +6,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "PipelineData": "runner.sdk.pipeline_data",
     "PipelineParameter": "runner.sdk.pipeline_data",
     "PublishedPipeline": "runner.sdk.pipeline",
+    "PipelineEndpoint": "runner.sdk.pipeline_endpoint",
     "PipelineRun": "runner.sdk.runs",
     "StepRun": "runner.sdk.runs",
     "StepRunOutput": "runner.sdk.step_run_output",
@@ -19,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ModuleVersion": "runner.sdk.module",
     "ModuleVersionDescriptor": "runner.sdk.module",
     "PipelineDraft": "runner.sdk.pipeline_draft",
+    "Schedule": "runner.sdk.schedule",
     "ScheduleRecurrence": "runner.sdk.schedule_recurrence",
     "TimeZone": "runner.sdk.schedule_recurrence",
 })

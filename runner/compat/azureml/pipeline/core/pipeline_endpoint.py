@@ -1,5 +1,9 @@
-"""`azureml.pipeline.core.pipeline_endpoint` for amlocal: amlocal has none of
-its names yet; each one raises the "amlocal does not provide X yet" error with what to use."""
+"""`azureml.pipeline.core.pipeline_endpoint` for amlocal: re-exports amlocal's implementation lazily."""
 from azureml._amlocal_lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "PipelineEndpoint": "runner.sdk.pipeline_endpoint",
+    "PipelineIdVersion": "runner.sdk.pipeline_endpoint",
+    "PublishedPipeline": "runner.sdk.pipeline",
+    "PipelineRun": "runner.sdk.runs",
+})
