@@ -15,7 +15,7 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # pipeline_run columns added in version 4 → the property that held them before.
 _OPTION_COLUMNS = {"script_path": "amlocal.script", "executor": "amlocal.executor",
                    "base_image": "amlocal.base_image",
@@ -65,6 +65,20 @@ MIGRATIONS: dict[int, list[str]] = {
         "continue_on_step_failure BOOLEAN, status VARCHAR NOT NULL, last_fired_at FLOAT, "
         "last_run_id VARCHAR, created_at FLOAT NOT NULL, PRIMARY KEY (id))",
         "CREATE INDEX ix_schedule_name ON schedule (name)"],
+    # Registries: datasets, models and environments, with versions, and what used them.
+    7: ["CREATE TABLE IF NOT EXISTS registered_asset (id VARCHAR NOT NULL, kind VARCHAR NOT NULL, "
+        "name VARCHAR NOT NULL, version INTEGER NOT NULL, description VARCHAR, "
+        "tags_json VARCHAR NOT NULL, properties_json VARCHAR NOT NULL, "
+        "definition_json VARCHAR NOT NULL, content_json VARCHAR NOT NULL, "
+        "made_by_step_run_id VARCHAR, made_by_pipeline_run_id VARCHAR, "
+        "created_at FLOAT NOT NULL, PRIMARY KEY (id))",
+        "CREATE INDEX IF NOT EXISTS ix_registered_asset_kind ON registered_asset (kind)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS ix_registered_asset_version ON registered_asset (kind, name, version)",
+        "CREATE TABLE IF NOT EXISTS asset_use (asset_id VARCHAR NOT NULL, step_run_id VARCHAR NOT NULL, "
+        "pipeline_run_id VARCHAR NOT NULL, used_at FLOAT NOT NULL, "
+        "PRIMARY KEY (asset_id, step_run_id), "
+        "FOREIGN KEY(asset_id) REFERENCES registered_asset (id))",
+        "CREATE INDEX IF NOT EXISTS ix_asset_use_step_run_id ON asset_use (step_run_id)"],
 }
 BUSY_TIMEOUT_MS = 10_000
 LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program

@@ -360,3 +360,38 @@ class ScheduleRecord(NamedTuple):
                               _json(row["parameters_json"], {}), _json(row["recurrence_json"], {}),
                               _flag(row["continue_on_step_failure"]), row["status"],
                               row["last_fired_at"], row["last_run_id"], row["created_at"])
+
+
+class AssetRecord(NamedTuple):
+    """One version of a registered dataset, model or environment: what it is (`definition`),
+    the file hashes it pinned (`content`, path → sha256), and the run that registered it."""
+
+    id: str
+    kind: str
+    name: str
+    version: int
+    description: str | None
+    tags: Mapping[str, Any]
+    properties: Mapping[str, Any]
+    definition: Mapping[str, Any]
+    content: Mapping[str, str]
+    made_by_step_run_id: str | None
+    made_by_pipeline_run_id: str | None
+    created_at: float
+
+    @staticmethod
+    def of(row: sqlite3.Row) -> "AssetRecord":
+        return AssetRecord(row["id"], row["kind"], row["name"], int(row["version"]),
+                           row["description"], _json(row["tags_json"], {}),
+                           _json(row["properties_json"], {}), _json(row["definition_json"], {}),
+                           _json(row["content_json"], {}), row["made_by_step_run_id"],
+                           row["made_by_pipeline_run_id"], row["created_at"])
+
+
+class AssetUseRecord(NamedTuple):
+    """A step run that read a registered asset version."""
+
+    asset_id: str
+    step_run_id: str
+    pipeline_run_id: str
+    used_at: float

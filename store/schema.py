@@ -11,9 +11,10 @@ message rather than silently misread.
 """
 from typing import Optional
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class Experiment(SQLModel, table=True):
@@ -309,3 +310,39 @@ class PipelineDraft(SQLModel, table=True):
     last_submitted_pipeline_run_id: Optional[str] = None
     created_at: float
     updated_at: float
+
+
+class RegisteredAsset(SQLModel, table=True):
+    """One version of a registered dataset, model or environment (the workspace's registries).
+
+    `definition_json` is what the asset is (a dataset's sources, reader and transforms; a
+    model's stored files; an environment's definition), `content_json` the file hashes it
+    pinned when registered, and `made_by_*` the run that registered it (None from a script).
+    """
+
+    __tablename__ = "registered_asset"
+    __table_args__ = (Index("ix_registered_asset_version", "kind", "name", "version", unique=True),)
+
+    id: str = Field(primary_key=True)
+    kind: str = Field(index=True)  # dataset, model or environment
+    name: str
+    version: int
+    description: Optional[str] = None
+    tags_json: str = "{}"
+    properties_json: str = "{}"
+    definition_json: str = "{}"
+    content_json: str = "{}"
+    made_by_step_run_id: Optional[str] = None
+    made_by_pipeline_run_id: Optional[str] = None
+    created_at: float
+
+
+class AssetUse(SQLModel, table=True):
+    """A registered asset a step run read (a dataset input, a dataset or model got by name)."""
+
+    __tablename__ = "asset_use"
+
+    asset_id: str = Field(primary_key=True, foreign_key="registered_asset.id")
+    step_run_id: str = Field(primary_key=True, index=True)
+    pipeline_run_id: str
+    used_at: float

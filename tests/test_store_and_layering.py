@@ -139,11 +139,13 @@ def test_a_version_6_database_gets_the_pipeline_endpoint_tables(tmp_path):
     raw.execute("DROP TABLE pipeline_endpoint_version")  # added in schema 7
     raw.execute("DROP TABLE pipeline_endpoint")
     raw.execute("DROP TABLE schedule")
+    raw.execute("DROP TABLE asset_use")  # added in schema 8
+    raw.execute("DROP TABLE registered_asset")
     raw.execute("PRAGMA user_version=6")
     raw.commit()
     raw.close()
     conn = database.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     assert list_endpoints(conn, active_only=False) == []
     from store import catalog
     pub = catalog.publish_pipeline(conn, catalog.ensure_pipeline(conn, "p", {"steps": []}), "p",

@@ -1,0 +1,66 @@
+"""The registries' store: numbered versions per kind and name, lookups that say what exists,
+use records for lineage, and the migration that adds the tables to an older workspace."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from store import database
+from store.errors import NotFoundError
+from store.registry import (add_version, find_version, get_by_id, get_version, list_versions,
+                            made_by_pipeline_run, record_use, update_asset, used_by_step_run,
+                            uses_of)
+
+
+@pytest.fixture
+def conn(tmp_path):
+    return database.connect(tmp_path / "a.db")
+
+
+def test_versions_count_from_one_per_kind_and_name(conn):
+    first = add_version(conn, "dataset", "raw", {"kind": "file"}, tags={"a": "1"})
+    second = add_version(conn, "dataset", "raw", {"kind": "tabular"}, description="d")
+    model = add_version(conn, "model", "raw", {"files": []})
+    assert (first.version, second.version, model.version) == (1, 2, 1)
+    assert type(first.version) is int
+    assert get_version(conn, "dataset", "raw").id == second.id
+    assert get_version(conn, "dataset", "raw", 1).definition == {"kind": "file"}
+    assert dict(get_by_id(conn, first.id).tags) == {"a": "1"}
+    assert [r.version for r in list_versions(conn, "dataset", "raw")] == [2, 1]
+    assert [(r.name, r.version) for r in list_versions(conn, "dataset", latest_only=True)] == [("raw", 2)]
+
+
+def test_unknown_names_and_versions_say_what_exists(conn):
+    add_version(conn, "model", "clf", {})
+    with pytest.raises(NotFoundError, match=r"^no dataset named 'raw' is registered in this workspace$"):
+        get_version(conn, "dataset", "raw")
+    with pytest.raises(NotFoundError, match=r"^model 'clf' has no version 7 \(versions: 1\)$"):
+        get_version(conn, "model", "clf", 7)
+    assert find_version(conn, "model", "clf", 7) is None
+
+
+def test_updates_and_lineage(conn):
+    made = add_version(conn, "model", "clf", {}, made_by_step_run_id="s1", made_by_pipeline_run_id="r1")
+    data = add_version(conn, "dataset", "raw", {})
+    record_use(conn, data.id, "s0", "r1")
+    record_use(conn, data.id, "s0", "r1")  # once per pair
+    assert [(u.step_run_id, u.pipeline_run_id) for u in uses_of(conn, data.id)] == [("s0", "r1")]
+    assert [a.name for a in used_by_step_run(conn, "s0")] == ["raw"]
+    assert [a.id for a in made_by_pipeline_run(conn, "r1")] == [made.id]
+    changed = update_asset(conn, made.id, tags={"accuracy": "0.9"})
+    assert (dict(changed.tags), changed.description) == ({"accuracy": "0.9"}, None)
+
+
+def test_a_version_7_database_gets_the_registry_tables(tmp_path):
+    path = tmp_path / "a.db"
+    database.connect(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE asset_use")
+    raw.execute("DROP TABLE registered_asset")
+    raw.execute("PRAGMA user_version=7")
+    raw.commit()
+    raw.close()
+    conn = database.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
+    assert add_version(conn, "environment", "env", {}).version == 1
