@@ -104,18 +104,24 @@ class InputSpec:
     mode: str | None = "mount"
     path_on_compute: str | None = None
     dataset: str | None = None  # the name of `as_named_input(name)`, if it is a dataset
+    # A dataset input: {"definition": its JSON definition, "direct": consumed as an object
+    # (not a mount or download), "asset_id": the registered version or None}.
+    dataset_view: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {"port": self.port, "source": self.source.to_json(), "mode": self.mode,
                 "path_on_compute": self.path_on_compute}
         if self.dataset is not None:
             data["dataset"] = self.dataset
+        if self.dataset_view is not None:
+            data["dataset_view"] = dict(self.dataset_view)
         return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> "InputSpec":
         return InputSpec(data["port"], InputSource.from_json(data["source"]), data.get("mode"),
-                         data.get("path_on_compute"), data.get("dataset"))
+                         data.get("path_on_compute"), data.get("dataset"),
+                         data.get("dataset_view"))
 
 
 OutputKind = Literal["pipeline_data", "output_dataset", "datastore_path"]

@@ -51,6 +51,16 @@ class StepRunFiles:
         return self.root / "artifacts"
 
     @property
+    def registrations(self) -> Path:
+        """Files the step registers as models, staged until the step succeeds."""
+        return self.root / "registrations"
+
+    @property
+    def registry_view(self) -> Path:
+        """What the step can see of the workspace's registries (written before it starts)."""
+        return self.root / "registry.json"
+
+    @property
     def workdir(self) -> Path:
         """The step's private working copy of its snapshot."""
         return self.root / "wd"
@@ -91,6 +101,11 @@ class WorkspaceLayout:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    @property
+    def models_dir(self) -> Path:
+        """Registered models' files: `models/<name>/<version>/`."""
+        return self.root / "models"
 
     def parallel_cache_dir(self, key: str) -> Path:
         """Where a ParallelRunStep definition `key` keeps its mini-batch results between runs."""

@@ -131,12 +131,15 @@ def delete_asset(conn: sqlite3.Connection, asset_id: str) -> None:
 
 
 def record_use(conn: sqlite3.Connection, asset_id: str, step_run_id: str,
-               pipeline_run_id: str) -> None:
-    """Note that `step_run_id` read `asset_id` (once per pair)."""
+               pipeline_run_id: str) -> bool:
+    """Note that `step_run_id` read `asset_id` (once per pair); False when no asset has that
+    id (a step's event may name anything)."""
     with transaction(conn):
-        conn.execute("INSERT OR IGNORE INTO asset_use (asset_id, step_run_id, pipeline_run_id, "
-                     "used_at) VALUES (?, ?, ?, ?)",
-                     (asset_id, step_run_id, pipeline_run_id, time.time()))
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO asset_use (asset_id, step_run_id, pipeline_run_id, used_at) "
+            "SELECT id, ?, ?, ? FROM registered_asset WHERE id = ?",
+            (step_run_id, pipeline_run_id, time.time(), asset_id))
+    return cursor.rowcount > 0
 
 
 def uses_of(conn: sqlite3.Connection, asset_id: str) -> list[AssetUseRecord]:

@@ -10,7 +10,7 @@ import pytest
 from runner.sdk import (ComputeInstance, ComputeTarget, Dataset, Environment, Experiment,
                         OutputFileDatasetConfig, Pipeline, PythonScriptStep)
 from runner.step_runtime.exceptions import ComputeTargetException, UserErrorException
-from store.datastore_partitions import PartitionFormatError
+from runner.step_runtime.dataset_partitions import PartitionFormatError
 from tests.conftest import python_with_compat
 
 
@@ -106,8 +106,12 @@ def test_filters_on_partition_columns(partitioned):
 LISTER = """
     import os
     from azureml.core import Run
-    root = Run.get_context().input_datasets["sales"]
-    print(sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs))
+    from azureml.data import FileDataset
+    sales = Run.get_context().input_datasets["sales"]  # a dataset object in direct mode, as in the SDK
+    assert isinstance(sales, FileDataset), type(sales)
+    root = sales.mount().mount_point
+    with sales.mount(root):
+        print(sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs))
 """
 
 

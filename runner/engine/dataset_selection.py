@@ -15,7 +15,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from store.datastore_partitions import select_files
+from runner.step_runtime.dataset_partitions import select_files
 from store.datastore_paths import open_datastore_file, resolve_in_datastore
 from store.layout import WorkspaceLayout
 
@@ -27,20 +27,50 @@ def selection_folder(layout: WorkspaceLayout, source: dict) -> Path:
     root = layout.datastore_dir(source["datastore"])
     chosen = select_files(root, source.get("path") or "", source.get("partition_format"),
                           source.get("filter"))
+    return _materialize(layout, {k: source.get(k) for k in ("datastore", "path",
+                                                            "partition_format", "filter")},
+                        [(resolve_in_datastore(root, rel, what="dataset file"), inside)
+                         for rel, inside in chosen])
+
+
+def definition_selection_folder(layout: WorkspaceLayout, definition: dict) -> Path:
+    """The folder of the files a dataset definition selects (its filter, and for a
+    FileDataset its take / skip / samples)."""
+    from runner.engine.asset_registry import LayoutRegistry
+    registry = LayoutRegistry(layout)
+
+    class _Workspace:
+        def _registry(self) -> LayoutRegistry:
+            return registry
+
+    dataset = registry.dataset_class(definition["kind"])._from_definition(definition, _Workspace())
+    files = dataset._selected_files() if definition["kind"] == "file" else dataset._listed_files()
+    return _materialize(layout, {"definition": definition},
+                        [(f.local_path, f.path.lstrip("/")) for f in files])
+
+
+def needs_selection(definition: dict) -> bool:
+    """Whether a step input of this definition gets a folder of only the files it selects."""
+    return bool(definition.get("filter") is not None or
+                (definition["kind"] == "file" and definition.get("transforms")))
+
+
+def _materialize(layout: WorkspaceLayout, what: dict, chosen: list[tuple[Path, str]]) -> Path:
+    """A folder holding copies of the `chosen` (file, path inside) pairs, named by `what` and
+    each file's size and modification time, made once."""
     listing = []
-    for rel, inside in chosen:
-        info = os.lstat(resolve_in_datastore(root, rel, what="dataset file"))
-        listing.append([rel, inside, info.st_size, info.st_mtime_ns])
-    key = hashlib.sha256(json.dumps(
-        {"source": {k: source.get(k) for k in ("datastore", "path", "partition_format", "filter")},
-         "files": listing}, sort_keys=True).encode()).hexdigest()[:32]
+    for full, inside in chosen:
+        info = os.lstat(full)
+        listing.append([str(full), inside, info.st_size, info.st_mtime_ns])
+    key = hashlib.sha256(json.dumps({"source": what, "files": listing},
+                                    sort_keys=True).encode()).hexdigest()[:32]
     folder = layout.root / SELECTIONS_DIRNAME / key
     if folder.is_dir():
         return folder
     staging = folder.with_name(f".{key}.{uuid.uuid4().hex[:8]}")
     staging.mkdir(parents=True)
-    for rel, inside, _size, _mtime in listing:
-        src = open_datastore_file(resolve_in_datastore(root, rel, what="dataset file"))
+    for full, inside, _size, _mtime in listing:
+        src = open_datastore_file(Path(full))
         if src is None:
             continue  # replaced by a link or a FIFO since it was listed
         target = staging / inside

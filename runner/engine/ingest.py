@@ -12,6 +12,7 @@ from store.database import transaction
 from store.errors import StoreError
 from store.metrics import insert_metrics
 from store.nofollow import open_file_beneath
+from store.registry import record_use
 from store.runs import advance_events_offset, events_offset, merge_run_json
 
 METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
@@ -19,6 +20,9 @@ METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
 
 class EventIngestor:
     """Reads new complete lines of one step's event file and stores them.
+
+    A `register` event (a model or dataset the step registers) is kept in `registrations`
+    for the runner to apply if the step succeeds; an `asset_use` is stored at once.
 
     A `cancel` event of the pipeline run (the step called `run.parent.cancel()`) is not
     stored: it sets `canceled_run` and calls `on_cancel`, which stops the run.
@@ -42,6 +46,7 @@ class EventIngestor:
         self.on_cancel = on_cancel
         self.canceled_run = False
         self.refused = 0  # artifact events naming no regular file of the run's own artifacts
+        self.registrations: list[dict] = []  # models and datasets the step asked to register
 
     def poll(self) -> int:
         """Store every complete event appended since the last call; returns how many."""
@@ -104,6 +109,10 @@ class EventIngestor:
             self.canceled_run = True
             if self.on_cancel is not None:
                 self.on_cancel()
+        elif kind == "register" and run_id == self.step_run_id and isinstance(value, dict):
+            self.registrations.append({**value, "kind": name})  # applied if the step succeeds
+        elif kind == "asset_use":
+            record_use(self.conn, str(value), self.step_run_id, self.pipeline_run_id)
         elif kind == "artifact":
             path = kept_file(self.artifact_dirs[run_id], str(value))
             if path is None:

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 
 from runner.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
 from runner.errors import RunnerError
-from runner.engine.dataset_selection import selection_folder
+from runner.engine.dataset_selection import (definition_selection_folder, needs_selection,
+                                        selection_folder)
 from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.records import PipelineRunRecord, StoredOutput
@@ -57,6 +58,9 @@ class RunContext:
             root = self.layout.datastore_dir(source.datastore or "")
             if not root.is_dir():
                 raise StepSetupError(f"input {inp.port}: datastore {source.datastore} does not exist")
+            view = inp.dataset_view
+            if view is not None and needs_selection(view["definition"]):
+                return definition_selection_folder(self.layout, dict(view["definition"]))
             if source.filter is not None or GLOB_CHARS & set(source.path or ""):
                 # a filtered FileDataset or a glob: only the files it selects, as one folder
                 return selection_folder(self.layout, source.to_json())

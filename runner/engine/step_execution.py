@@ -17,6 +17,7 @@ from runner.engine.reuse import decide
 from runner.engine.run_context import RunContext
 from runner.engine.run_plan import RUNNABLE_KINDS, record_decision, record_reuse
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
+from runner.engine.registry_launch import RegistryAssets, apply_registrations
 from runner.engine.step_launch import PreparedStep, prepare_step
 from runner.engine.step_outputs import check_outputs, collect_artifacts, copy_uploads
 from runner.errors import RunnerError
@@ -191,7 +192,7 @@ class StepExecution:
         try:
             SnapshotStore(self.ctx.layout.snapshots_dir, conn).materialize(snapshot_id or "", workdir)
             prepared = prepare_step(self.ctx, self.step, self.step_run_id, self.files, self.executor,
-                                    environment, limits, snapshot_id)
+                                    environment, limits, snapshot_id, RegistryAssets.load(conn))
             update_step_run(conn, self.step_run_id, arguments=prepared.resolved_arguments,
                             outputs=prepared.outputs, phases=self._phase("starting"))
             ingestor = EventIngestor(conn, self.files.events, self.step_run_id, self.ctx.run_id,
@@ -214,6 +215,7 @@ class StepExecution:
                 handle.close()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)  # the working copy, however the step ended
+            shutil.rmtree(self.files.registrations, ignore_errors=True)  # registered or refused
 
     def _follow(self, conn: sqlite3.Connection, handle: RunningStep, prepared: PreparedStep,
                 ingestor: EventIngestor, history: StoreHistory) -> StepResult:
@@ -245,6 +247,10 @@ class StepExecution:
         if unsafe is not None:
             return self._end(conn, StepResult(st.FAILED, unsafe), outcome.exit_code)
         if outcome.exit_code == 0:
+            refused = apply_registrations(conn, self.ctx.layout, self.files, self.step_run_id,
+                                          self.ctx.run_id, ingestor.registrations)
+            if refused is not None:
+                return self._end(conn, StepResult(st.FAILED, refused), 0)
             return self._finished(conn, history, prepared.outputs, 0)
         detail = _last_line(prepared.invocation.files.stderr)
         reason = outcome.reason or f"exit code {outcome.exit_code}"

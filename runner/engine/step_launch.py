@@ -16,6 +16,7 @@ from typing import Any
 
 from runner.engine.parallel_launch import (cache_key, driver_arguments, driver_environment,
                                            side_input_ports)
+from runner.engine.registry_launch import RegistryAssets, prepare_view
 from runner.engine.run_context import RunContext, StepSetupError
 from runner.executors.base import Executor, Mount, ResolvedEnvironment, ResourceLimits, StepInvocation
 from runner.paths import COMPAT_DIR, PACKAGE_PARENT
@@ -70,14 +71,17 @@ def _download(src: Path, workdir: Path, dest: Path, port: str) -> None:
 
 def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepRunFiles,
                  executor: Executor, environment: ResolvedEnvironment,
-                 limits: ResourceLimits, snapshot_id: str | None = None) -> PreparedStep:
+                 limits: ResourceLimits, snapshot_id: str | None = None,
+                 assets: RegistryAssets | None = None) -> PreparedStep:
     """Resolve inputs, outputs, arguments and environment of `step` (its snapshot, with id
-    `snapshot_id`, is already in `files.workdir`)."""
+    `snapshot_id`, is already in `files.workdir`); with `assets`, the step's view of the
+    registries too."""
     workdir = files.workdir
     env_vars: dict[str, str] = {}
     ports: dict[tuple[str, str], str] = {}
     mounts = [Mount(workdir, read_only=False)]
     dataset_inputs: list[str] = []
+    input_paths: dict[str, tuple[Path, str]] = {}
     for inp in step.inputs:
         host = ctx.input_path(inp)
         mode = inp.mode or "mount"
@@ -90,6 +94,7 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
             mounts.append(Mount(host, read_only=True))
             seen = executor.map_path(host)
         ports[("input", inp.port)] = seen
+        input_paths[inp.port] = (target if mode == "download" else host, seen)
         env_vars[contract.DATAREFERENCE_PREFIX + inp.port] = seen
         if inp.dataset:
             env_vars[inp.dataset] = seen
@@ -150,6 +155,12 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
         env_vars[contract.DATASET_INPUTS] = ",".join(dataset_inputs)
     if dataset_outputs:
         env_vars[contract.DATASET_OUTPUTS] = ";".join(dataset_outputs)
+
+    if assets is not None:
+        view_mounts, view_env = prepare_view(ctx.layout, assets, step, files, executor.map_path,
+                                             input_paths)
+        mounts += view_mounts
+        env_vars.update(view_env)
 
     parent_artifacts = ctx.layout.run_artifacts_dir(ctx.run_id)
     files.artifacts.mkdir(parents=True, exist_ok=True)

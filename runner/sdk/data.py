@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.spec import InputSource
+from runner.step_runtime import dataset_factory as step_factory
+from runner.step_runtime import file_dataset as step_datasets
 from runner.step_runtime.exceptions import UserErrorException
 from store.datastore_paths import normalize_datastore_path, open_datastore_file
 
@@ -153,132 +155,52 @@ def parameter_values(values: dict[str, Any]) -> dict[str, Any]:
             for name, value in values.items()}
 
 
-class FileDataset:
-    """Files on one or more datastore paths, consumed by steps as a mount or download."""
+class HostDatasetInputs:
+    """What a dataset offers a pipeline script on top of its data: being a step input
+    (`as_named_input`, `as_mount`, `as_download`) and how the PipelineSpec records that."""
 
-    def __init__(self) -> None:
-        self._paths: list[tuple[Any, str]] = []
-        self._name: str | None = None
-        self._id = str(uuid.uuid4())
-        self._description: str | None = None
-        self._tags: dict = {}
-        self._partition_format: str | None = None
-        self._filter: dict | None = None  # see runner.sdk.dataset_filter
-
-    @classmethod
-    def _from_paths(cls, paths: list[tuple[Any, str]],
-                    partition_format: str | None = None) -> "FileDataset":
-        ds = cls()
-        ds._paths = paths
-        ds._partition_format = partition_format
-        return ds
-
-    def __getitem__(self, column: str) -> Any:
-        """A column (from `partition_format`, or `Path`) to build a `filter` condition with."""
-        from runner.sdk.dataset_filter import ColumnExpression
-        from store.datastore_partitions import PATH_COLUMN, PartitionFormat
-        columns = (*(PartitionFormat.parse(self._partition_format).columns
-                     if self._partition_format else ()), PATH_COLUMN)
-        if column not in columns:
-            raise KeyError(f"{column!r}: the dataset's columns are {', '.join(columns)} "
-                           "(partition_format in from_files makes the others)")
-        return ColumnExpression(column)
-
-    def filter(self, expression: Any) -> "FileDataset":
-        """A new, unregistered dataset with only the files `expression` lets through."""
-        from runner.sdk.dataset_filter import FilterExpression
-        if not isinstance(expression, FilterExpression):
-            raise UserErrorException("filter takes a condition such as ds['country'] == 'BE', "
-                                     f"not {expression!r}")
-        spec = expression.to_json()
-        if self._filter is not None:
-            spec = {"op": "and", "args": [self._filter, spec]}
-        ds = FileDataset._from_paths(list(self._paths), self._partition_format)
-        ds._filter = spec
-        return ds
-
-    def _files(self) -> list[Any]:
-        from runner.sdk.dataset_files import dataset_files
-        return dataset_files(self._paths, self._partition_format, self._filter)
-
-    def mount(self, mount_point: str | None = None, **kwargs: Any) -> Any:
-        """A context that puts the dataset's files under `mount_point` (a temporary folder
-        when None) from `start()` or `with` until `stop()`; see `MountContext`."""
-        from runner.sdk.dataset_files import MountContext
-        return MountContext(self._files(), mount_point)
-
-    @property
-    def name(self) -> str | None:
-        return self._name
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def description(self) -> str | None:
-        return self._description
-
-    @property
-    def tags(self) -> dict:
-        return dict(self._tags)
+    _definition: dict[str, Any]
+    _registration: dict[str, Any] | None
 
     def as_named_input(self, name: str) -> "DatasetConsumptionConfig":
-        """Use this dataset as the step input `name`."""
+        """Use this dataset as the step input `name` (in a step, `run.input_datasets[name]`)."""
         return DatasetConsumptionConfig(name, self)
+
+    def _dataset_view(self, direct: bool) -> dict[str, Any]:
+        """What the step is told about this input (see `InputSpec.dataset_view`)."""
+        return {"definition": self._definition, "direct": direct,
+                "asset_id": self._registration["id"] if self._registration else None}
+
+    def _input_source(self) -> InputSource:
+        sources = self._definition.get("sources", [])
+        if len(sources) != 1:
+            raise UserErrorException("a dataset over several datastore paths cannot be "
+                                     "consumed by a step locally yet; use one path")
+        source = sources[0]
+        if source.get("folder") is not None:
+            raise UserErrorException("a dataset in a local folder cannot be a step input; "
+                                     "upload its files to a datastore first")
+        datastore, path = source["datastore"], normalize_datastore_path(source["path"])
+        if _glob_folder(path) != path and not self._listed_files():  # resolved when built
+            raise UserErrorException(
+                f"Dataset path {datastore}:{path} matches no files (looked below "
+                f"{self._source_root(source) / _glob_folder(path)}); check the pattern or upload "
+                "the files first")
+        if self._definition.get("filter") is not None:  # the step gets the selected files only
+            return InputSource("datastore", datastore=datastore, path=path,
+                               partition_format=self._definition.get("partition_format"),
+                               filter=self._definition["filter"])
+        return InputSource("datastore", datastore=datastore, path=path)
+
+
+class FileDataset(HostDatasetInputs, step_datasets.FileDataset):
+    """Files on one or more datastore paths, consumed by steps as a mount or download."""
 
     def as_mount(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
         return DatasetConsumptionConfig(f"input_{uuid.uuid4().hex[:8]}", self, "mount", path_on_compute)
 
     def as_download(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
         return DatasetConsumptionConfig(f"input_{uuid.uuid4().hex[:8]}", self, "download", path_on_compute)
-
-    def to_path(self) -> list[str]:
-        """The dataset's files, as paths relative to the dataset root."""
-        return ["/" + f.relative_path for f in self._files()]
-
-    def download(self, target_path: str | None = None, overwrite: bool = False,
-                 ignore_not_found: bool = False) -> list[str]:
-        """Copy the dataset's files into `target_path`; returns the local paths."""
-        import shutil
-        import tempfile
-        target = Path(target_path or tempfile.mkdtemp())
-        if not ignore_not_found:
-            for datastore, path in self._paths:
-                if not datastore._local_path(path).exists() and not any(ch in path for ch in "*?["):
-                    raise UserErrorException(f"{datastore.name}:{path} does not exist")
-        out = []
-        for item in self._files():
-            dest = target / item.relative_path
-            if dest.exists() and not overwrite:
-                raise UserErrorException(f"{dest} exists; pass overwrite=True")
-            src = open_datastore_file(item.local_path)
-            if src is None:
-                continue  # not a regular file (a link or FIFO a step left there)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with src, open(dest, "wb") as copy:
-                shutil.copyfileobj(src, copy)
-            out.append(str(dest))
-        return out
-
-    def _input_source(self) -> InputSource:
-        (datastore, path), *rest = self._paths
-        if rest:
-            raise UserErrorException("a FileDataset over several datastore paths cannot be "
-                                     "consumed by a step locally yet; use one path")
-        path = normalize_datastore_path(path)
-        if _glob_folder(path) != path and not self._files():  # a glob: resolved when built
-            raise UserErrorException(
-                f"Dataset path {datastore.name}:{path} matches no files (looked below "
-                f"{datastore._local_path(_glob_folder(path))}); check the pattern or upload the "
-                "files first")
-        if self._filter is not None:  # the step gets the selected files only
-            return InputSource("datastore", datastore=datastore.name, path=path,
-                               partition_format=self._partition_format, filter=self._filter)
-        return InputSource("datastore", datastore=datastore.name, path=path)
-
-    def __repr__(self) -> str:
-        return "FileDataset(" + ", ".join(f"{d.name}:{p}" for d, p in self._paths) + ")"
 
 
 def _glob_folder(path: str) -> str:
@@ -290,48 +212,13 @@ def _glob_folder(path: str) -> str:
     return path
 
 
-def _dataset_path(item: Any) -> tuple[Any, str]:
-    """(datastore, clean path) of one path argument of `from_files`."""
-    if isinstance(item, DataPath):
-        return item._datastore, normalize_datastore_path(item.path_on_datastore)
-    if isinstance(item, DataReference):
-        return item.datastore, normalize_datastore_path(item.path_on_datastore)
-    if isinstance(item, tuple) and len(item) == 2:
-        return item[0], normalize_datastore_path(item[1])
-    if isinstance(item, str) and "://" in item:
-        raise UserErrorException(
-            f"{item}: datasets from URLs are not available locally (no network access "
-            "to storage); upload the files to a datastore and use (datastore, path)")
-    raise UserErrorException("from_files takes a DataPath, a DataReference (datastore.path(...)) "
-                             f"or a (datastore, path) tuple, not {item!r}")
+FileDatasetFactory = step_factory.FileDatasetFactory
+TabularDatasetFactory = step_factory.TabularDatasetFactory
 
 
-class FileDatasetFactory:
-    """`Dataset.File`: builds FileDatasets."""
-
-    @staticmethod
-    def from_files(path: Any, validate: bool = True, partition_format: str | None = None,
-                   is_file: bool = False) -> FileDataset:
-        """A FileDataset over a DataPath, a DataReference, a (datastore, path) tuple (paths may
-        hold glob patterns), or a list of them. `validate` checks that each matches files."""
-        items = path if isinstance(path, list) else [path]
-        if partition_format is not None:
-            from store.datastore_partitions import PartitionFormat
-            PartitionFormat.parse(partition_format)
-        dataset = FileDataset._from_paths([_dataset_path(item) for item in items], partition_format)
-        if validate:
-            for datastore, p in dataset._paths:
-                if not FileDataset._from_paths([(datastore, p)])._files():
-                    raise UserErrorException(
-                        f"Dataset validation failed: {datastore.name}:{p} has no files "
-                        f"(looked in {datastore._local_path(_glob_folder(p))})")
-        return dataset
-
-
-class Dataset:
-    """The SDK's dataset entry point: `Dataset.File.from_files(...)`."""
-
-    File = FileDatasetFactory
+class Dataset(step_factory.Dataset):
+    """The SDK's dataset entry point: `Dataset.File.from_files(...)`,
+    `Dataset.Tabular.from_delimited_files(...)`, `Dataset.get_by_name(ws, name)`."""
 
     def __init__(self, definition: Any, workspace: Any = None, name: str | None = None,
                  id: str | None = None) -> None:
@@ -339,13 +226,6 @@ class Dataset:
         self.workspace = workspace
         self.name = name
         self.id = id
-
-    @staticmethod
-    def from_sql_query(data_source: Any, query: str) -> Any:
-        """Refused: SQL databases exist only in Azure (a cloud-only source)."""
-        raise UserErrorException(
-            "Dataset.from_sql_query: SQL databases are a cloud-only source amlocal cannot read; "
-            "export the query's result to files on a datastore and use Dataset.File.from_files")
 
 
 class DatasetConsumptionConfig:
@@ -356,6 +236,9 @@ class DatasetConsumptionConfig:
         _check_dataset_name(name)
         if mode not in ("direct", "mount", "download"):
             raise UserErrorException(f"Invalid mode {mode!r}: use direct, mount or download")
+        if mode != "direct" and getattr(dataset, "_KIND", None) == "tabular":
+            raise UserErrorException(f"TabularDataset does not support {mode}. Only FileDataset "
+                                     f"supports {mode}")
         self._name = name
         self.dataset = dataset
         self.mode = mode

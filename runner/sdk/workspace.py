@@ -179,6 +179,16 @@ class Workspace:
             "workspace_name": self.name}, indent=2))
 
     # ----------------------------------------------------------------- contents
+    def _registry(self) -> Any:
+        """The workspace's registries of datasets, models and environments."""
+        from runner.sdk.workspace_registry import HostRegistry
+        return HostRegistry(self._local)
+
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """Every registered dataset by name (its latest version)."""
+        return self._registry().datasets(self)
+
     def get_default_datastore(self) -> Any:
         """The default datastore (`workspaceblobstore` unless changed)."""
         from runner.sdk.datastore import Datastore

@@ -26,3 +26,5 @@ PARALLEL_MAX_NODES = "AMLOCAL_PARALLEL_MAX_NODES"  # its compute target's max_no
 PARALLEL_DRIVER = "runner.step_runtime.parallel_driver"  # the module a ParallelRunStep runs
 PARALLEL_CACHE = "AMLOCAL_PARALLEL_CACHE"  # its mini-batch results kept between runs
 PARALLEL_SIDE_INPUTS = "AMLOCAL_PARALLEL_SIDE_INPUTS"  # its side inputs' paths (os.pathsep)
+REGISTRY_FILE = "AMLOCAL_REGISTRY_FILE"  # the step's view of the registries (JSON)
+REGISTRATIONS_DIR = "AMLOCAL_REGISTRATIONS_DIR"  # where it stages files it registers

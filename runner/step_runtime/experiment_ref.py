@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
 from runner.step_runtime import contract
 
 # The identity of the local workspace, when the script named no Azure workspace.
@@ -11,6 +13,19 @@ LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LOCAL_RESOURCE_GROUP = "amlocal"
 LOCAL_WORKSPACE_NAME = "local"
 LOCAL_LOCATION = "local"
+DEFAULT_DATASTORE_ENV = "AMLOCAL_DEFAULT_DATASTORE"
+
+
+class StepDatastore:
+    """A datastore as a step sees it: its name and workspace, enough to name dataset paths
+    (`(datastore, 'path')`)."""
+
+    def __init__(self, workspace: "StepWorkspace", name: str) -> None:
+        self.workspace = workspace
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Datastore({self.name})"
 
 
 class StepWorkspace:
@@ -31,6 +46,25 @@ class StepWorkspace:
         return cls(os.environ.get(contract.WORKSPACE_NAME) or LOCAL_WORKSPACE_NAME,
                    os.environ.get(contract.SUBSCRIPTION) or LOCAL_SUBSCRIPTION,
                    os.environ.get(contract.RESOURCE_GROUP) or LOCAL_RESOURCE_GROUP)
+
+    def _registry(self) -> Any:
+        """The step's view of the workspace's registries."""
+        from runner.step_runtime.registry_view import step_registry
+        return step_registry()
+
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """Every registered dataset by name (its latest version)."""
+        return self._registry().datasets(self)
+
+    @property
+    def datastores(self) -> dict[str, "StepDatastore"]:
+        """The datastores this step can see (those of registered datasets and its inputs)."""
+        return {n: StepDatastore(self, n) for n in self._registry().datastore_names()}
+
+    def get_default_datastore(self) -> "StepDatastore":
+        """The workspace's default datastore, as far as the step can see it."""
+        return StepDatastore(self, os.environ.get(DEFAULT_DATASTORE_ENV) or "workspaceblobstore")
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("_"):

@@ -97,11 +97,21 @@ class Run(RunReadback):
         return read_secrets(list(secrets))
 
     @property
-    def input_datasets(self) -> dict[str, str]:
-        """Named dataset inputs of this step: name → path (mount or download folder)."""
+    def input_datasets(self) -> dict[str, Any]:
+        """Named dataset inputs of this step: name → the dataset (a TabularDataset or
+        FileDataset) for one consumed directly (`as_named_input`), its path for one mounted
+        or downloaded (`.as_mount()`, `.as_download()`), as in the SDK."""
+        from runner.step_runtime.registry_view import step_registry
         names = [item.split(":")[0] for item in
                  os.environ.get(contract.DATASET_INPUTS, "").split(",") if item]
-        return {n: os.environ[n] for n in names if n in os.environ}
+        out: dict[str, Any] = {}
+        for n in names:
+            dataset = step_registry().input_dataset(n, self._experiment.workspace)
+            if dataset is not None:
+                out[n] = dataset
+            elif n in os.environ:
+                out[n] = os.environ[n]
+        return out
 
     @property
     def output_datasets(self) -> dict[str, str]:

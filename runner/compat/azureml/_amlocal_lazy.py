@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dis
 import importlib
+import os
 import sys
 from types import FrameType
 from typing import Any, Callable
@@ -37,7 +38,8 @@ def lazy_exports(module_name: str, names: dict[str, str]
                  ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """Return (__getattr__, __dir__, __all__) for a module that re-exports `names`.
 
-    `names` maps an exported name to "package.module" or "package.module:attribute". A
+    `names` maps an exported name to "package.module" or "package.module:attribute" (or two
+    such, "script target | step target", see `_for_this_process`). A
     submodule of the real SDK that amlocal has too is imported on attribute access, as the
     SDK's packages import theirs eagerly (`azureml.core.runconfig` after `import azureml.core`).
     """
@@ -50,13 +52,25 @@ def lazy_exports(module_name: str, names: dict[str, str]
                 if submodule is not None:
                     return submodule
             raise missing_name(module_name, name, frame)
-        module, _, attr = target.partition(":")
+        module, _, attr = _for_this_process(target).partition(":")
         return getattr(importlib.import_module(module), attr or name)
 
     def __dir__() -> list[str]:
         return sorted(names)
 
     return __getattr__, __dir__, sorted(names)
+
+
+def in_step() -> bool:
+    """Whether this process is a step the runner started (it has the step's run and events)."""
+    return bool(os.environ.get("AZUREML_RUN_ID") and os.environ.get("AMLOCAL_EVENTS_FILE"))
+
+
+def _for_this_process(target: str) -> str:
+    """A target "script.module:attr | step.module:attr" names the class a script gets and the
+    one a step gets (the step's works without the client SDK, in a bare image)."""
+    script, _, step = target.partition(" | ")
+    return step.strip() if step and in_step() else script.strip()
 
 
 def _our_submodule(module_name: str, name: str) -> Any:

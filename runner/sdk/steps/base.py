@@ -226,7 +226,8 @@ def _input_spec(obj: Any, port: str, ctx: BuildContext) -> InputSpec:
             ctx.add_parameter(dataset)
             return InputSpec(port, InputSource("parameter", parameter=dataset.name), mode,
                              obj.path_on_compute, obj.name)
-        return InputSpec(port, dataset._input_source(), mode, obj.path_on_compute, obj.name)
+        return InputSpec(port, dataset._input_source(), mode, obj.path_on_compute, obj.name,
+                         dataset._dataset_view(obj.mode == "direct"))
     if isinstance(obj, OutputDatasetInput):
         source = InputSource("step_output", node=ctx.node_id(obj.output._producer),
                              output=obj.output.name)

@@ -5,7 +5,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Workspace": "runner.sdk.workspace",
     "Datastore": "runner.sdk.datastore",
     "Experiment": "runner.sdk.experiment",
-    "Dataset": "runner.sdk.data",
+    "Dataset": "runner.sdk.data:Dataset | runner.step_runtime.dataset_factory:Dataset",
     "ComputeTarget": "runner.sdk.compute",
     "Run": "runner.step_runtime.run",
     "Environment": "runner.sdk.environment",

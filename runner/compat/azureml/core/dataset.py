@@ -2,5 +2,5 @@
 from azureml._amlocal_lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "Dataset": "runner.sdk.data",
+    "Dataset": "runner.sdk.data:Dataset | runner.step_runtime.dataset_factory:Dataset",
 })

@@ -2,5 +2,6 @@
 from azureml._amlocal_lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "FileDatasetFactory": "runner.sdk.data",
+    "TabularDatasetFactory": "runner.step_runtime.dataset_factory:TabularDatasetFactory",
+    "FileDatasetFactory": "runner.step_runtime.dataset_factory:FileDatasetFactory",
 })

@@ -1,5 +1,5 @@
 """Partition columns of datastore files, as the SDK's `partition_format` defines them, and
-the filters a FileDataset applies to them.
+the filters a FileDataset applies to them (standard library only: steps list dataset files too).
 
 A format such as `/{country}/{PartitionDate:yyyy/MM/dd}/*.csv` is matched against the end of
 each file's datastore path: `{name}` is a string column (one path segment), `{name:yyyy/MM/dd}`
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store.errors import StoreError
+from runner.step_runtime.exceptions import UserErrorException
 
 _DATE_PARTS = {"yyyy": r"\d{4}", "MM": r"\d{2}", "dd": r"\d{2}", "HH": r"\d{2}", "mm": r"\d{2}",
                "ss": r"\d{2}"}
@@ -30,9 +30,20 @@ _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a,
             "starts_with": lambda a, b: a.startswith(b), "ends_with": lambda a, b: a.endswith(b),
             "contains": lambda a, b: b in a}
 PATH_COLUMN = "Path"
+# The file metadata a filter can test (`FileDataset.file_metadata(col)`), as the SDK names it.
+METADATA_COLUMNS = ("Size", "LastModifiedTime", "CreationTime", "Extension", "CanSeek")
 
 
-class PartitionFormatError(StoreError, ValueError):
+def file_metadata(path: Path) -> dict[str, Any]:
+    """The metadata columns of the file at `path` (not following a link)."""
+    info = os.lstat(path)
+    return {"Size": info.st_size,
+            "LastModifiedTime": dt.datetime.fromtimestamp(info.st_mtime, dt.timezone.utc).replace(tzinfo=None),
+            "CreationTime": dt.datetime.fromtimestamp(info.st_ctime, dt.timezone.utc).replace(tzinfo=None),
+            "Extension": path.suffix.lstrip("."), "CanSeek": True}
+
+
+class PartitionFormatError(UserErrorException, ValueError):
     """A partition_format the SDK would not accept, or a filter on a column it lacks."""
 
 
@@ -113,7 +124,7 @@ def check_filter(expression: dict, columns: tuple[str, ...]) -> None:
     elif op == "not":
         check_filter(expression["arg"], columns)
     elif op in _COMPARE:
-        if expression["column"] not in (*columns, PATH_COLUMN):
+        if expression["column"] not in (*columns, PATH_COLUMN, *METADATA_COLUMNS):
             raise PartitionFormatError(
                 f"the dataset has no column {expression['column']!r}; its columns are "
                 f"{', '.join((*columns, PATH_COLUMN))} (partition_format makes the others)")
@@ -162,6 +173,7 @@ def select_files(root: Path, path: str, partition_format: str | None,
         if expression is not None:
             row = dict(fmt.values("/" + rel) or {}) if fmt else {}
             row[PATH_COLUMN] = "/" + inside
+            row.update(file_metadata(root / rel))
             if not matches(expression, row):
                 continue
         selected.append((rel, inside))

@@ -1,7 +1,7 @@
 """Filter expressions on a FileDataset's columns: `ds['country'] == 'BE'`, combined with `&`,
 `|` and `~`, as the SDK builds them (with azureml-dataprep) for `FileDataset.filter`.
 
-An expression is kept as JSON (see `store.datastore_partitions`), so it can be stored, compared
+An expression is kept as JSON (see `dataset_partitions`), so it can be stored, compared
 and evaluated anywhere; the columns are the ones `partition_format` makes, plus `Path`.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Which files a FileDataset holds: its datastore paths (files, folders or globs), narrowed by
-its filter on `partition_format` columns; and `FileDataset.mount()`, which makes them local.
+"""`FileDataset.mount()`: the dataset's files made local, as a context manager.
 
-Listing never follows a link (a step may have written it into a datastore).
+Locally a mount is a read-only copy (no FUSE). Files are opened without following links
+(a step may have written the datastore), standard library only.
 """
 from __future__ import annotations
 
@@ -9,35 +9,24 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from runner.step_runtime.exceptions import UserErrorException
-from store.datastore_partitions import select_files
-from store.datastore_paths import open_datastore_file
 
 
-@dataclass(frozen=True)
-class DatasetFile:
-    """One file of a dataset: where it is, and its path below the dataset's root."""
-
-    datastore: Any
-    path_on_datastore: str
-    relative_path: str
-
-    @property
-    def local_path(self) -> Path:
-        """The file in the datastore's folder."""
-        return self.datastore._local_path(self.path_on_datastore)
-
-
-def dataset_files(paths: list[tuple[Any, str]], partition_format: str | None,
-                  expression: dict | None) -> list[DatasetFile]:
-    """The files of a dataset over `paths`, keeping those `expression` lets through."""
-    return [DatasetFile(datastore, rel, inside) for datastore, path in paths
-            for rel, inside in select_files(datastore._local_path(""), path, partition_format,
-                                            expression)]
+def open_regular_file(path: Path) -> BinaryIO | None:
+    """`path` opened for reading if it is a regular file; None for a link, FIFO or device
+    (never followed, never blocked on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 class MountContext:
@@ -46,7 +35,7 @@ class MountContext:
     Locally a mount is a read-only copy (no FUSE); `stop` removes it, as unmounting does.
     """
 
-    def __init__(self, files: list[DatasetFile], mount_point: str | None) -> None:
+    def __init__(self, files: list[Any], mount_point: str | None) -> None:
         self._files = files
         self._requested = mount_point
         self._mount_point: Path | None = None
@@ -73,10 +62,10 @@ class MountContext:
         self._made_folder = self._requested is None or not point.exists()
         point.mkdir(parents=True, exist_ok=True)
         for item in self._files:
-            src = open_datastore_file(item.local_path)
+            src = open_regular_file(item.local_path)
             if src is None:
                 continue  # no longer a regular file (a step replaced it with a link)
-            target = point / item.relative_path
+            target = point / item.path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             with src, open(target, "xb") as out:
                 shutil.copyfileobj(src, out)
@@ -89,7 +78,7 @@ class MountContext:
         point = self._mount_point
         for item in self._files:
             try:
-                (point / item.relative_path).unlink()
+                (point / item.path.lstrip("/")).unlink()
             except FileNotFoundError:
                 pass
         for folder, dirs, _files in os.walk(point, topdown=False):
