@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
@@ -118,6 +119,9 @@ def register_model(conn: sqlite3.Connection, layout: WorkspaceLayout, name: str,
     """Copy the file or folder `source` into the models folder and register it as the next
     version of model `name`. `fields` holds tags, properties, description and the definition's
     extras (framework, datasets, …)."""
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9\-._]{0,254}", name):
+        raise UserErrorException(f"model name {name!r} is invalid (letters, numbers, dashes, "
+                                 "periods or underscores, starting with a letter or number)")
     if not os.path.lexists(source):
         raise UserErrorException(f"{what} {source} does not exist")
     if os.path.islink(source):
@@ -128,6 +132,7 @@ def register_model(conn: sqlite3.Connection, layout: WorkspaceLayout, name: str,
     if folder.exists():  # left by a registration that failed half-way
         import shutil
         shutil.rmtree(folder)
+    layout.models_dir.mkdir(parents=True, exist_ok=True)
     copy_tree(source, layout.models_dir, f"{name}/{version}/{source.name}", what)
     definition = {"path": source.name, **{k: v for k, v in fields.items()
                                           if k not in ("tags", "properties", "description")}}

@@ -53,7 +53,8 @@ def _entry(record: AssetRecord, kind: str, **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "id": record.id, "name": record.name, "version": record.version,
             "description": record.description, "tags": dict(record.tags),
             "properties": dict(record.properties), "definition": dict(record.definition),
-            "created_at": record.created_at, **extra}
+            "created_at": record.created_at, "made_by_step_run_id": record.made_by_step_run_id,
+            "made_by_pipeline_run_id": record.made_by_pipeline_run_id, **extra}
 
 
 def _glob_base(path: str) -> str:

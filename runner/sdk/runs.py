@@ -292,6 +292,17 @@ class StepRun(StepRunApi, _StoredRun):
     def get_job_log(self) -> str:
         return self.get_stdout_log() + self.get_stderr_log()
 
+    def register_model(self, model_name: str, model_path: str | None = None, tags: dict | None = None,
+                       properties: dict | None = None, model_framework: str | None = None,
+                       model_framework_version: str | None = None, description: str | None = None,
+                       datasets: list | None = None, **kwargs: Any) -> Any:
+        """Register a file or folder this step kept (`outputs/model.pkl`) as a model."""
+        from runner.sdk.run_models import register_run_model
+        return register_run_model(self, self._pipeline_run_id, model_name, model_path, tags=tags,
+                                  properties=properties, model_framework=model_framework,
+                                  model_framework_version=model_framework_version,
+                                  description=description)
+
     def get_outputs(self) -> dict[str, PortDataReference]:
         return {name: PortDataReference(self._experiment.workspace, self._pipeline_run_id, out, self)
                 for name, out in self._record().outputs.items()}

@@ -185,6 +185,12 @@ class Workspace:
         return HostRegistry(self._local)
 
     @property
+    def models(self) -> dict[str, Any]:
+        """Every registered model by name (its latest version)."""
+        from runner.step_runtime.model import Model
+        return {m.name: m for m in Model.list(self, latest=True)}
+
+    @property
     def datasets(self) -> dict[str, Any]:
         """Every registered dataset by name (its latest version)."""
         return self._registry().datasets(self)

@@ -105,9 +105,10 @@ class HostRegistry:
             return None
         return registration_of(record) if record.kind == "model" else None
 
-    def register_model(self, name: str, source: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def register_model(self, name: str, source: str, fields: dict[str, Any],
+                       made_by: tuple[str, str] | None = None) -> dict[str, Any]:
         return registration_of(asset_registry.register_model(
-            self.conn, self.layout, name, Path(source).absolute(), fields))
+            self.conn, self.layout, name, Path(source).absolute(), fields, made_by=made_by))
 
     def update_model(self, model_id: str, description: str | None, tags: dict | None,
                      properties: dict | None) -> dict[str, Any]:

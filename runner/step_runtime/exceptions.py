@@ -53,3 +53,11 @@ class TrainingException(AzureMLException):
 
 class RunConfigurationException(UserErrorException):
     """A run configuration setting the SDK refuses."""
+
+
+class WebserviceException(AzureMLException):
+    """A model management call failed (a model not found, an invalid name, …)."""
+
+
+class ModelNotFoundException(AzureMLException):
+    """A registered model (or its files) could not be found."""

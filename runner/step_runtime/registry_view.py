@@ -205,6 +205,13 @@ class StepRegistry:
         self._pending.append(asset)
         return asset
 
+    def update_model(self, model_id: str, description: str | None, tags: dict | None,
+                     properties: dict | None) -> dict[str, Any]:
+        raise _cannot("Changing a registered model")
+
+    def delete_model(self, model_id: str) -> None:
+        raise _cannot("Deleting a registered model")
+
     def model_folder(self, asset: dict[str, Any]) -> Path:
         """Where a model version's files are seen from this step."""
         return Path(asset["folder"])

@@ -122,6 +122,30 @@ class Run(RunReadback):
     def __repr__(self) -> str:
         return f"Run(Id: {self._run_id})"
 
+    def register_model(self, model_name: str, model_path: str | None = None,
+                       tags: dict | None = None, properties: dict | None = None,
+                       model_framework: str | None = None,
+                       model_framework_version: str | None = None,
+                       description: str | None = None, datasets: list | None = None,
+                       sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+                       resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Register `model_path` of this run ("outputs/model.pkl": what the step wrote or
+        uploaded; `model_name` when None) as a model; it is registered when the step succeeds."""
+        from runner.step_runtime.model import Model, check_model_name
+        check_model_name(model_name)
+        path = model_path or model_name
+        local = path
+        if not os.path.exists(local) and self._artifacts_dir:
+            local = os.path.join(self._artifacts_dir, path)
+        if not os.path.exists(local):
+            from runner.step_runtime.exceptions import WebserviceException
+            raise WebserviceException(f"Could not locate the provided model_path {path} in the "
+                                      "set of files uploaded to the run")
+        return Model.register(self._experiment.workspace, local, model_name, tags, properties,
+                              description, datasets, model_framework, model_framework_version,
+                              sample_input_dataset=sample_input_dataset,
+                              sample_output_dataset=sample_output_dataset)
+
     # ----------------------------------------------------------------- recording
     def _emit(self, kind: str, name: str, value: Any) -> None:
         """Check a metric's name, then record the event."""

@@ -27,10 +27,6 @@ _WIDGETS_FALLBACK = os.path.join(_COMPAT_AZUREML, "_amlocal_widgets.py")
 
 # What to use instead, by name (a class, a function or a module's last component).
 ALTERNATIVES: dict[str, str] = {
-    "TabularDataset": "read the files with pandas inside the step, from a Dataset.File input "
-                      "(.as_named_input(name).as_mount())",
-    "TabularDatasetFactory": "use Dataset.File.from_files and read the files with pandas in the "
-                             "step",
     "AutoMLStep": "AutoML runs only on Azure ML; train with your own script in a "
                   "PythonScriptStep",
     "AutoMLConfig": "AutoML runs only on Azure ML; train with your own script in a "
@@ -40,9 +36,8 @@ ALTERNATIVES: dict[str, str] = {
                       "setting, or a PipelineParameter set per submit",
     "hyperdrive": "HyperDrive runs only on Azure ML; sweep with one PythonScriptStep per "
                   "setting, or a PipelineParameter set per submit",
-    "Model": "keep the model file in a step output (PipelineData or OutputFileDatasetConfig) "
-             "and read it from there",
-    "model": "keep the model file in a step output (PipelineData or OutputFileDatasetConfig)",
+    "InferenceConfig": "deploying models is outside what amlocal emulates; load the model in "
+                       "a step with Model.get_model_path(name)",
     "Webservice": "deploying models is outside what amlocal emulates",
     "webservice": "deploying models is outside what amlocal emulates",
     "Image": "deploying models is outside what amlocal emulates",

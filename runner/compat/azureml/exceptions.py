@@ -11,4 +11,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "AuthenticationException": "runner.step_runtime.exceptions",
     "TrainingException": "runner.step_runtime.exceptions",
     "RunConfigurationException": "runner.step_runtime.exceptions",
+    "WebserviceException": "runner.step_runtime.exceptions",
+    "ModelNotFoundException": "runner.step_runtime.exceptions",
 })

@@ -9,6 +9,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ComputeTarget": "runner.sdk.compute",
     "Run": "runner.step_runtime.run",
     "Environment": "runner.sdk.environment",
+    "Model": "runner.step_runtime.model",
     "RunConfiguration": "runner.sdk.runconfig",
     "ScriptRunConfig": "runner.sdk.script_run_config",
     "ScriptRun": "runner.sdk.script_run_config",
