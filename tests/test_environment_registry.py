@@ -215,3 +215,16 @@ def test_a_step_with_the_registered_environment_reuses_the_step_of_the_original(
     second = submit(Environment.get(workspace, "steps"))
     assert first.decision == "run"
     assert (second.decision, second.reason) == ("reused", f"reused from {first.pipeline_run_id[:8]}/hello")
+
+
+def test_a_parallel_run_config_yaml_names_a_registered_environment(workspace, tmp_path):
+    from runner.sdk.steps.parallel_run_config import ParallelRunConfig
+    env = Environment.from_docker_image("batch-env", "python:3.11-slim")
+    env.register(workspace)
+    (tmp_path / "prc.yml").write_text(
+        "parallel_run_config:\n  environment_name: batch-env\n  entry_script: score.py\n"
+        "  mini_batch_size: 2\n  error_threshold: 1\n  output_action: append_row\n"
+        "  node_count: 1\n  compute_target_name: local\n")
+    config = ParallelRunConfig.load_yaml(workspace, str(tmp_path / "prc.yml"))
+    assert config.environment.version == "1"
+    assert config.environment._to_spec() == env._to_spec()

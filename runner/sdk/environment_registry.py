@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from runner.sdk.conda_dependencies import CondaDependencies
 from runner.step_runtime.exceptions import UserErrorException
 from store import registry
+from store.database import transaction
 from store.records import AssetRecord
 
 if TYPE_CHECKING:
@@ -92,10 +93,11 @@ def register(env: "Environment", workspace: Any) -> "Environment":
                               "To auto-version, reset version to None.")
     conn = _conn(workspace)
     definition = definition_of(env)
-    latest = registry.find_version(conn, KIND, env.name)
-    if latest is not None and dict(latest.definition) == definition:
-        return environment_of(type(env), latest)
-    return environment_of(type(env), registry.add_version(conn, KIND, env.name, definition))
+    with transaction(conn):  # compare and add at once: two equal registrations add one version
+        latest = registry.find_version(conn, KIND, env.name)
+        if latest is None or dict(latest.definition) != definition:
+            latest = registry.add_version(conn, KIND, env.name, definition)
+    return environment_of(type(env), latest)
 
 
 def _versions(conn: Any, name: str) -> list[AssetRecord]:
