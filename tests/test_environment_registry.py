@@ -55,6 +55,7 @@ def test_register_returns_the_registered_environment_with_the_sdks_string_versio
     assert env.version is None  # the SDK returns a new object and leaves this one alone
     record = registry.get_version(workspace._local.conn, "environment", "train-env")
     assert record.version == 1
+    assert registered.asset_id == record.id and env.asset_id is None
     assert record.definition["spec"] == env._to_spec().to_json()
     assert record.definition["sdk"] == {"baseImage": "python:3.11-slim", "enabled": False,
                                         "sharedVolumes": True, "interpreterPath": "python"}
@@ -189,7 +190,7 @@ def test_a_label_names_one_version(workspace):
 def test_clone_is_unregistered(workspace):
     registered = Environment("e").register(workspace)
     copy = registered.clone("f")
-    assert (copy.name, copy.version) == ("f", None)
+    assert (copy.name, copy.version, copy.asset_id) == ("f", None, None)
     with pytest.raises(UserErrorException, match="Name is required"):
         registered.clone("")
 

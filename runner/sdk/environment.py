@@ -130,6 +130,7 @@ class Environment:
             raise TypeError(f"Environment name expected str, {type(name).__name__} found")
         self.name = name
         self.version: str | None = None
+        self.asset_id: str | None = None  # the registered version's id (set by the registry)
         self.python = PythonSection()
         self.docker = DockerSection()
         self.environment_variables: dict[str, str] = {}
@@ -280,7 +281,7 @@ class Environment:
             raise UserErrorException("Name is required to instantiate an Environment object")
         env = copy.deepcopy(self)
         env.name = new_name
-        env.version = None
+        env.version = env.asset_id = None
         return env
 
     @staticmethod

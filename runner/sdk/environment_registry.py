@@ -52,6 +52,7 @@ def environment_of(environment_class: type, record: AssetRecord) -> "Environment
     sdk: Mapping[str, Any] = definition.get("sdk") or {}
     env = environment_class(record.name)
     env.version = str(record.version)
+    env.asset_id = record.id
     docker = env.docker
     docker._base_image = sdk.get("baseImage")
     docker._base_dockerfile = spec.get("base_dockerfile")
