@@ -11,6 +11,7 @@ made outside a pipeline step; "used by" counts the step runs that read it.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from collections.abc import Iterable
 
 from store import registry
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def made_by(conn, record: AssetRecord, full: bool = False) -> str:
+def made_by(conn: sqlite3.Connection, record: AssetRecord, full: bool = False) -> str:
     """Who registered `record`: `<run>/<step>` (the run id's first 8 characters unless `full`),
     the pipeline run alone, or "script"."""
     run_id = record.made_by_pipeline_run_id
@@ -80,11 +81,11 @@ def _by_name(records: Iterable[AssetRecord]) -> dict[str, list[AssetRecord]]:
     return grouped
 
 
-def _readers(conn, records: Iterable[AssetRecord]) -> set[str]:
+def _readers(conn: sqlite3.Connection, records: Iterable[AssetRecord]) -> set[str]:
     return {use.step_run_id for r in records for use in registry.uses_of(conn, r.id)}
 
 
-def list_text(conn, kind: str) -> str:
+def list_text(conn: sqlite3.Connection, kind: str) -> str:
     """The table of every registered `kind` name (its latest version's description, tags and
     maker; the step runs that read any version)."""
     grouped = _by_name(registry.list_versions(conn, kind))
@@ -108,7 +109,7 @@ def asset_ref(record: AssetRecord) -> str:
     return f"{record.kind} {record.name}:{record.version}"
 
 
-def lineage(conn, record: AssetRecord) -> list[tuple[str, str]]:
+def lineage(conn: sqlite3.Connection, record: AssetRecord) -> list[tuple[str, str]]:
     """(label, text) lines of `record`'s lineage: what the run that made it read, and the step
     runs that read it."""
     lines: list[tuple[str, str]] = []
@@ -139,7 +140,7 @@ def _environment_lines(record: AssetRecord) -> list[tuple[str, str]]:
             ("Packages", ", ".join(packages) if packages else "-")]
 
 
-def version_text(conn, record: AssetRecord) -> str:
+def version_text(conn: sqlite3.Connection, record: AssetRecord) -> str:
     """One version in detail: description, tags, properties, maker, lineage."""
     lines = [f"Version {record.version}  registered {when(record.created_at)}  id {record.id}"]
     lines.append(_line("Description", record.description or "-"))
@@ -161,7 +162,7 @@ def version_text(conn, record: AssetRecord) -> str:
     return "\n".join(lines)
 
 
-def detail_text(conn, kind: str, name: str, version: int | None = None) -> str:
+def detail_text(conn: sqlite3.Connection, kind: str, name: str, version: int | None = None) -> str:
     """Every version of `name` (only `version`, when given), newest first."""
     versions = registry.list_versions(conn, kind, name)
     if not versions:
