@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
-    from tui import kernel_command, resource_commands, service_commands
+    from tui import kernel_command, registry_commands, resource_commands, service_commands
     resource_commands.add_parsers(sub)
+    registry_commands.add_parsers(sub)
     service_commands.add_parsers(sub)
     kernel_command.add_parser(sub)
     return parser
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         from tui import resource_commands
         if args.command in resource_commands.COMMANDS:
             return resource_commands.run(args)
+        from tui import registry_commands
+        if args.command in registry_commands.COMMANDS:
+            return registry_commands.run(args)
     except KeyboardInterrupt:
         print("amlocal: interrupted", file=sys.stderr)
         return 130

@@ -130,6 +130,7 @@ class Environment:
             raise TypeError(f"Environment name expected str, {type(name).__name__} found")
         self.name = name
         self.version: str | None = None
+        self.asset_id: str | None = None  # the registered version's id (set by the registry)
         self.python = PythonSection()
         self.docker = DockerSection()
         self.environment_variables: dict[str, str] = {}
@@ -231,9 +232,16 @@ class Environment:
             print(Path(log).read_text(), end="")
         print(f"Image {resolved.image} for environment {self.name} is ready")
 
+    def register(self, workspace: Any) -> "Environment":
+        """Register this environment in `workspace` and return the registered one (its
+        `version` "1", "2", …); an unchanged definition returns the version it already has."""
+        from runner.sdk import environment_registry
+        return environment_registry.register(self, workspace)
+
     @staticmethod
     def get(workspace: Any, name: str, version: str | None = None, label: str | None = None) -> "Environment":
-        """A registered environment. Curated `AzureML-…` environments exist only in Azure."""
+        """A registered environment: the latest version, `version`, or the one labelled `label`.
+        Curated `AzureML-…` environments exist only in Azure."""
         if label and version:
             raise UserErrorException("Only one of version or label can be specified")
         if name.startswith(CURATED_PREFIX):
@@ -242,10 +250,20 @@ class Environment:
                 "define it in the script instead, e.g. Environment.from_conda_specification("
                 f"'{name}', 'environment.yml') or Environment.from_pip_requirements('{name}', "
                 "'requirements.txt') with the packages it has")
-        raise UserErrorException(
-            f"Environment {name} is not registered: amlocal does not keep registered environments "
-            "yet; define it in the script (Environment(name), from_conda_specification, "
-            "from_pip_requirements)")
+        from runner.sdk import environment_registry
+        return environment_registry.get(Environment, workspace, name, version, label)
+
+    @staticmethod
+    def list(workspace: Any) -> dict[str, "Environment"]:
+        """Every environment registered in `workspace`, by name, at its latest version."""
+        from runner.sdk import environment_registry
+        return environment_registry.list_latest(Environment, workspace)
+
+    @staticmethod
+    def label(workspace: Any, name: str, version: str, labels: list[str]) -> None:
+        """Label version `version` of environment `name` (`Environment.get(..., label=)`)."""
+        from runner.sdk import environment_registry
+        environment_registry.label(workspace, name, version, labels)
 
     @staticmethod
     def load_from_directory(path: str) -> "Environment":
@@ -258,9 +276,12 @@ class Environment:
         save_environment_directory(self, path, overwrite)
 
     def clone(self, new_name: str) -> "Environment":
-        """A deep copy under another name."""
+        """A deep copy under another name, unregistered (no version), as the SDK's."""
+        if not new_name:
+            raise UserErrorException("Name is required to instantiate an Environment object")
         env = copy.deepcopy(self)
         env.name = new_name
+        env.version = env.asset_id = None
         return env
 
     @staticmethod

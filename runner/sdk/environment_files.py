@@ -28,7 +28,7 @@ def _definition(env: Any) -> dict[str, Any]:
                        "arguments": list(docker.arguments),
                        "baseImageRegistry": {"address": None, "username": None, "password": None,
                                              "registryIdentity": None}},
-            "r": None, "inferencingStackVersion": None, "assetId": None}
+            "r": None, "inferencingStackVersion": None, "assetId": getattr(env, "asset_id", None)}
 
 
 def save_environment_directory(env: Any, path: str, overwrite: bool) -> None:
@@ -51,6 +51,7 @@ def load_environment_directory(environment_class: type, path: str) -> Any:
         data = json.load(fh)
     env = environment_class(data.get("name"))
     env.version = data.get("version")
+    env.asset_id = data.get("assetId")
     env.environment_variables = dict(data.get("environmentVariables") or {})
     python = data.get("python") or {}
     env.python.user_managed_dependencies = bool(python.get("userManagedDependencies", False))

@@ -215,6 +215,12 @@ class Workspace:
                               missing_datastore_hint)
 
     @property
+    def environments(self) -> dict[str, Any]:
+        """Every registered environment by name, at its latest version (`Environment.list`)."""
+        from runner.sdk.environment import Environment
+        return Environment.list(self)
+
+    @property
     def compute_targets(self) -> dict[str, Any]:
         """Every registered compute target by name, as its ComputeTarget subclass; a missing
         name's KeyError says how to make it."""

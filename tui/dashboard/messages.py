@@ -45,3 +45,11 @@ class WatchEvent(Message):
     pipeline: str
     text: str
     at: str = field(default_factory=lambda: time.strftime("%H:%M:%S"))
+
+
+@dataclass
+class AssetDetailLoaded(Message):
+    """The highlighted registered version's details and lineage, as text."""
+
+    asset_id: str
+    text: str

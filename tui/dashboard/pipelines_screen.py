@@ -13,7 +13,8 @@ from tui.dashboard.queries import PipelineRow
 
 
 class PipelinesScreen(LiveScreen):
-    """Pipelines: `enter` opens a pipeline's runs, `r` reruns its latest run."""
+    """Pipelines: `enter` opens a pipeline's runs, `r` reruns its latest run, `a` opens the
+    registries (datasets, models, environments)."""
 
     DEFAULT_CSS = """
     PipelinesScreen KeyedTable { height: 1fr; }
@@ -21,7 +22,8 @@ class PipelinesScreen(LiveScreen):
     PipelinesScreen #watch-events.-active { display: block; }
     """
     BINDINGS = [Binding("enter", "open", "Runs"), Binding("r", "rerun", "Rerun latest"),
-                Binding("w", "watch", "Watch / stop watching")]
+                Binding("w", "watch", "Watch / stop watching"),
+                Binding("a", "registries", "Registries")]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -56,6 +58,10 @@ class PipelinesScreen(LiveScreen):
         key = self.query_one(KeyedTable).current_key
         if key is not None:
             self.app.push_screen(RunsScreen(key))
+
+    def action_registries(self) -> None:
+        from tui.dashboard.registry_screen import RegistryScreen
+        self.app.push_screen(RegistryScreen())
 
     def action_rerun(self) -> None:
         key = self.query_one(KeyedTable).current_key
