@@ -139,10 +139,11 @@ def _read_parquet(files: list[TabularFile], call: str) -> list:
     frames = []
     for file in files:
         try:
-            frames.append(parquet.read_table(file.local_path).to_pandas().reset_index(drop=True))
-        except OSError as error:
+            table = parquet.ParquetFile(file.local_path).read()
+        except (OSError, ValueError) as error:
             first = str(error).strip().splitlines()[0]
             raise UserErrorException(f"{call}: cannot read {file.path} as parquet: {first}") from None
+        frames.append(table.to_pandas().reset_index(drop=True))
     return frames
 
 
