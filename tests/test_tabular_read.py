@@ -541,3 +541,60 @@ def test_missing_pyarrow_for_parquet(tmp_path, monkeypatch):
     assert error_of(write_parquet_files, pd.DataFrame({"a": [1]}), str(tmp_path / "o")) == (
         "to_parquet_files needs pyarrow: add pyarrow to this environment (pip install pyarrow; "
         "the SDK needs azureml-dataprep[pandas] for the same call)")
+
+
+def test_empty_as_string_makes_an_all_empty_column_text(tmp_path):
+    df = delimited([put(tmp_path, "a.csv", "a,b\n1,\n2,\n")], empty_as_string=True)
+    assert df["b"].tolist() == ["", ""] and str(df["b"].dtype) == "str"
+    nulls = delimited([put(tmp_path, "a.csv", "a,b\n1,\n2,\n")])
+    assert str(nulls["b"].dtype) == "float64" and nulls["b"].isna().all()
+
+
+def test_tabular_file_json_round_trip():
+    file = TabularFile("/tmp/x.csv", "/2024/x.csv", {"day": datetime.datetime(2024, 1, 5, 6), "r": "eu"})
+    data = json.loads(json.dumps(file.to_json()))
+    assert data == {"local_path": "/tmp/x.csv", "path": "/2024/x.csv",
+                    "partition_values": {"day": {"datetime": "2024-01-05T06:00:00"}, "r": "eu"}}
+    assert TabularFile.from_json(data) == file
+
+
+@pytest.mark.parametrize("fmt", ["delimited", "json_lines", "parquet"])
+def test_leading_take_and_skip_read_only_the_rows_needed(tmp_path, fmt, monkeypatch):
+    files = []
+    for i in range(3):
+        frame = pd.DataFrame({"n": range(i * 10, i * 10 + 10)})
+        path = tmp_path / f"f{i}.{fmt}"
+        if fmt == "delimited":
+            frame.to_csv(path, index=False)
+        elif fmt == "json_lines":
+            frame.to_json(path, orient="records", lines=True)
+        else:
+            frame.to_parquet(path, index=False)
+        files.append(TabularFile(str(path), f"/f{i}", {"i": str(i)}))
+    opened: list[str] = []
+    real_open = open
+    real_read_csv = pd.read_csv
+
+    def spy_open(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    def spy_read_csv(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_read_csv(path, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", spy_open)
+    monkeypatch.setattr(pd, "read_csv", spy_read_csv)
+    read = {"format": fmt, "include_path": True}
+    df = read_dataframe(files, read, [{"op": "skip", "count": 8}, {"op": "take", "count": 4}])
+    assert df["n"].tolist() == [8, 9, 10, 11] and df["i"].tolist() == ["0", "0", "1", "1"]
+    assert df["Path"].tolist() == ["/f0", "/f0", "/f1", "/f1"] and str(df["n"].dtype) == "int64"
+    if fmt != "parquet":
+        assert sorted({p for p in opened if p.startswith(str(tmp_path))}) == [
+            files[0].local_path, files[1].local_path]  # not the third file
+    none = read_dataframe(files, read, [{"op": "take", "count": 0}])
+    assert len(none) == 0
+    if fmt != "json_lines":  # a JSON-lines file read for no row has no columns
+        assert list(none.columns) == ["Path", "n", "i"]
+    later = read_dataframe(files, read, [{"op": "take", "count": 25}, {"op": "keep_columns", "columns": ["n"]},
+                                         {"op": "take", "count": 30}])
+    assert later["n"].tolist() == list(range(25))

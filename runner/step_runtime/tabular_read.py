@@ -44,6 +44,19 @@ class TabularFile:
     path: str
     partition_values: dict = field(default_factory=dict)
 
+    def to_json(self) -> dict:
+        """A JSON-able dict (a datetime partition value as {"datetime": ISO text})."""
+        values = {name: {"datetime": v.isoformat()} if isinstance(v, datetime.datetime) else v
+                  for name, v in self.partition_values.items()}
+        return {"local_path": self.local_path, "path": self.path, "partition_values": values}
+
+    @staticmethod
+    def from_json(data: dict) -> "TabularFile":
+        """The TabularFile of `to_json`'s dict (datetime values as datetime.datetime again)."""
+        values = {name: datetime.datetime.fromisoformat(v["datetime"]) if isinstance(v, dict) else v
+                  for name, v in (data.get("partition_values") or {}).items()}
+        return TabularFile(data["local_path"], data["path"], values)
+
 
 def header_mode(header: object) -> int:
     """The PromoteHeadersBehavior value (0 no headers, 1 only the first file has headers, 2 every
@@ -110,7 +123,23 @@ def _csv_one(pd, file: TabularFile, call: str, **kwargs):
         raise UserErrorException(f"{call}: cannot read {file.path} as delimited text: {first}") from None
 
 
-def _read_delimited(pd, files: list[TabularFile], read: dict, call: str) -> list:
+def row_limit(transforms: list[dict]) -> int | None:
+    """How many rows from the start the leading take/skip transforms can look at (None: all),
+    so a `take(5)` reads 5 rows and not the whole dataset."""
+    offset, limit = 0, None
+    for transform in transforms:
+        if transform.get("op") == "skip":
+            offset += transform["count"]
+        elif transform.get("op") == "take":
+            wanted = offset + transform["count"]
+            limit = wanted if limit is None else min(limit, wanted)
+        else:
+            break
+    return limit
+
+
+def _read_delimited(pd, files: list[TabularFile], read: dict, call: str,
+                    limit: int | None) -> list:
     separator = read.get("separator", ",")
     kwargs: dict = {"encoding": _encoding(read), "keep_default_na": False, "na_values": [""]}
     if len(separator) == 1:
@@ -120,8 +149,12 @@ def _read_delimited(pd, files: list[TabularFile], read: dict, call: str) -> list
     if not read.get("infer_column_types", True):
         kwargs["dtype"] = str
     mode = header_mode(read.get("header", True))
-    frames = []
+    frames: list = []
     for i, file in enumerate(files):
+        if limit is not None:
+            if frames and limit <= 0:
+                break
+            kwargs["nrows"] = max(limit, 0)
         if mode == 0:
             frame = _csv_one(pd, file, call, header=None, **kwargs)
             frame.columns = [f"Column{n + 1}" for n in range(len(frame.columns))]
@@ -131,13 +164,16 @@ def _read_delimited(pd, files: list[TabularFile], read: dict, call: str) -> list
             names = list(frames[0].columns)
             frame = _csv_one(pd, file, call, header=0 if mode == 3 else None, names=names, **kwargs)
         frames.append(frame)
+        limit = None if limit is None else limit - len(frame)
     return frames
 
 
-def _read_parquet(files: list[TabularFile], call: str) -> list:
+def _read_parquet(files: list[TabularFile], call: str, limit: int | None) -> list:
     parquet = require_pyarrow(call)
-    frames = []
+    frames: list = []
     for file in files:
+        if frames and limit is not None and sum(map(len, frames)) >= limit:
+            break
         try:
             table = parquet.ParquetFile(file.local_path).read()
         except (OSError, ValueError) as error:
@@ -147,14 +183,19 @@ def _read_parquet(files: list[TabularFile], call: str) -> list:
     return frames
 
 
-def _read_json_lines(pd, files: list[TabularFile], read: dict, call: str) -> list:
+def _read_json_lines(pd, files: list[TabularFile], read: dict, call: str,
+                     limit: int | None) -> list:
     drop = read.get("invalid_lines", "error") == "drop"
     encoding = _encoding(read)
-    frames = []
+    frames: list = []
     for file in files:
-        records = []
+        if frames and limit is not None and limit <= 0:
+            break
+        records: list = []
         with open(file.local_path, encoding=encoding) as fh:
             for number, line in enumerate(fh, 1):
+                if limit is not None and len(records) >= limit:
+                    break
                 if not line.strip():
                     continue
                 try:
@@ -169,6 +210,7 @@ def _read_json_lines(pd, files: list[TabularFile], read: dict, call: str) -> lis
                         f"(invalid_lines='error'; pass invalid_lines='drop' to skip such lines)")
                 records.append(record)
         frames.append(pd.DataFrame.from_records(records) if records else pd.DataFrame())
+        limit = None if limit is None else limit - len(records)
     return frames
 
 
@@ -210,14 +252,17 @@ def read_dataframe(files: list[TabularFile], read: dict, transforms: list[dict],
     `read` options and then `transforms`; `call` names the SDK call in error messages."""
     pd = require_pandas(call)
     check_read_options(read)
-    files = [f if isinstance(f, TabularFile) else TabularFile(**f) for f in files]
-    kind = read["format"]
+    for transform in transforms:
+        check_transform(transform, None)
+    files = [f if isinstance(f, TabularFile) else TabularFile.from_json(f) for f in files]
+    kind, limit = read["format"], row_limit(transforms)
     if kind == "delimited":
-        frames = _read_delimited(pd, files, read, call)
+        frames = _read_delimited(pd, files, read, call, limit)
     elif kind == "parquet":
-        frames = _read_parquet(files, call)
+        frames = _read_parquet(files, call, limit)
     else:
-        frames = _read_json_lines(pd, files, read, call)
+        frames = _read_json_lines(pd, files, read, call, limit)
+    files = files[:len(frames)]
     lengths = [len(frame) for frame in frames]
     if len(frames) == 1:
         df = frames[0]
@@ -228,8 +273,11 @@ def read_dataframe(files: list[TabularFile], read: dict, transforms: list[dict],
             infer_dates(pd, df)
         if read.get("empty_as_string", False):
             for name in df.columns:
-                if is_text(pd, df[name]):
-                    df[name] = df[name].fillna("")
+                column = df[name]
+                if is_text(pd, column):
+                    df[name] = column.fillna("")
+                elif column.dtype == "float64" and len(column) and column.isna().all():
+                    df[name] = pd.Series([""] * len(column), index=df.index, dtype=str)
     df = _finish(pd, df, files, lengths, read)
     return apply_transforms(pd, df, transforms)
 
