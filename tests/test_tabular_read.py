@@ -598,3 +598,17 @@ def test_leading_take_and_skip_read_only_the_rows_needed(tmp_path, fmt, monkeypa
     later = read_dataframe(files, read, [{"op": "take", "count": 25}, {"op": "keep_columns", "columns": ["n"]},
                                          {"op": "take", "count": 30}])
     assert later["n"].tolist() == list(range(25))
+
+
+def test_dates_across_files_one_empty_one_not_a_date(tmp_path):
+    a = put(tmp_path, "a.csv", "d,n\n2024-01-01,1\n2024-01-02,2\n")
+    empty = put(tmp_path, "b.csv", "d,n\n,3\n")
+    odd = put(tmp_path, "c.csv", "d,n\nlater,4\n")
+    df = delimited([a, empty])
+    assert str(df["d"].dtype) == "datetime64[ns]"
+    assert df["d"].tolist()[:2] == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")]
+    assert pd.isna(df.loc[2, "d"]) and df["n"].tolist() == [1, 2, 3]
+    mixed = delimited([a, odd])
+    assert str(mixed["d"].dtype) == "str" and mixed["d"].tolist() == ["2024-01-01", "2024-01-02", "later"]
+    late = delimited([empty, a])
+    assert str(late["d"].dtype) == "datetime64[ns]" and pd.isna(late.loc[0, "d"])

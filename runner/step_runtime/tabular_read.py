@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from runner.step_runtime.exceptions import UserErrorException
 from runner.step_runtime.tabular_transforms import apply_transforms, check_transform
-from runner.step_runtime.tabular_types import (DataType, check_typespec, convert_column,
-                                               infer_dates, is_text, require_pandas,
-                                               require_pyarrow)
+from runner.step_runtime.tabular_types import (DataType, all_dates, check_typespec,
+                                               convert_column, date_candidates, infer_dates,
+                                               is_text, require_pandas, require_pyarrow)
 
 __all__ = ["TabularFile", "DataType", "read_dataframe", "write_csv_files", "write_parquet_files",
            "check_read_options", "check_transform", "header_mode"]
@@ -150,6 +150,7 @@ def _read_delimited(pd, files: list[TabularFile], read: dict, call: str,
         kwargs["dtype"] = str
     mode = header_mode(read.get("header", True))
     frames: list = []
+    dates = _DatesOnTheSide(pd) if read.get("infer_column_types", True) else None
     for i, file in enumerate(files):
         if limit is not None:
             if frames and limit <= 0:
@@ -164,8 +165,49 @@ def _read_delimited(pd, files: list[TabularFile], read: dict, call: str,
             names = list(frames[0].columns)
             frame = _csv_one(pd, file, call, header=0 if mode == 3 else None, names=names, **kwargs)
         frames.append(frame)
+        if dates is not None:
+            dates.submit(frame)
         limit = None if limit is None else limit - len(frame)
+    if dates is not None:
+        dates.finish(frames)
     return frames
+
+
+class _DatesOnTheSide:
+    """Parses the ISO date columns of each file in a thread while the next file is read
+    (pyarrow's cast releases the GIL), so date inference adds little to a read. The columns
+    come from the first file with rows; a column is converted in every frame or in none (the
+    inference after the concatenation then looks at what is left)."""
+
+    def __init__(self, pd) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        self.pd = pd
+        self.columns: list[str] | None = None
+        self.pool = ThreadPoolExecutor(1)
+        self.futures: list[dict] = []
+
+    def submit(self, frame) -> None:
+        if self.columns is None and len(frame):
+            self.columns = date_candidates(self.pd, frame)
+        self.futures.append({name: self.pool.submit(all_dates, self.pd, frame[name])
+                             for name in self.columns or [] if name in frame.columns
+                             and is_text(self.pd, frame[name])})
+
+    def finish(self, frames: list) -> None:
+        try:
+            results = [{name: f.result() for name, f in futures.items()} for futures in self.futures]
+        finally:
+            self.pool.shutdown()
+        for name in self.columns or []:
+            parsed = [r.get(name) for r in results]
+            if all(p is not None or name not in frame.columns or frame[name].isna().all()
+                   for p, frame in zip(parsed, frames)):
+                for p, frame in zip(parsed, frames):
+                    if p is not None:
+                        frame[name] = p
+                    elif name in frame.columns:  # no value at all in this file
+                        frame[name] = self.pd.Series(self.pd.NaT, index=frame.index,
+                                                     dtype="datetime64[ns]")
 
 
 def _read_parquet(files: list[TabularFile], call: str, limit: int | None) -> list:

@@ -189,18 +189,31 @@ def parse_datetimes(pd, series, formats: list[str] | None = None):
     return _as_ns(pd, result)
 
 
-def infer_dates(pd, df) -> None:
-    """Turn (in place) each text column whose values are all ISO 8601 dates into datetime64:
-    a regex on a sample first, so columns that are not dates cost almost nothing."""
+def date_candidates(pd, df) -> list[str]:
+    """The text columns of `df` whose first 64 values all look like ISO 8601 dates (a regex on
+    a sample, so columns that are not dates cost almost nothing)."""
+    found = []
     for name in df.columns:
         series = df[name]
-        if not is_text(pd, series):
-            continue
-        sample = series.dropna().head(64)
-        if sample.empty or not all(isinstance(v, str) and _ISO.fullmatch(v) for v in sample):
-            continue
-        parsed = parse_datetimes(pd, series)
-        if parsed.notna().sum() == series.notna().sum():
+        if is_text(pd, series):
+            sample = series.dropna().head(64)
+            if not sample.empty and all(isinstance(v, str) and _ISO.fullmatch(v) for v in sample):
+                found.append(name)
+    return found
+
+
+def all_dates(pd, series):
+    """`series` as datetime64[ns] when every non-null value parses as ISO 8601, else None."""
+    parsed = parse_datetimes(pd, series)
+    return parsed if parsed.notna().sum() == series.notna().sum() else None
+
+
+def infer_dates(pd, df) -> None:
+    """Turn (in place) each text column of `df` whose values are all ISO 8601 dates into
+    datetime64[ns]."""
+    for name in date_candidates(pd, df):
+        parsed = all_dates(pd, df[name])
+        if parsed is not None:
             df[name] = parsed
 
 
