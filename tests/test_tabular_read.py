@@ -612,3 +612,14 @@ def test_dates_across_files_one_empty_one_not_a_date(tmp_path):
     assert str(mixed["d"].dtype) == "str" and mixed["d"].tolist() == ["2024-01-01", "2024-01-02", "later"]
     late = delimited([empty, a])
     assert str(late["d"].dtype) == "datetime64[ns]" and pd.isna(late.loc[0, "d"])
+
+
+def test_set_column_types_columns_are_read_as_text_first(tmp_path):
+    file = put(tmp_path, "a.csv", "zip,day,n\n00123,2024-01-02,1.0\n")
+    df = delimited([file], set_column_types={"zip": {"type": "string"}, "day": {"type": "string"},
+                                             "n": {"type": "long"}})
+    assert df.to_dict("list") == {"zip": ["00123"], "day": ["2024-01-02"], "n": [1]}
+    assert str(df["zip"].dtype) == "str" and str(df["n"].dtype) == "int64"
+    headless = delimited([put(tmp_path, "b.csv", "007,x\n")], header=False,
+                         set_column_types={"Column1": DataType.to_string().to_json()})
+    assert headless.loc[0, "Column1"] == "007"

@@ -146,11 +146,15 @@ def _read_delimited(pd, files: list[TabularFile], read: dict, call: str,
         kwargs.update(sep=separator, engine="c")
     else:
         kwargs.update(sep=re.escape(separator), engine="python")
+    typed = list(read.get("set_column_types") or {})
+    mode = header_mode(read.get("header", True))
     if not read.get("infer_column_types", True):
         kwargs["dtype"] = str
-    mode = header_mode(read.get("header", True))
+    elif typed:  # read as text what set_column_types converts: '00123' stays '00123'
+        kwargs["dtype"] = {(int(c[6:]) - 1 if mode == 0 and re.fullmatch(r"Column[1-9]\d*", c)
+                            else c): str for c in typed}
     frames: list = []
-    dates = _DatesOnTheSide(pd) if read.get("infer_column_types", True) else None
+    dates = _DatesOnTheSide(pd, typed) if read.get("infer_column_types", True) else None
     for i, file in enumerate(files):
         if limit is not None:
             if frames and limit <= 0:
@@ -179,16 +183,17 @@ class _DatesOnTheSide:
     come from the first file with rows; a column is converted in every frame or in none (the
     inference after the concatenation then looks at what is left)."""
 
-    def __init__(self, pd) -> None:
+    def __init__(self, pd, typed: list[str]) -> None:
         from concurrent.futures import ThreadPoolExecutor
         self.pd = pd
+        self.typed = typed
         self.columns: list[str] | None = None
         self.pool = ThreadPoolExecutor(1)
         self.futures: list[dict] = []
 
     def submit(self, frame) -> None:
         if self.columns is None and len(frame):
-            self.columns = date_candidates(self.pd, frame)
+            self.columns = date_candidates(self.pd, frame, self.typed)
         self.futures.append({name: self.pool.submit(all_dates, self.pd, frame[name])
                              for name in self.columns or [] if name in frame.columns
                              and is_text(self.pd, frame[name])})
@@ -312,7 +317,7 @@ def read_dataframe(files: list[TabularFile], read: dict, transforms: list[dict],
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if kind == "delimited":
         if read.get("infer_column_types", True):
-            infer_dates(pd, df)
+            infer_dates(pd, df, list(read.get("set_column_types") or {}))
         if read.get("empty_as_string", False):
             for name in df.columns:
                 column = df[name]

@@ -189,13 +189,13 @@ def parse_datetimes(pd, series, formats: list[str] | None = None):
     return _as_ns(pd, result)
 
 
-def date_candidates(pd, df) -> list[str]:
-    """The text columns of `df` whose first 64 values all look like ISO 8601 dates (a regex on
-    a sample, so columns that are not dates cost almost nothing)."""
+def date_candidates(pd, df, skip: list[str] = ()) -> list[str]:
+    """The text columns of `df` (but `skip`) whose first 64 values all look like ISO 8601
+    dates (a regex on a sample, so columns that are not dates cost almost nothing)."""
     found = []
     for name in df.columns:
         series = df[name]
-        if is_text(pd, series):
+        if name not in skip and is_text(pd, series):
             sample = series.dropna().head(64)
             if not sample.empty and all(isinstance(v, str) and _ISO.fullmatch(v) for v in sample):
                 found.append(name)
@@ -208,10 +208,10 @@ def all_dates(pd, series):
     return parsed if parsed.notna().sum() == series.notna().sum() else None
 
 
-def infer_dates(pd, df) -> None:
-    """Turn (in place) each text column of `df` whose values are all ISO 8601 dates into
-    datetime64[ns]."""
-    for name in date_candidates(pd, df):
+def infer_dates(pd, df, skip: list[str] = ()) -> None:
+    """Turn (in place) each text column of `df` (but `skip`) whose values are all ISO 8601
+    dates into datetime64[ns]."""
+    for name in date_candidates(pd, df, skip):
         parsed = all_dates(pd, df[name])
         if parsed is not None:
             df[name] = parsed
