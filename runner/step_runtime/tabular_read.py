@@ -20,7 +20,8 @@ from runner.step_runtime.exceptions import UserErrorException
 from runner.step_runtime.tabular_transforms import apply_transforms, check_transform
 from runner.step_runtime.tabular_types import (DataType, all_dates, check_typespec,
                                                convert_column, date_candidates, infer_dates,
-                                               is_text, require_pandas, require_pyarrow)
+                                               is_text, numpy_module, require_pandas,
+                                               require_pyarrow)
 
 __all__ = ["TabularFile", "DataType", "read_dataframe", "write_csv_files", "write_parquet_files",
            "check_read_options", "check_transform", "header_mode"]
@@ -263,7 +264,7 @@ def _read_json_lines(pd, files: list[TabularFile], read: dict, call: str,
 
 def _constant_column(pd, values: list, lengths: list[int], index):
     """One column (on `index`) holding values[i] on the lengths[i] rows of file i."""
-    import numpy
+    numpy = numpy_module()
     repeated = numpy.repeat(numpy.array(values, dtype=object), lengths)
     if values and all(isinstance(v, datetime.datetime) for v in values):
         return pd.Series(pd.to_datetime(repeated), index=index, dtype="datetime64[ns]")

@@ -5,7 +5,7 @@ A transform is `{"op": ..., ...}`; `check_transform` raises the SDK-shaped UserE
 when it is built, `apply_transforms` runs the list in order on a pandas DataFrame. Samples and
 splits draw one number in [0, 1) per row from a hash of (seed, row position), so a seed gives
 the same rows on every read and the two sides of a `random_split` partition the rows exactly.
-Standard library at module level; pandas / numpy arrive with the frame.
+Standard library only: pandas arrives with the frame, numpy through `numpy_module`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import datetime
 import random
 
 from runner.step_runtime.exceptions import UserErrorException
-from runner.step_runtime.tabular_types import is_text, parse_datetimes
+from runner.step_runtime.tabular_types import is_text, numpy_module, parse_datetimes
 
 OPS = ("keep_columns", "drop_columns", "take", "skip", "take_sample", "random_split",
        "time_after", "time_before", "time_between", "time_recent")
@@ -102,7 +102,7 @@ def check_transform(transform: dict, columns: list[str] | None) -> None:
 
 def row_draws(count: int, seed: int):
     """One float in [0, 1) per row position 0..count-1, from splitmix64 of (seed, position)."""
-    import numpy
+    numpy = numpy_module()
     with numpy.errstate(over="ignore"):
         x = numpy.arange(count, dtype=numpy.uint64)
         x += numpy.uint64((seed * 0x9E3779B97F4A7C15) & _MASK)

@@ -5,7 +5,9 @@ A typespec is what travels in a spec or env file: `{"type": "string"|"long"|"dou
 `true_values` / `false_values` / `mismatch_as` (boolean). `DataType` builds them the way the
 SDK's static methods do. The conversions (`convert_column`) and the cheap inference that follows
 pandas' own (`infer_dates`) take pandas as an argument: this module imports only the standard
-library, pandas is imported lazily by `require_pandas`.
+library; pandas, numpy and pyarrow are imported lazily, here only (`require_pandas`,
+`require_pyarrow`, `numpy_module`, the pyarrow date cast), so the step runtime's other modules
+stay free of them.
 """
 from __future__ import annotations
 
@@ -41,6 +43,12 @@ def require_pyarrow(call: str):
             f"{call} needs pyarrow: add pyarrow to this environment (pip install pyarrow; {_SDK_EXTRA})"
         ) from None
     return pyarrow.parquet
+
+
+def numpy_module():
+    """numpy (installed with pandas; only called once pandas was found)."""
+    import numpy
+    return numpy
 
 
 class DataType:
