@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.step_runtime.dataset_core import AbstractDataset
 from runner.step_runtime.exceptions import UserErrorException
+from runner.step_runtime.tabular_read import check_read_options
 
 _HEADERS = {True: "all_files_same_headers", False: "no_headers", 0: "no_headers",
             1: "from_first_file", 2: "all_files_same_headers", 3: "combine_all_files_headers"}
@@ -152,6 +153,7 @@ class TabularDatasetFactory:
                 "support_multi_line": bool(support_multi_line),
                 "empty_as_string": bool(empty_as_string), "encoding": _encoding(encoding),
                 "include_path": bool(include_path)}
+        check_read_options(read)
         return _make("tabular", path, validate, "from_delimited_files", read=read,
                      partition_format=partition_format)
 
