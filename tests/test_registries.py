@@ -225,3 +225,26 @@ def test_reading_a_table_in_an_image_without_pandas_says_what_to_add(docker_work
     assert step_run.get_details()["error"].endswith(
         "to_pandas_dataframe needs pandas: add pandas to this environment (pip install pandas; "
         "the SDK needs azureml-dataprep[pandas] for the same call)")
+
+
+def test_a_rerun_says_which_registered_dataset_changed_and_how_it_is_read(workspace, write,
+                                                                           tmp_path, people):
+    write("steps/read.py", "print('read')\n")
+
+    def run_with(dataset):
+        step = PythonScriptStep("read.py", name="read", source_directory=str(tmp_path / "steps"),
+                                inputs=[dataset.as_named_input("people")])
+        run = Experiment(workspace, "why").submit(Pipeline(workspace, [step]))
+        assert run.wait_for_completion(show_output=False) == "Finished"
+        (step_run,) = run.find_step_run("read")
+        record = step_run._record()
+        return record.decision, record.reason
+
+    first = run_with(people)
+    assert first[0] == "run"
+    assert run_with(people)[0] == "reused"
+    (tmp_path / ".amlocal" / "datastores" / "workspaceblobstore" / "people" / "b.csv").write_text(
+        "name,age\nbob,41\n")
+    assert run_with(people) == ("run", "rerun: dataset people v1 changed (1 file)")
+    assert run_with(people.keep_columns("age")) == (
+        "run", "rerun: dataset input people is read differently (reader, columns or rows)")

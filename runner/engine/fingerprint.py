@@ -24,14 +24,25 @@ def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: 
         "arguments": [t.to_json() for t in step.arguments],
         "params": {k: t.to_json() for k, t in step.params.items()},
         "parameters": {name: parameters.get(name) for name in step.used_parameters()},
-        "inputs": {i.port: {"content": inputs[i.port], "mode": i.mode,
-                            "path_on_compute": i.path_on_compute} for i in step.inputs},
+        "inputs": {i.port: _input_field(i, inputs[i.port]) for i in step.inputs},
         "outputs": {o.port: {"kind": o.kind, "datastore": o.datastore, "mode": o.mode,
                              "destination": o.destination, "path_on_compute": o.path_on_compute}
                     for o in step.outputs},
         "compute_target": step.compute_target,
         "environment": environment,
     }
+
+
+def _input_field(inp: Any, content: str) -> dict:
+    """One input in a fingerprint: its content, how it is consumed and, for a dataset, how
+    it is read (a TabularDataset's reader, columns and rows are not in the files' content)."""
+    field = {"content": content, "mode": inp.mode, "path_on_compute": inp.path_on_compute}
+    if inp.dataset_view is not None:
+        definition = inp.dataset_view["definition"]
+        field["dataset"] = {**{k: definition.get(k) for k in
+                               ("kind", "read", "transforms", "timestamp", "partition_format")},
+                            "direct": bool(inp.dataset_view.get("direct"))}
+    return field
 
 
 def fingerprint(fields: dict) -> str:
@@ -90,15 +101,19 @@ def describe_changes(old: Mapping, new: Mapping, about_old: Mapping, about_new: 
             said.append(f"input {port} {'added' if before is None else 'removed'}")
         elif before["content"] != after["content"]:
             origin = about_new.get("inputs", {}).get(port, {}).get("from", "")
+            dataset = about_new.get("inputs", {}).get(port, {}).get("dataset")
+            what = f"dataset {dataset}" if dataset else f"input {port}"
             if origin.startswith("step "):
                 said.append(f"upstream {origin[5:]} produced new output")
             else:
                 files = input_changes(before["content"], after["content"])
                 if detail and files:
-                    said.append(_files_phrase(files, f"input {port}", detail))
+                    said.append(_files_phrase(files, what, detail))
                 else:
-                    said.append(f"input {port} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
-                                if files else f"input {port} changed")
+                    said.append(f"{what} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
+                                if files else f"{what} changed")
+        elif before.get("dataset") != after.get("dataset"):
+            said.append(f"dataset input {port} is read differently (reader, columns or rows)")
         elif before != after:
             said.append(f"input {port} is consumed differently (mode or path)")
     for key, word in (("arguments", "arguments"), ("params", "step params")):
