@@ -248,3 +248,41 @@ def test_a_rerun_says_which_registered_dataset_changed_and_how_it_is_read(worksp
     assert run_with(people) == ("run", "rerun: dataset people v1 changed (1 file)")
     assert run_with(people.keep_columns("age")) == (
         "run", "rerun: dataset input people is read differently (reader, columns or rows)")
+
+
+def test_a_registration_from_a_step_cannot_reach_outside_the_workspace(workspace, write, tmp_path, raw):
+    """A step's event file is untrusted: a dataset it registers must stay on this workspace's
+    datastores, and a link it planted there is never hashed through."""
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("host secret")
+    write("steps/evil.py", f"""
+        import json, os
+        from azureml.core import Run
+        run = Run.get_context()
+        store = os.path.join(os.environ["AZUREML_DATAREFERENCE_raw"], "..")
+        os.symlink({str(tmp_path)!r}, os.path.join(os.environ["AZUREML_DATAREFERENCE_raw"], "hop"))
+        with open(os.environ["AMLOCAL_EVENTS_FILE"], "a") as events:
+            for definition in (
+                    {{"kind": "file", "sources": [{{"datastore": "../../..", "path": "etc"}}]}},
+                    {{"kind": "file", "sources": [{{"datastore": "workspaceblobstore", "path": "../../x"}}]}},
+                    {{"kind": "file", "sources": [{{"datastore": "workspaceblobstore",
+                                                   "path": "raw/hop/host-secret.txt"}}]}}):
+                events.write(json.dumps({{"run": run.id, "kind": "register", "name": "dataset",
+                                         "value": {{"name": "evil", "definition": definition}}}}) + "\\n")
+    """)
+    from runner.sdk import DataReference
+    ref = DataReference(raw, "raw", "raw")
+    step = PythonScriptStep("evil.py", name="evil", source_directory=str(tmp_path / "steps"),
+                            inputs=[ref])
+    run = Experiment(workspace, "evil").submit(Pipeline(workspace, [step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    (step_run,) = run.find_step_run("evil")
+    assert step_run.get_details()["error"] == (
+        "registering dataset evil: datastore name '../../..' must be a plain name without '/', "
+        "'..' or '\\'; registering dataset evil: path_on_datastore '../../x' leaves the datastore "
+        "(it climbs out with '..')")
+    assert registry.list_versions(workspace._local.conn, "dataset") == []  # all or nothing
+    from runner.engine.asset_registry import dataset_content
+    definition = {"kind": "file", "sources": [{"datastore": "workspaceblobstore",
+                                               "path": "raw/hop/host-secret.txt"}]}
+    assert dataset_content(workspace._local.conn, workspace._local.layout, definition) == {}
