@@ -27,6 +27,7 @@ from runner.step_runtime import contract
 from runner.step_runtime.exceptions import AzureMLException, UserErrorException
 from runner.step_runtime.model import check_model_name
 from store import registry
+from store.catalog import default_datastore_name
 from store.datastore_paths import resolve_in_datastore
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.errors import StoreError
@@ -42,12 +43,14 @@ class RegistryAssets:
     models: list[AssetRecord] = field(default_factory=list)
     environments: list[AssetRecord] = field(default_factory=list)
     by_id: dict[str, AssetRecord] = field(default_factory=dict)
+    default_datastore: str = "workspaceblobstore"
 
     @staticmethod
     def load(conn: sqlite3.Connection) -> "RegistryAssets":
         assets = RegistryAssets(registry.list_versions(conn, "dataset"),
                                 registry.list_versions(conn, "model"),
-                                registry.list_versions(conn, "environment"))
+                                registry.list_versions(conn, "environment"),
+                                default_datastore=default_datastore_name(conn))
         assets.by_id = {a.id: a for a in (*assets.datasets, *assets.models, *assets.environments)}
         return assets
 
@@ -119,6 +122,7 @@ def prepare_view(layout: WorkspaceLayout, assets: RegistryAssets, step: StepSpec
     if assets.models and models_dir.is_dir():
         mounts.append(Mount(models_dir, read_only=True))
     view_json = {
+        "default_datastore": assets.default_datastore,
         "datastores": datastores,
         "datasets": [_entry(r, "datasets") for r in assets.datasets],
         "models": [_entry(r, "models", folder=map_path(models_dir / r.name / str(r.version)))
