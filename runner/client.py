@@ -73,6 +73,28 @@ class SubmitOptions:
     base_image: str | None = None
     published_pipeline_id: str | None = None
     source_folder: Path | None = None  # where to read git facts from (default: the first step's)
+    # Steps that run whatever reuse would say (node ids), and the reason their runs give.
+    forced_nodes: frozenset[str] = frozenset()
+    forced_reason: str = ""
+
+
+def forced_steps(spec: PipelineSpec, steps: tuple[str, ...],
+                 from_step: str | None) -> tuple[frozenset[str], str]:
+    """The node ids a rerun forces to run, and the reason they give: each of `steps` (names)
+    and everything downstream of it; `from_step` and every step after it in pipeline order."""
+    by_name = {s.name: s.node_id for s in spec.steps}
+    unknown = [n for n in (*steps, *([from_step] if from_step else [])) if n not in by_name]
+    if unknown:
+        raise RunnerError(f"the pipeline has no step {unknown[0]} (its steps: "
+                          f"{', '.join(by_name)})")
+    nodes: set[str] = set(spec.graph().closure({by_name[n] for n in steps})) if steps else set()
+    said = [f"--step {', '.join(steps)}"] if steps else []
+    if from_step:
+        order = [s.node_id for s in spec.steps]
+        nodes |= set(order[order.index(by_name[from_step]):])
+        nodes |= set(spec.graph().closure(nodes))
+        said.append(f"--from {from_step}")
+    return frozenset(nodes), f"asked for (amlocal rerun {' '.join(said)})" if said else ""
 
 
 @dataclass(frozen=True)
@@ -222,7 +244,9 @@ class Client:
             git_dirty=git.dirty, script=str(options.script) if options.script else None,
             executor=choice.name, base_image=choice.base_image,
             subscription_id=identity.subscription_id, resource_group=identity.resource_group,
-            workspace_name=identity.workspace_name), steps)
+            workspace_name=identity.workspace_name,
+            forced={"nodes": sorted(options.forced_nodes), "reason": options.forced_reason}
+            if options.forced_nodes else {}), steps)
         return get_pipeline_run(conn, run_id)
 
     def _plan(self, spec: PipelineSpec, run: PipelineRunRecord, choice: ExecutorChoice) -> bool:
@@ -259,13 +283,17 @@ class Client:
 
     def rerun(self, run_id: str, *, regenerate_outputs: bool = False,
               parameters: Mapping[str, Any] | None = None, executor: str | None = None,
-              base_image: str | None = None, start: bool = True) -> Submitted:
+              base_image: str | None = None, start: bool = True,
+              steps: tuple[str, ...] = (), from_step: str | None = None) -> Submitted:
         """Submit the pipeline of `run_id` again, in its experiment, with its parameters
         (`parameters` override some), its script and its workspace identity; its base image
-        unless one is chosen."""
+        unless one is chosen. `steps` (names) run again with every step downstream of them,
+        and `from_step` with every step after it in pipeline order, whatever reuse would say;
+        the others are reused where they can be."""
         run = get_pipeline_run(self.local.conn, run_id)
         pipeline = get_pipeline(self.local.conn, run.pipeline_id)
         spec = PipelineSpec.from_json(pipeline.spec)
+        forced, reason = forced_steps(spec, steps, from_step)
         options = SubmitOptions(
             experiment_name=run.experiment_name, pipeline_name=pipeline.name,
             parameters={**run.parameters, **(parameters or {})},
@@ -273,7 +301,8 @@ class Client:
             regenerate_outputs=regenerate_outputs,
             identity=WorkspaceIdentity(run.subscription_id, run.resource_group, run.workspace_name),
             script=Path(run.script) if run.script else None, executor=executor,
-            base_image=base_image, published_pipeline_id=run.published_pipeline_id)
+            base_image=base_image, published_pipeline_id=run.published_pipeline_id,
+            forced_nodes=forced, forced_reason=reason)
         return self.submit(spec, options, start=start, fallback_base_image=run.base_image)
 
     def cancel(self, run_id: str) -> str:

@@ -117,6 +117,7 @@ class PipelineRunRecord(NamedTuple):
     subscription_id: str | None
     resource_group: str | None
     workspace_name: str | None
+    forced: Mapping[str, Any] = {}  # steps a rerun forces to run: {"nodes": [...], "reason": ...}
 
     @staticmethod
     def of(row: sqlite3.Row) -> "PipelineRunRecord":
@@ -129,7 +130,8 @@ class PipelineRunRecord(NamedTuple):
             bool(row["regenerate_outputs"]), bool(row["cancel_requested"]), row["error"],
             row["git_repository"], row["git_branch"], row["git_commit"], _flag(row["git_dirty"]),
             Path(row["run_dir"]), row["script_path"], row["executor"], row["base_image"],
-            row["subscription_id"], row["resource_group"], row["workspace_name"])
+            row["subscription_id"], row["resource_group"], row["workspace_name"],
+            _json(row["forced_json"], {}))
 
 
 class StepRunRecord(NamedTuple):

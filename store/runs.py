@@ -41,6 +41,7 @@ class NewPipelineRun:
     subscription_id: str | None = None
     resource_group: str | None = None
     workspace_name: str | None = None
+    forced: Mapping[str, Any] = field(default_factory=dict)  # {"nodes": [...], "reason": ...}
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,15 @@ def create_pipeline_run(conn: sqlite3.Connection, run: NewPipelineRun,
             "status, created_at, parameters_json, tags_json, properties_json, "
             "continue_on_step_failure, regenerate_outputs, cancel_requested, git_repository, "
             "git_branch, git_commit, git_dirty, run_dir, script_path, executor, base_image, "
-            "subscription_id, resource_group, workspace_name) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "subscription_id, resource_group, workspace_name, forced_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run.id, run.experiment_id, run.pipeline_id, run.published_pipeline_id, st.NOT_STARTED,
              now, json.dumps(dict(run.parameters)), json.dumps(dict(run.tags)),
              json.dumps(dict(run.properties)), run.continue_on_step_failure,
              run.regenerate_outputs, run.git_repository, run.git_branch, run.git_commit,
              run.git_dirty, run.run_dir, run.script, run.executor, run.base_image,
-             run.subscription_id, run.resource_group, run.workspace_name))
+             run.subscription_id, run.resource_group, run.workspace_name,
+             json.dumps(dict(run.forced))))
         conn.executemany(
             "INSERT INTO step_run (id, pipeline_run_id, node_id, name, position, status, "
             "created_at, compute_target, arguments_json, outputs_json, properties_json, "

@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class Experiment(SQLModel, table=True):
@@ -133,6 +133,8 @@ class PipelineRun(SQLModel, table=True):
     subscription_id: Optional[str] = None  # the Azure workspace identity the script used
     resource_group: Optional[str] = None
     workspace_name: Optional[str] = None
+    # Steps a rerun asked to run whatever reuse would say (`amlocal rerun --step`), and why.
+    forced_json: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
 
 
 class StepRun(SQLModel, table=True):

@@ -58,9 +58,31 @@ def test_a_version_7_database_gets_the_registry_tables(tmp_path):
     raw = sqlite3.connect(path)
     raw.execute("DROP TABLE asset_use")
     raw.execute("DROP TABLE registered_asset")
+    raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # added in schema 9
     raw.execute("PRAGMA user_version=7")
     raw.commit()
     raw.close()
     conn = database.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     assert add_version(conn, "environment", "env", {}).version == 1
+
+
+def test_a_version_8_database_gets_the_forced_steps_of_its_runs(tmp_path):
+    """Runs recorded before `amlocal rerun --step` read as forcing nothing."""
+    from store.runs import get_pipeline_run
+    path = tmp_path / "a.db"
+    database.connect(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")
+    raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
+    raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) VALUES ('p', 'p', 'h', '{}', 0)")
+    raw.execute("INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, "
+                "parameters_json, tags_json, properties_json, continue_on_step_failure, "
+                "regenerate_outputs, cancel_requested, run_dir) VALUES ('r', 'e', 'p', 'Finished', "
+                "0, '{}', '{}', '{}', 0, 0, 0, '/runs/r')")
+    raw.execute("PRAGMA user_version=8")
+    raw.commit()
+    raw.close()
+    conn = database.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 9
+    assert get_pipeline_run(conn, "r").forced == {}

@@ -51,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
-    from tui import kernel_command, registry_commands, resource_commands, service_commands
+    from tui import (kernel_command, registry_commands, rerun_command, resource_commands,
+                     service_commands)
+    rerun_command.add_parser(sub)
     resource_commands.add_parsers(sub)
     registry_commands.add_parsers(sub)
     service_commands.add_parsers(sub)
@@ -88,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_cancel(args.run_id)
         if args.command == "why":
             return commands.cmd_why(args.run_id, args.step)
+        if args.command == "rerun":
+            from tui.rerun_command import rerun_command
+            return rerun_command(args, commands._open())
         if args.command == "ui":
             from store.layout import require_workspace
             from tui.dashboard.app import run_dashboard

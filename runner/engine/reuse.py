@@ -62,8 +62,9 @@ class History(Protocol):
 
 
 def decide(step: StepSpec, facts: StepFacts, parameters: Mapping[str, Any], history: History, *,
-           step_run_id: str, regenerate: bool) -> ReuseDecision:
-    """Reuse or run `step` (whose step run is `step_run_id`), with the reason."""
+           step_run_id: str, regenerate: bool, forced: str | None = None) -> ReuseDecision:
+    """Reuse or run `step` (whose step run is `step_run_id`), with the reason; `forced`: it
+    runs, for that reason (a rerun asked for it)."""
     fields = reuse_fields(step, parameters=parameters, snapshot_id=facts.snapshot_id,
                           environment=facts.environment_identity, inputs=facts.inputs)
     digest = fingerprint(fields)
@@ -75,6 +76,8 @@ def decide(step: StepSpec, facts: StepFacts, parameters: Mapping[str, Any], hist
         return run("allow_reuse=False")
     if regenerate:
         return run("regenerate_outputs=True")
+    if forced:
+        return run(forced)
     not_valid: list[str] = []
     for candidate in history.candidates(digest):
         problem = history.outputs_problem(candidate)

@@ -47,6 +47,13 @@ class RunContext:
     def parameters(self) -> Mapping[str, Any]:
         return self.run.parameters
 
+    def forced_reason(self, node_id: str) -> str | None:
+        """Why a rerun forces step `node_id` to run, or None."""
+        forced = self.run.forced or {}
+        if node_id not in forced.get("nodes", ()):
+            return None
+        return forced.get("reason") or "asked for"
+
     def step_files(self, step_run_id: str) -> StepRunFiles:
         """The folder of one of this run's step runs."""
         return StepRunFiles(self.layout.step_run_dir(self.run.id, step_run_id))

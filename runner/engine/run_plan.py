@@ -73,7 +73,8 @@ def plan_run(ctx: RunContext, step_run_ids: Mapping[str, str],
             plans[step.node_id] = StepPlan(step_run_id, snapshot_id)
             continue  # left to the runner, which says what is wrong with the step itself
         decision = decide(step, facts, ctx.parameters, gatherer.history, step_run_id=step_run_id,
-                          regenerate=ctx.run.regenerate_outputs)
+                          regenerate=ctx.run.regenerate_outputs,
+                          forced=ctx.forced_reason(step.node_id))
         plans[step.node_id] = StepPlan(step_run_id, snapshot_id, environment, decision)
         if decision.reused is not None:
             ctx.producer_outputs[step.node_id] = decision.reused.outputs

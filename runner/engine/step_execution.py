@@ -173,7 +173,8 @@ class StepExecution:
         if self.record.decision is None:  # it waited for an upstream step: decide now
             facts = gatherer.gather(step, snapshot_id, environment)
             decision = decide(step, facts, self.ctx.parameters, gatherer.history,
-                              step_run_id=self.step_run_id, regenerate=self.ctx.run.regenerate_outputs)
+                              step_run_id=self.step_run_id, regenerate=self.ctx.run.regenerate_outputs,
+                              forced=self.ctx.forced_reason(step.node_id))
             record_decision(conn, self.step_run_id, self.executor.name, snapshot_id, decision,
                             environment)
             if decision.reused is not None:

@@ -16,8 +16,8 @@ from runner.step_runtime.exceptions import UserErrorException
 from runner.step_runtime.tabular_read import check_read_options
 
 # PromoteHeadersBehavior's values (True is ALL_FILES_HAVE_SAME_HEADERS, False NO_HEADERS).
-_HEADERS = {0: "no_headers", 1: "from_first_file", 2: "all_files_same_headers",
-            3: "combine_all_files_headers"}
+_HEADERS = {0: "no_headers", 1: "from_first_file", 2: "combine_all_files_headers",
+            3: "all_files_same_headers"}
 _ENCODINGS = ("utf8", "iso88591", "latin1", "ascii", "utf16", "utf32", "utf8bom", "windows1252")
 
 
