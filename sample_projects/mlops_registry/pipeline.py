@@ -6,7 +6,7 @@ pipeline, written as for the cloud.
 
 The script registers what the steps use: the environment of environment.yml as "mlops-env"
 (an unchanged file keeps version 1) and data/churn.csv as the TabularDataset "churn-raw"
-(`create_new_version=True`: new data adds a version, the same data keeps the latest).
+(`create_new_version=True`: a new data file adds a version, the same one keeps the latest).
 
 prep reads "churn-raw" by name inside the step and writes a train/test split; train fits a
 logistic regression with NumPy and writes outputs/model.json; evaluate scores the registered
@@ -19,6 +19,7 @@ evaluate never reuses an earlier run (allow_reuse=False), because what it decide
 the model registry, which is not one of its inputs. A second run on the same data reuses prep
 and train, and evaluate keeps the registered model.
 """
+import hashlib
 import os
 
 from azureml.core import Dataset, Environment, Experiment, Workspace
@@ -37,10 +38,14 @@ Environment.from_conda_specification("mlops-env", os.path.join(here, "environmen
 run_config = RunConfiguration()
 run_config.environment = Environment.get(ws, "mlops-env")
 
+# Each data drop lands in a folder of its own, named by its content: a dataset is a path, not
+# a copy, so data overwritten in place would stay the same dataset version (as in Azure).
+data_file = os.path.join(here, "data", "churn.csv")
+with open(data_file, "rb") as f:
+    drop = "mlops_registry/raw/" + hashlib.sha256(f.read()).hexdigest()[:12]
 datastore = ws.get_default_datastore()
-datastore.upload_files([os.path.join(here, "data", "churn.csv")], target_path="mlops_registry/raw",
-                       overwrite=True, show_progress=False)
-churn = Dataset.Tabular.from_delimited_files(path=(datastore, "mlops_registry/raw/churn.csv"))
+datastore.upload_files([data_file], target_path=drop, overwrite=True, show_progress=False)
+churn = Dataset.Tabular.from_delimited_files(path=(datastore, drop + "/churn.csv"))
 churn = churn.register(ws, DATASET, description="telecom customers, one row each, with churned 0/1",
                        tags={"source": "data/churn.csv"}, create_new_version=True)
 print(f"dataset {churn.name}:{churn.version}")
