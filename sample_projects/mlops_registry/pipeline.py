@@ -17,7 +17,11 @@ prep gets the dataset's version as an argument: a step that reads a dataset by n
 otherwise blind to new versions, and its reuse would hand on a split of the old data.
 evaluate never reuses an earlier run (allow_reuse=False), because what it decides depends on
 the model registry, which is not one of its inputs. A second run on the same data reuses prep
-and train, and evaluate keeps the registered model.
+and train, and evaluate keeps the registered model. The next data drop (`python make_data.py
+--rows 800`) is dataset version 2, and its model, more accurate, churn-model version 2.
+
+The steps need pandas (environment.yml): in Docker amlocal builds an image with it once; the
+local executor runs them with amlocal's own Python (install amlocal with its `data` extra).
 """
 import hashlib
 import os
