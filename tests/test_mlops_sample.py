@@ -10,6 +10,7 @@ and, its model being more accurate, churn-model version 2.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,16 +18,21 @@ import sys
 import pytest
 
 from runner.sdk import Dataset, Environment, Experiment
-from runner.step_runtime.model import Model
 from runner.sdk.tabular_dataset import TabularDataset
+from runner.step_runtime.model import Model
 from store import registry
 from tests.conftest import REPO, amlocal
 
-FIRST_EVALUATE = "[evaluate] new model accuracy 0.8300: better, registering churn-model (version 1 when this step succeeds)\n"
-SECOND_EVALUATE = ("[evaluate] registered churn-model:1 (accuracy tag 0.8300): accuracy 0.8300 on these test rows\n"
-                   "[evaluate] new model accuracy 0.8300: not better than 0.8300, keeping churn-model:1\n")
-THIRD_EVALUATE = ("[evaluate] registered churn-model:1 (accuracy tag 0.8300): accuracy 0.8650 on these test rows\n"
-                  "[evaluate] new model accuracy 0.8750: better, registering churn-model (version 2 when this step succeeds)\n")
+FIRST_EVALUATE = ("[evaluate] new model accuracy 0.8300: better, registering churn-model "
+                  "(version 1 when this step succeeds)\n")
+SECOND_EVALUATE = ("[evaluate] registered churn-model:1 (accuracy tag 0.8300): accuracy 0.8300 "
+                   "on these test rows\n"
+                   "[evaluate] new model accuracy 0.8300: not better than 0.8300, keeping "
+                   "churn-model:1\n")
+THIRD_EVALUATE = ("[evaluate] registered churn-model:1 (accuracy tag 0.8300): accuracy 0.8650 "
+                  "on these test rows\n"
+                  "[evaluate] new model accuracy 0.8750: better, registering churn-model "
+                  "(version 2 when this step succeeds)\n")
 
 
 def _run(tmp_path, executor: str, image: str | None = None) -> subprocess.CompletedProcess:
@@ -60,7 +66,8 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
     # 1. the first run: everything runs, the model is registered as version 1
     first = _run(tmp_path, executor, image)
     assert "dataset churn-raw:1\n" in first.stdout
-    assert _step_lines(first.stdout, "prep") == "[prep] read churn-raw:1 (400 rows, 6 columns); split 300 train / 100 test\n"
+    assert _step_lines(first.stdout, "prep") == ("[prep] read churn-raw:1 (400 rows, 6 columns); "
+                                                "split 300 train / 100 test\n")
     assert _step_lines(first.stdout, "train") == ("[train] trained logistic_regression on 300 rows: "
                                                   "train accuracy 0.8567, test accuracy 0.8300\n")
     assert _step_lines(first.stdout, "evaluate") == FIRST_EVALUATE
@@ -79,8 +86,8 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
     assert (stored["kind"], stored["features"]) == (
         "logistic_regression", ["tenure_months", "monthly_charges", "support_calls",
                                 "month_to_month", "two_year"])
-    assert steps1["train"].get_metrics()["test_accuracy"] == 0.83
-    assert steps1["prep"].get_metrics()["rows"] == 400
+    accuracy, rows = steps1["train"].get_metrics()["test_accuracy"], steps1["prep"].get_metrics()["rows"]
+    assert (accuracy, type(accuracy), rows, type(rows)) == (0.83, float, 400, int)
     assert steps1["evaluate"].get_tags()["decision"] == "registered"
     # lineage: what each step read by name
     used = {name: sorted((a.kind, a.name, a.version) for a in
@@ -118,9 +125,18 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
     third = _run(tmp_path, executor, image)
     assert "dataset churn-raw:2\n" in third.stdout
     assert "StepRun( prep ) rerun: arguments changed" in third.stdout
-    assert _step_lines(third.stdout, "prep") == "[prep] read churn-raw:2 (800 rows, 6 columns); split 600 train / 200 test\n"
+    assert _step_lines(third.stdout, "prep") == ("[prep] read churn-raw:2 (800 rows, 6 columns); "
+                                                "split 600 train / 200 test\n")
     assert _step_lines(third.stdout, "evaluate") == THIRD_EVALUATE
     run3, steps3 = _runs(workspace)[2]
+    if executor == "docker":  # every step of the three runs in one image, built at most once
+        lines = [(n, line) for n, out in enumerate((first, second, third), 1)
+                 for line in out.stdout.splitlines() if re.match(
+                     r"\[\w+\] environment mlops-env: (using|building) image amlocal-env:", line)]
+        assert [sorted(line[1:].split("]")[0] for n, line in lines if n == k) for k in (1, 2, 3)] == [
+            ["evaluate", "prep", "train"], ["evaluate"], ["evaluate", "prep", "train"]]
+        assert len({re.search(r"amlocal-env:\w+", line)[0] for _, line in lines}) == 1, lines
+        assert [n for n, line in lines if "building image" in line] in ([], [1]), lines
     assert [s._record().decision for s in steps3.values()] == ["run", "run", "run"]
     assert sorted((a.kind, a.name, a.version) for a in
                   registry.used_by_step_run(conn, steps3["evaluate"].id)) == [
@@ -156,5 +172,6 @@ def test_the_mlops_sample_registers_a_model_only_when_it_is_better(workspace, tm
 
 
 @pytest.mark.docker
-def test_the_mlops_sample_in_docker_builds_its_environment_once(workspace, docker_image, tmp_path):
-    _check_three_runs(workspace, tmp_path, "docker", docker_image)
+def test_the_mlops_sample_in_docker_builds_its_environment_once(docker_workspace, docker_image,
+                                                               tmp_path):
+    _check_three_runs(docker_workspace, tmp_path, "docker", docker_image)
