@@ -175,3 +175,12 @@ def test_the_mlops_sample_registers_a_model_only_when_it_is_better(workspace, tm
 def test_the_mlops_sample_in_docker_builds_its_environment_once(docker_workspace, docker_image,
                                                                tmp_path):
     _check_three_runs(docker_workspace, tmp_path, "docker", docker_image)
+
+
+def test_the_committed_data_is_what_make_data_writes(tmp_path):
+    shutil.copytree(REPO / "sample_projects" / "mlops_registry", tmp_path / "mlops_registry")
+    written = tmp_path / "mlops_registry" / "data" / "churn.csv"
+    written.unlink()
+    subprocess.run([sys.executable, str(tmp_path / "mlops_registry" / "make_data.py")], check=True)
+    committed = (REPO / "sample_projects" / "mlops_registry" / "data" / "churn.csv").read_bytes()
+    assert (written.read_bytes(), len(committed.splitlines())) == (committed, 401)
