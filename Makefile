@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reuse_vs_dvc.py
 	$(BIN)/python bench/dashboard_first_paint.py
 	$(BIN)/python bench/watch_latency.py
+	$(BIN)/python bench/tabular_in_step.py
 
 clean:
 	rm -rf $(VENV) .amlocal
