@@ -78,11 +78,7 @@ def measure(folder: Path) -> None:
     size = sum(p.stat().st_size for p in paths) / 1e6
     datastore = ws.get_default_datastore()
     datastore.upload(str(folder / "data"), target_path="bench_tabular", show_progress=False)
-    # header="all_files_same_headers", not the SDK's default header=True: amlocal reads True as
-    # "only the first file has headers" (runner/step_runtime/dataset_factory.py, _HEADERS: the
-    # keys True and 1 are one key), so the other files' header lines would be read as rows
-    Dataset.Tabular.from_delimited_files(path=(datastore, "bench_tabular/*.csv"),
-                                         header="all_files_same_headers").register(ws, DATASET)
+    Dataset.Tabular.from_delimited_files(path=(datastore, "bench_tabular/*.csv")).register(ws, DATASET)
     files = datastore.path("bench_tabular").as_mount()
     step = PythonScriptStep("read.py", name="read", source_directory=str(folder / "steps"),
                             arguments=["--files", files, "--repeats", REPEATS], inputs=[files],

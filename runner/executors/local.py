@@ -111,8 +111,10 @@ class LocalExecutor:
     def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
         """The runner's Python; the environment's packages are not installed, and it says so."""
         notes = []
-        if environment.packages:
-            notes.append(f"local executor: environment packages {', '.join(environment.packages)} "
+        packages = [p for p in environment.packages if p.split("=")[0].split("<")[0].split(">")[0]
+                    .strip().lower() not in ("pip", "python", "setuptools", "wheel")]
+        if packages:
+            notes.append(f"local executor: environment packages {', '.join(packages)} "
                          f"are not installed; the step runs with {self.python}\n")
         running = "%d.%d" % sys.version_info[:2]
         if environment.asked_python and environment.asked_python != running:
