@@ -109,7 +109,7 @@ def test_script_evaluation_for_watch_records_only_the_submitted_runs(tmp_path, w
     record.unlink()
     script.write_text(script.read_text().replace('source_directory="steps"', 'source_directory=steps'))
     done = evaluate()
-    assert done.returncode == 1 and not record.exists()
+    assert done.returncode == 1 and record.read_text() == ""  # it failed before submitting
     assert done.stderr.strip().splitlines()[-1] == ("amlocal: error: pipeline.py:7: NameError: "
                                                     "name 'steps' is not defined")
     assert "Traceback" not in done.stderr
