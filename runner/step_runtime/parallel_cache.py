@@ -4,7 +4,12 @@ The engine gives an `append_row` step whose entry script snapshot, environment, 
 arguments are the same as before one folder ($AMLOCAL_PARALLEL_CACHE); each mini-batch that
 succeeded leaves its rows there under a key made of its files' names and contents. A rerun
 takes the rows of every mini-batch whose key it finds and processes only the others (those
-that failed, and those whose files are new or changed). Standard library only.
+that failed, and those whose files are new or changed).
+
+A TabularDataset's mini-batch is a range of rows: its key is that range (or its partition's
+ranges) plus the content of every file of the table and the dataset's definition, so a
+rerun after a fix re-processes only the failed mini-batches, and any changed file of the
+table re-processes all of them (its rows may have moved). Standard library only.
 """
 from __future__ import annotations
 
@@ -34,13 +39,31 @@ def side_inputs_digest(paths: list[str]) -> str:
     return digest.hexdigest()
 
 
-def batch_key(batch: MiniBatch, root: str, context: str = "") -> str:
-    """sha256 of `context` (the side inputs' digest), the input's name and each file's path
-    (below the input) and content."""
+def batch_key(batch: MiniBatch, root: str, context: str = "", table: str | None = None) -> str:
+    """sha256 of `context` (the side inputs' digest), the input's name, its partition (with
+    partition_keys) and each file's path (below the input) and content; for a table's
+    mini-batch, its row ranges and `table` (the digest of the table's files and definition)."""
     digest = hashlib.sha256(context.encode() + b"\0" + batch.dataset.encode() + b"\0")
+    if batch.partition is not None:
+        digest.update(json.dumps(batch.partition, sort_keys=True, default=str).encode() + b"\0")
+    if batch.rows is not None:
+        digest.update(json.dumps([list(r) for r in batch.rows]).encode() + b"\0")
+        digest.update((table or "").encode() + b"\0")
     for path in batch.files:
         _add_file(digest, path, os.path.relpath(path, root))
     return digest.hexdigest()
+
+
+def table_key(name: str, root: str) -> str:
+    """The digest of table input `name`: its files' names and contents, and its definition
+    (without where its files are: that is in the files)."""
+    from runner.step_runtime.parallel_tabular import table_digest
+    from runner.step_runtime.registry_view import step_registry
+    dataset = step_registry().input_dataset(name)
+    definition = {k: v for k, v in (dataset._definition if dataset is not None else {}).items()
+                  if k != "sources"}
+    return hashlib.sha256((table_digest(root) + json.dumps(definition, sort_keys=True,
+                                                           default=str)).encode()).hexdigest()
 
 
 class MiniBatchCache:
@@ -63,8 +86,13 @@ class MiniBatchCache:
 
     def restore(self, job: Job, roots: dict[str, str]) -> int:
         """Mark every mini-batch found in the cache done with its rows; how many were."""
+        tables: dict[str, str] = {}
         for batch in job.batches:
-            key = self.keys[batch.index] = batch_key(batch, roots[batch.dataset], self.context)
+            root = roots[batch.dataset]
+            if batch.rows is not None and batch.dataset not in tables:
+                tables[batch.dataset] = table_key(batch.dataset, root)
+            key = self.keys[batch.index] = batch_key(batch, root, self.context,
+                                                     tables.get(batch.dataset))
             path = os.path.join(self.folder, key + ".json")
             if os.path.islink(path) or not os.path.isfile(path):
                 continue
