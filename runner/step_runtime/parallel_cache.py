@@ -6,10 +6,10 @@ succeeded leaves its rows there under a key made of its files' names and content
 takes the rows of every mini-batch whose key it finds and processes only the others (those
 that failed, and those whose files are new or changed).
 
-A TabularDataset's mini-batch is a range of rows: its key is that range (or its partition's
-ranges) plus the content of every file of the table and the dataset's definition, so a
-rerun after a fix re-processes only the failed mini-batches, and any changed file of the
-table re-processes all of them (its rows may have moved). Standard library only.
+A TabularDataset's mini-batch is a range of rows: its key is the digest of those rows'
+columns, types and values (`MiniBatch.content`), so rows that did not change keep their
+results even where new rows come before them, and changed rows are processed again.
+Standard library only.
 """
 from __future__ import annotations
 
@@ -39,31 +39,20 @@ def side_inputs_digest(paths: list[str]) -> str:
     return digest.hexdigest()
 
 
-def batch_key(batch: MiniBatch, root: str, context: str = "", table: str | None = None) -> str:
+def batch_key(batch: MiniBatch, root: str, context: str = "") -> str | None:
     """sha256 of `context` (the side inputs' digest), the input's name, its partition (with
-    partition_keys) and each file's path (below the input) and content; for a table's
-    mini-batch, its row ranges and `table` (the digest of the table's files and definition)."""
+    partition_keys) and each file's path (below the input) and content, or for a table's
+    mini-batch the digest of its rows (None when it has none: it is not kept)."""
     digest = hashlib.sha256(context.encode() + b"\0" + batch.dataset.encode() + b"\0")
     if batch.partition is not None:
         digest.update(json.dumps(batch.partition, sort_keys=True, default=str).encode() + b"\0")
     if batch.rows is not None:
-        digest.update(json.dumps([list(r) for r in batch.rows]).encode() + b"\0")
-        digest.update((table or "").encode() + b"\0")
+        if batch.content is None:
+            return None
+        digest.update(b"rows\0" + batch.content.encode())
     for path in batch.files:
         _add_file(digest, path, os.path.relpath(path, root))
     return digest.hexdigest()
-
-
-def table_key(name: str, root: str) -> str:
-    """The digest of table input `name`: its files' names and contents, and its definition
-    (without where its files are: that is in the files)."""
-    from runner.step_runtime.parallel_tabular import table_digest
-    from runner.step_runtime.registry_view import step_registry
-    dataset = step_registry().input_dataset(name)
-    definition = {k: v for k, v in (dataset._definition if dataset is not None else {}).items()
-                  if k != "sources"}
-    return hashlib.sha256((table_digest(root) + json.dumps(definition, sort_keys=True,
-                                                           default=str)).encode()).hexdigest()
 
 
 class MiniBatchCache:
@@ -86,13 +75,11 @@ class MiniBatchCache:
 
     def restore(self, job: Job, roots: dict[str, str]) -> int:
         """Mark every mini-batch found in the cache done with its rows; how many were."""
-        tables: dict[str, str] = {}
         for batch in job.batches:
-            root = roots[batch.dataset]
-            if batch.rows is not None and batch.dataset not in tables:
-                tables[batch.dataset] = table_key(batch.dataset, root)
-            key = self.keys[batch.index] = batch_key(batch, root, self.context,
-                                                     tables.get(batch.dataset))
+            key = batch_key(batch, roots[batch.dataset], self.context)
+            if key is None:
+                continue
+            self.keys[batch.index] = key
             path = os.path.join(self.folder, key + ".json")
             if os.path.islink(path) or not os.path.isfile(path):
                 continue

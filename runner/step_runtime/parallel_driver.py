@@ -179,7 +179,7 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
     cache = MiniBatchCache.from_environment() if append_row else None
     if cache is not None and cache.restore(job, dict(inputs)):
         _say(f"reused {len(cache.reused)} of {job.total} mini-batches (unchanged "
-             f"{'rows and table files' if options.input_type == 'tabular' else 'files'}, entry "
+             f"{'rows' if options.input_type == 'tabular' else 'files'}, entry "
              "script, environment and settings)", log)
     pool = WorkerPool(options, argv, logs, layout, lambda text: _say(text, log), progress)
     started = time.monotonic()

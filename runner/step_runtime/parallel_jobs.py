@@ -23,13 +23,15 @@ class JobFailed(Exception):
 class MiniBatch:
     """What one run() call gets from the input named `dataset`: its `files` (a FileDataset),
     or its `rows` as (start, end) ranges of the table's rows (a TabularDataset); with
-    partition_keys, the `partition` ({key: value}) they share."""
+    partition_keys, the `partition` ({key: value}) they share. `content` is the digest of a
+    table's mini-batch's rows, when results may be kept (parallel_cache)."""
 
     index: int
     dataset: str
     files: tuple[str, ...] = ()
     rows: tuple[tuple[int, int], ...] | None = None
     partition: dict | None = field(default=None, hash=False, compare=False)
+    content: str | None = field(default=None, hash=False, compare=False)  # digest of its rows
 
     @property
     def size(self) -> int:

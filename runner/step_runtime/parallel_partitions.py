@@ -14,7 +14,8 @@ import json
 from typing import Any
 
 from runner.step_runtime.parallel_jobs import JobFailed, MiniBatch
-from runner.step_runtime.parallel_tabular import input_dataset, read_table
+from runner.step_runtime.parallel_tabular import (input_dataset, keeps_results, read_table,
+                                                  rows_digest)
 
 
 def parse_keys(text: str) -> list[str]:
@@ -94,8 +95,11 @@ def table_partition_batches(name: str, keys: list[str], first: int) -> tuple[lis
             runs[-1][1] = position + 1
         else:
             runs.append([position, position + 1])
-    rows = len(frame)
+    rows, keep = len(frame), keeps_results()
+    batches = []
+    for n, (value, runs) in enumerate(groups.values()):
+        ranges = tuple((s, e) for s, e in runs)
+        batches.append(MiniBatch(first + n, name, rows=ranges, partition=value,
+                                 content=rows_digest(frame, ranges) if keep else None))
     del frame
-    batches = [MiniBatch(first + n, name, rows=tuple((s, e) for s, e in runs), partition=value)
-               for n, (value, runs) in enumerate(groups.values())]
     return batches, f"input {name}: {len(batches)} partitions by {', '.join(keys)} ({rows} rows)"

@@ -11,12 +11,14 @@ alone). Standard library only: pandas is imported by the dataset, when a table i
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from typing import Any
 
+from runner.step_runtime import contract
 from runner.step_runtime.exceptions import UserErrorException
-from runner.step_runtime.parallel_jobs import JobFailed, MiniBatch, list_files
+from runner.step_runtime.parallel_jobs import JobFailed, MiniBatch
 
 SIZE_RULE = r"^\d+([kKmMgG][bB])*$"
 SIZE_ERROR = r"Parameter mini_batch_size must follow regex rule ^\d+([kKmMgG][bB])*$."
@@ -87,31 +89,51 @@ def rows_per_batch(size: int, total_bytes: int, rows: int) -> int:
     return max(1, int(size * rows // total_bytes))
 
 
+def slice_rows(table: Any, rows: tuple[tuple[int, int], ...]) -> Any:
+    """The rows of `table` in the `rows` ranges, as one DataFrame indexed from 0."""
+    if len(rows) == 1:
+        start, end = rows[0]
+        part = table.iloc[start:end]
+    else:
+        import pandas as pd
+        part = pd.concat([table.iloc[start:end] for start, end in rows])
+    return part.reset_index(drop=True)
+
+
+def rows_digest(table: Any, rows: tuple[tuple[int, int], ...]) -> str:
+    """sha256 of the columns, types and values of those rows: what a mini-batch's kept result
+    is keyed by, so rows that did not change keep their results wherever they now are."""
+    part = slice_rows(table, rows)
+    digest = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in part.dtypes.items()]).encode())
+    try:
+        import pandas as pd
+        digest.update(pd.util.hash_pandas_object(part, index=False).values.tobytes())
+    except (TypeError, ValueError):  # values pandas cannot hash (lists from JSON lines)
+        digest.update(part.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def keeps_results() -> bool:
+    """Whether this step keeps mini-batch results (the engine gave it a cache folder)."""
+    return bool(os.environ.get(contract.PARALLEL_CACHE))
+
+
 def table_batches(name: str, size: int, first: int) -> tuple[list[MiniBatch], str]:
     """Input `name`'s rows cut into ranges of about `size` bytes, numbered from `first`, and
     a line for the log saying how."""
     dataset = input_dataset(name)
     frame = read_table(name, dataset)
     rows, total = len(frame), file_bytes(dataset)
-    del frame
     step = rows_per_batch(size, total, rows)
-    batches = [MiniBatch(first + n, name, rows=((start, min(start + step, rows)),))
-               for n, start in enumerate(range(0, rows, step))]
+    keep = keeps_results()
+    batches = []
+    for n, start in enumerate(range(0, rows, step)):
+        ranges = ((start, min(start + step, rows)),)
+        batches.append(MiniBatch(first + n, name, rows=ranges,
+                                 content=rows_digest(frame, ranges) if keep else None))
+    del frame
     return batches, (f"input {name}: {rows} rows in {total} bytes of files: mini-batches of "
                      f"{step} rows (about {size} bytes each)")
-
-
-def table_digest(root: str) -> str:
-    """sha256 of the names and contents of every file of a table input's folder (a changed
-    file changes every mini-batch's rows, so every key)."""
-    digest = hashlib.sha256(b"table\0")
-    for path in list_files(root):
-        digest.update(os.path.relpath(path, root).encode() + b"\0")
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 class TableSlicer:
@@ -124,11 +146,4 @@ class TableSlicer:
         """The DataFrame of `rows` (row ranges) of input `name`, indexed from 0."""
         if name not in self._tables:
             self._tables[name] = read_table(name, input_dataset(name))
-        table = self._tables[name]
-        if len(rows) == 1:
-            start, end = rows[0]
-            part = table.iloc[start:end]
-        else:
-            import pandas as pd
-            part = pd.concat([table.iloc[start:end] for start, end in rows])
-        return part.reset_index(drop=True)
+        return slice_rows(self._tables[name], rows)
