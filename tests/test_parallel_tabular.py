@@ -267,3 +267,37 @@ def test_partition_keys_the_inputs_lack_are_refused_with_what_they_have(workspac
         "ParallelRunStep failed: partition_keys region not found in input dataset sales (its "
         "partition keys: country, day); partition_keys must be a subset of the keys of every "
         "input dataset")
+
+
+@pytest.mark.docker
+def test_a_table_in_an_image_without_pandas_fails_the_step_in_one_line(docker_workspace, write,
+                                                                        tmp_path):
+    _script(write, SCORE_TABLE)
+    datastore = _upload(docker_workspace, tmp_path, "people", _table_files([range(0, 3)]))
+    table = Dataset.Tabular.from_delimited_files((datastore, "people/*.csv"))
+    step = ParallelRunStep("score", _config(tmp_path), inputs=[table.as_named_input("people")],
+                           output=PipelineData("scores"))
+    status, step_run = _submit(docker_workspace, step)
+    assert status == "Failed"
+    assert step_run.get_details()["error"].endswith(
+        "ParallelRunStep failed: to_pandas_dataframe needs pandas: add pandas to this environment "
+        "(pip install pandas; the SDK needs azureml-dataprep[pandas] for the same call)")
+
+
+@pytest.mark.docker
+def test_a_table_is_scored_the_same_in_an_image_with_pandas(docker_workspace, write, tmp_path):
+    from runner.sdk.conda_dependencies import CondaDependencies
+    _script(write, SCORE_TABLE)
+    datastore = _upload(docker_workspace, tmp_path, "people", _table_files([range(0, 5),
+                                                                           range(5, 10)]))
+    table = Dataset.Tabular.from_delimited_files((datastore, "people/*.csv"))
+    environment = Environment("prs-pandas")
+    environment.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["pandas==3.1.1"])
+    step = ParallelRunStep("score", _config(tmp_path, environment=environment, mini_batch_size=27),
+                           inputs=[table.as_named_input("people")], output=PipelineData("scores"))
+    status, step_run = _submit(docker_workspace, step)
+    assert status == "Finished", step_run.get_details()["error"]
+    sizes = [3, 3, 3, 1]
+    assert _rows(docker_workspace, step_run) == [
+        f"{i} {i * 20} DataFrame 0 {i // 3} {sizes[i // 3]}" for i in range(10)]
