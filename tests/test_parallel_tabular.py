@@ -161,6 +161,9 @@ def test_a_rerun_of_a_table_processes_only_failed_and_new_rows(workspace, write,
 
     status, first = submit()
     assert status == "Finished" and first.get_metrics()["Failed MiniBatches"] == 1
+    (logs,) = (tmp_path / ".amlocal" / "runs").glob(f"*/{first.id}/artifacts/logs")
+    assert "mini-batch 2 (2 rows, try 1): ValueError: not yet" in \
+        (logs / "job_error.txt").read_text()
     (marks / "fixed").touch()
     (marks / "calls.txt").unlink()
     _upload(workspace, tmp_path, "people", _table_files([range(0, 4), range(4, 8),
@@ -173,6 +176,24 @@ def test_a_rerun_of_a_table_processes_only_failed_and_new_rows(workspace, write,
            "settings)" in _master(tmp_path, second)
     metrics = second.get_metrics()
     assert (metrics["Reused MiniBatches"], metrics["Succeeded MiniBatches"]) == (3, 6)
+
+
+def test_parquet_files_are_read_once_per_worker_and_split_by_rows(workspace, write, tmp_path):
+    import pandas as pd
+    _script(write, SCORE_TABLE)
+    folder = tmp_path / "data" / "pq"
+    folder.mkdir(parents=True)
+    pd.DataFrame({"id": range(6), "value": [i * 10 for i in range(6)]}).to_parquet(
+        folder / "part.parquet", index=False)
+    datastore = workspace.get_default_datastore()
+    datastore.upload(str(folder), target_path="pq", overwrite=True, show_progress=False)
+    table = Dataset.Tabular.from_parquet_files((datastore, "pq/part.parquet"))
+    size = (folder / "part.parquet").stat().st_size // 3 + 1  # 2 rows a mini-batch
+    step = ParallelRunStep("score", _config(tmp_path, mini_batch_size=size),
+                           inputs=[table.as_named_input("pq")], output=PipelineData("scores"))
+    status, step_run = _submit(workspace, step)
+    assert status == "Finished", step_run.get_details()["error"]
+    assert _rows(workspace, step_run) == [f"{i} {i * 20} DataFrame 0 {i // 2} 2" for i in range(6)]
 
 
 SCORE_PARTITION = """

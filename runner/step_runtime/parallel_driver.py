@@ -6,10 +6,11 @@ It lists the files of each FileDataset input (`--input_fds_N <name>`, the path i
 environment variable `<name>`) and cuts them into mini-batches of `--mini_batch_size` files,
 or cuts each TabularDataset input (`--input_ds_N <name>`) into row ranges of about
 `--mini_batch_size` bytes (parallel_tabular), or, with `--partition_keys`, makes one
-mini-batch per partition (parallel_partitions); starts node_count × process_count_per_node workers (bounded by the target's max_nodes and this
-machine's cores, said in the log), hands each mini-batch to an idle worker, retries a failed or
-timed-out one up to `--run_max_try` times, counts failures against error_threshold /
-allowed_failed_count / allowed_failed_percent, and writes the append_row file and Azure's logs
+mini-batch per partition (parallel_partitions); starts node_count × process_count_per_node
+workers (bounded by the target's max_nodes and this machine's cores, said in the log), hands
+each mini-batch to an idle worker, retries a failed or timed-out one up to `--run_max_try`
+times, counts failures against error_threshold / allowed_failed_count / allowed_failed_percent,
+and writes the append_row file and Azure's logs
 (`logs/job_progress_overview.txt` with the progress lines, `logs/job_result.txt`, `logs/job_error.txt`,
 `logs/sys/...`, `logs/user/...`, one file per worker). Exit code 0 when the job succeeds.
 """
