@@ -256,7 +256,7 @@ class RunConfigSpec:
 
 StepKind = Literal["python", "data_transfer", "databricks", "parallel"]
 SCRIPT_KINDS: tuple[StepKind, ...] = ("python", "parallel")  # kinds that run user code
-ParallelInputType = Literal["file"]  # "tabular" joins when TabularDataset inputs exist
+ParallelInputType = Literal["file", "tabular"]
 
 
 def _token_or_none(data: Mapping[str, str] | None) -> Token | None:

@@ -10,7 +10,6 @@ import pytest
 
 from runner.sdk import Dataset, Environment, Experiment, Pipeline, PipelineData, PipelineParameter
 from runner.sdk.steps import ParallelRunConfig, ParallelRunStep
-from runner.sdk.steps.parallel_run_step import TABULAR_NOT_YET
 
 SCORE = """
     import argparse, os
@@ -286,19 +285,10 @@ def test_inputs_that_are_not_a_file_dataset_are_refused_when_the_step_is_built(w
     _script(write)
     config = _config(tmp_path)
     with pytest.raises(Exception, match=r"^Step input must be of any type: DatasetConsumptionConfig "
-                                        r"\(of a FileDataset\), OutputFileDatasetConfig, found "
+                                        r"\(of a FileDataset or a TabularDataset\), "
+                                        r"OutputFileDatasetConfig, found "
                                         r"<class '.*PipelineData'>$"):
         ParallelRunStep("score", config, inputs=[PipelineData("raw")], output=PipelineData("o"))
-
-    class TabularDataset:  # what issue 13 brings; refused until ParallelRunStep reads it
-        pass
-    from runner.sdk.data import DatasetConsumptionConfig
-    with pytest.raises(ValueError) as raised:
-        ParallelRunStep("score", config, inputs=[DatasetConsumptionConfig("t", TabularDataset())],
-                        output=PipelineData("o"))
-    assert str(raised.value) == TABULAR_NOT_YET
-    assert TABULAR_NOT_YET.startswith("amlocal does not provide TabularDataset inputs to "
-                                      "ParallelRunStep yet: ")
     with pytest.raises(AssertionError, match="The parameter 'inputs' must be a list and have at "
                                              "least one element"):
         ParallelRunStep("score", config, inputs=[], output=PipelineData("o"))
@@ -346,13 +336,6 @@ def test_the_step_compiles_to_a_parallel_spec_that_round_trips(workspace, write,
     assert step.running_on_windows is False
     assert step.create_module_def("esCloud", [], [])["module_type"] == "BatchInferencing"
     assert PipelineSpec.loads(spec.dumps()) == spec
-    keyed = ParallelRunStep("keyed", _config(tmp_path, mini_batch_size=None,
-                                             partition_keys=["country"]),
-                            inputs=[ds.as_named_input("numbers")], output=PipelineData("o"))
-    with pytest.raises(ValueError) as raised:
-        Pipeline(workspace, [keyed])._spec
-    assert str(raised.value) == ("Step [keyed]: amlocal does not provide partition_keys for "
-                                 "ParallelRunStep yet: use mini_batch_size (a number of files)")
 
 
 def test_a_rerun_processes_only_the_failed_and_changed_mini_batches(workspace, write, tmp_path):

@@ -1,7 +1,8 @@
 """The command line of a ParallelRunStep: its driver with the arguments Azure's gives it.
 
 Azure runs its own driver (`driver/amlbi_main.py`) with `--mini_batch_size 5
---error_threshold 10 … <user arguments> --input_fds_0 <dataset name>`; the entry script sees
+--error_threshold 10 … <user arguments> --input_fds_0 <dataset name>` (`--input_ds_0` for a
+TabularDataset); the entry script sees
 that whole list as `sys.argv` and reads its own options with `parse_known_args`. amlocal
 builds the same list from the step's `ParallelSpec` and runs `runner.step_runtime.
 parallel_driver` with it.
@@ -40,10 +41,11 @@ def driver_arguments(step: StepSpec, parallel: ParallelSpec, resolve: Callable[[
         args += ["--partition_keys", resolve(parallel.partition_keys)]
     args += user_arguments
     names = {i.port: i.dataset for i in step.inputs}
+    flag = "--input_ds_" if parallel.input_type == "tabular" else "--input_fds_"
     for index, port in enumerate(parallel.inputs):
         if not names.get(port):
             raise StepSetupError(f"ParallelRunStep input {port} is not a named dataset input")
-        args += [f"--input_fds_{index}", str(names[port])]
+        args += [f"{flag}{index}", str(names[port])]
     return tuple(args)
 
 

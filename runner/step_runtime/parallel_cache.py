@@ -4,7 +4,12 @@ The engine gives an `append_row` step whose entry script snapshot, environment, 
 arguments are the same as before one folder ($AMLOCAL_PARALLEL_CACHE); each mini-batch that
 succeeded leaves its rows there under a key made of its files' names and contents. A rerun
 takes the rows of every mini-batch whose key it finds and processes only the others (those
-that failed, and those whose files are new or changed). Standard library only.
+that failed, and those whose files are new or changed).
+
+A TabularDataset's mini-batch is a range of rows: its key is the digest of those rows'
+columns, types and values (`MiniBatch.content`), so rows that did not change keep their
+results even where new rows come before them, and changed rows are processed again.
+Standard library only.
 """
 from __future__ import annotations
 
@@ -34,10 +39,17 @@ def side_inputs_digest(paths: list[str]) -> str:
     return digest.hexdigest()
 
 
-def batch_key(batch: MiniBatch, root: str, context: str = "") -> str:
-    """sha256 of `context` (the side inputs' digest), the input's name and each file's path
-    (below the input) and content."""
+def batch_key(batch: MiniBatch, root: str, context: str = "") -> str | None:
+    """sha256 of `context` (the side inputs' digest), the input's name, its partition (with
+    partition_keys) and each file's path (below the input) and content, or for a table's
+    mini-batch the digest of its rows (None when it has none: it is not kept)."""
     digest = hashlib.sha256(context.encode() + b"\0" + batch.dataset.encode() + b"\0")
+    if batch.partition is not None:
+        digest.update(json.dumps(batch.partition, sort_keys=True, default=str).encode() + b"\0")
+    if batch.rows is not None:
+        if batch.content is None:
+            return None
+        digest.update(b"rows\0" + batch.content.encode())
     for path in batch.files:
         _add_file(digest, path, os.path.relpath(path, root))
     return digest.hexdigest()
@@ -64,7 +76,10 @@ class MiniBatchCache:
     def restore(self, job: Job, roots: dict[str, str]) -> int:
         """Mark every mini-batch found in the cache done with its rows; how many were."""
         for batch in job.batches:
-            key = self.keys[batch.index] = batch_key(batch, roots[batch.dataset], self.context)
+            key = batch_key(batch, roots[batch.dataset], self.context)
+            if key is None:
+                continue
+            self.keys[batch.index] = key
             path = os.path.join(self.folder, key + ".json")
             if os.path.islink(path) or not os.path.isfile(path):
                 continue

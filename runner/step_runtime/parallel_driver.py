@@ -3,11 +3,14 @@
 library only.
 
 It lists the files of each FileDataset input (`--input_fds_N <name>`, the path in the
-environment variable `<name>`), cuts them into mini-batches of `--mini_batch_size` files,
-starts node_count × process_count_per_node workers (bounded by the target's max_nodes and this
-machine's cores, said in the log), hands each mini-batch to an idle worker, retries a failed or
-timed-out one up to `--run_max_try` times, counts failures against error_threshold /
-allowed_failed_count / allowed_failed_percent, and writes the append_row file and Azure's logs
+environment variable `<name>`) and cuts them into mini-batches of `--mini_batch_size` files,
+or cuts each TabularDataset input (`--input_ds_N <name>`) into row ranges of about
+`--mini_batch_size` bytes (parallel_tabular), or, with `--partition_keys`, makes one
+mini-batch per partition (parallel_partitions); starts node_count × process_count_per_node
+workers (bounded by the target's max_nodes and this machine's cores, said in the log), hands
+each mini-batch to an idle worker, retries a failed or timed-out one up to `--run_max_try`
+times, counts failures against error_threshold / allowed_failed_count / allowed_failed_percent,
+and writes the append_row file and Azure's logs
 (`logs/job_progress_overview.txt` with the progress lines, `logs/job_result.txt`, `logs/job_error.txt`,
 `logs/sys/...`, `logs/user/...`, one file per worker). Exit code 0 when the job succeeds.
 """
@@ -21,8 +24,11 @@ from typing import Sequence
 
 from runner.step_runtime import contract
 from runner.step_runtime.parallel_cache import MiniBatchCache
-from runner.step_runtime.parallel_jobs import Job, JobFailed, mini_batches
+from runner.step_runtime.parallel_jobs import Job, JobFailed, MiniBatch, mini_batches
+from runner.step_runtime.parallel_partitions import (file_partition_batches, parse_keys,
+                                                     table_partition_batches)
 from runner.step_runtime.parallel_pool import WorkerPool
+from runner.step_runtime.parallel_tabular import driver_size, table_batches
 
 DEFAULT_APPEND_ROW_FILE = "parallel_run_step.txt"
 
@@ -44,11 +50,13 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--process_count_per_node", type=int, default=None)
     parser.add_argument("--partition_keys", default=None)
     options, rest = parser.parse_known_args(list(argv))
-    options.inputs = []
+    options.inputs, options.input_type = [], "file"
     while rest:
         item = rest.pop(0)
-        if item.startswith("--input_fds_") and rest:
+        if item.startswith(("--input_fds_", "--input_ds_")) and rest:
             options.inputs.append(rest.pop(0))
+            if item.startswith("--input_ds_"):
+                options.input_type = "tabular"
     return options
 
 
@@ -102,29 +110,60 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
 
 
+def make_batches(inputs: list[tuple[str, str]], input_type: str, size: int | None,
+                 keys: list[str] | None) -> tuple[list[MiniBatch], list[str]]:
+    """Every input's mini-batches (numbered across inputs) and lines for the log: by files,
+    by row ranges, or with `keys` by partitions."""
+    if keys is None and input_type == "file":
+        return mini_batches(inputs, size or 1), []
+    batches: list[MiniBatch] = []
+    notes: list[str] = []
+    for name, _root in inputs:
+        if keys is not None:
+            make = file_partition_batches if input_type == "file" else table_partition_batches
+            made, note = make(name, keys, len(batches))
+        else:
+            made, note = table_batches(name, size or 1, len(batches))
+        batches += made
+        notes.append(note)
+    return batches, notes
+
+
+def _describe(batches: list[MiniBatch], input_type: str, size: int | None,
+              keys: list[str] | None) -> str:
+    unit = "rows" if input_type == "tabular" else "files"
+    count = sum(b.size for b in batches)
+    if keys is not None:
+        return (f"{len(batches)} mini-batches, one per partition by {', '.join(keys)} "
+                f"({count} {unit})")
+    if input_type == "tabular":
+        return f"{len(batches)} mini-batches of about {size} bytes of rows ({count} rows)"
+    return f"{len(batches)} mini-batches of up to {size} files ({count} files)"
+
+
 def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object") -> int:
-    if options.partition_keys is not None:
-        raise JobFailed("partition_keys is not provided by amlocal yet; use mini_batch_size")
-    if not options.mini_batch_size.isdigit() or int(options.mini_batch_size) < 1:
-        raise JobFailed(f"mini_batch_size {options.mini_batch_size!r} is not a number of files "
-                        "(a FileDataset input is split into mini-batches of that many files)")
+    keys = parse_keys(options.partition_keys) if options.partition_keys is not None else None
+    size = None if keys is not None else driver_size(options.mini_batch_size, options.input_type)
+    if keys is not None:
+        _say(f"partition_keys {', '.join(keys)}: one mini-batch per partition "
+             "(mini_batch_size is not used)", log)
     inputs = []
     for name in options.inputs:
         root = os.environ.get(name)
         if not root or not os.path.exists(root):
             raise JobFailed(f"input {name} is not available in the step (no path in ${name})")
         inputs.append((name, root))
-    batches = mini_batches(inputs, int(options.mini_batch_size))
+    batches, batch_notes = make_batches(inputs, options.input_type, size, keys)
+    for note in batch_notes:
+        _say(note, log)
     layout, notes = worker_layout(
         int(os.environ.get(contract.PARALLEL_NODE_COUNT) or 1), options.process_count_per_node,
         int(os.environ[contract.PARALLEL_MAX_NODES]) if os.environ.get(contract.PARALLEL_MAX_NODES)
         else None, _cores())
     for note in notes:
         _say(f"workers: {note}", log)
-    files = sum(len(b.files) for b in batches)
-    _say(f"{len(batches)} mini-batches of up to {options.mini_batch_size} files "
-         f"({files} files) for {len(layout)} worker process(es) on "
-         f"{len({n for n, _ in layout})} node(s)", log)
+    _say(f"{_describe(batches, options.input_type, size, keys)} for {len(layout)} worker "
+         f"process(es) on {len({n for n, _ in layout})} node(s)", log)
     append_row = options.output_action.lower() == "append_row"
     if append_row and not options.output:
         raise JobFailed("output_action append_row needs an output")
@@ -140,7 +179,8 @@ def _run(options: argparse.Namespace, argv: list[str], logs: str, log: "object")
 
     cache = MiniBatchCache.from_environment() if append_row else None
     if cache is not None and cache.restore(job, dict(inputs)):
-        _say(f"reused {len(cache.reused)} of {job.total} mini-batches (unchanged files, entry "
+        _say(f"reused {len(cache.reused)} of {job.total} mini-batches (unchanged "
+             f"{'rows' if options.input_type == 'tabular' else 'files'}, entry "
              "script, environment and settings)", log)
     pool = WorkerPool(options, argv, logs, layout, lambda text: _say(text, log), progress)
     started = time.monotonic()
@@ -172,7 +212,8 @@ def _write_errors(job: Job, logs: str) -> None:
         if not job.failures:
             out.write("No mini-batch failed.\n")
         for failure in job.failures:
-            out.write(f"mini-batch {failure.index} ({failure.files} files, try {failure.attempt}): "
+            out.write(f"mini-batch {failure.index} ({failure.files} {failure.unit}, try "
+                      f"{failure.attempt}): "
                       f"{failure.summary}\n")
             if failure.traceback:
                 out.write("    " + failure.traceback.strip().replace("\n", "\n    ") + "\n")

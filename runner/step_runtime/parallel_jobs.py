@@ -21,16 +21,35 @@ class JobFailed(Exception):
 
 @dataclass(frozen=True)
 class MiniBatch:
-    """The files one run() call gets, from the input named `dataset`."""
+    """What one run() call gets from the input named `dataset`: its `files` (a FileDataset),
+    or its `rows` as (start, end) ranges of the table's rows (a TabularDataset); with
+    partition_keys, the `partition` ({key: value}) they share. `content` is the digest of a
+    table's mini-batch's rows, when results may be kept (parallel_cache)."""
 
     index: int
     dataset: str
-    files: tuple[str, ...]
+    files: tuple[str, ...] = ()
+    rows: tuple[tuple[int, int], ...] | None = None
+    partition: dict | None = field(default=None, hash=False, compare=False)
+    content: str | None = field(default=None, hash=False, compare=False)  # digest of its rows
+
+    @property
+    def size(self) -> int:
+        """How many items: rows of a table's mini-batch, else files."""
+        if self.rows is not None:
+            return sum(end - start for start, end in self.rows)
+        return len(self.files)
+
+    @property
+    def unit(self) -> str:
+        """What its items are ("rows" or "files"), for the logs."""
+        return "rows" if self.rows is not None else "files"
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One failed try of a mini-batch: which, how many files, which try, what it raised."""
+    """One failed try of a mini-batch: which, how many items (files or rows), which try,
+    what it raised."""
 
     index: int
     files: int
@@ -38,6 +57,7 @@ class Failure:
     summary: str
     traceback: str = ""
     final: bool = False
+    unit: str = "files"
 
 
 @dataclass
@@ -86,12 +106,12 @@ class Job:
         self.rows[index] = rows
         self.items[index] = items
         self.succeeded_items += items
-        missing = len(batch.files) - items
+        missing = batch.size - items
         if missing > 0:
             self.failed_items += missing
-            self.failures.append(Failure(index, len(batch.files), self.tries[index],
+            self.failures.append(Failure(index, batch.size, self.tries[index],
                                          f"run() returned {items} elements for "
-                                         f"{len(batch.files)} items", final=True))
+                                         f"{batch.size} items", final=True, unit=batch.unit))
         self.check()
 
     def reuse(self, index: int, rows: list[str], items: int) -> None:
@@ -105,12 +125,13 @@ class Job:
         batch = self.batches[index]
         attempt = self.tries[index]
         final = attempt >= self.run_max_try
-        self.failures.append(Failure(index, len(batch.files), attempt, summary, traceback, final))
+        self.failures.append(Failure(index, batch.size, attempt, summary, traceback, final,
+                                     batch.unit))
         if not final:
             self.pending.append(index)
             return
         self.failed.add(index)
-        self.failed_items += len(batch.files)
+        self.failed_items += batch.size
         self.check()
 
     def check(self) -> None:

@@ -135,9 +135,10 @@ class WorkerPool:
                 if batch is None:
                     return
                 worker.task, worker.started = batch, time.monotonic()
-                worker.note(f"mini-batch {batch.index} ({len(batch.files)} files), try "
+                worker.note(f"mini-batch {batch.index} ({batch.size} {batch.unit}), try "
                             f"{job.tries[batch.index]}")
-                worker.conn.send((batch.index, batch.files, batch.dataset))
+                worker.conn.send((batch.index, batch.files, batch.dataset, batch.rows,
+                                  batch.partition))
 
     def _wait_time(self) -> float:
         busy = [w.started + self.timeout - time.monotonic() for w in self.workers if w.task]

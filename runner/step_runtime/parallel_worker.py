@@ -6,7 +6,9 @@ Messages to the driver, over a `multiprocessing` pipe:
   ("fatal", message)                      the entry script cannot run at all (the step fails)
   ("done", index, rows, succeeded)        run() returned; `rows` are its append_row lines
   ("failed", index, summary, traceback)   run() raised or returned the wrong type
-The driver sends (index, files) per mini-batch, and None to stop.
+The driver sends (index, files, dataset, rows, partition) per mini-batch, and None to stop:
+`rows` (row ranges) for a TabularDataset input, whose table the worker reads once, on its
+first mini-batch (parallel_tabular.TableSlicer); run() then gets a pandas DataFrame.
 """
 from __future__ import annotations
 
@@ -18,19 +20,22 @@ import traceback
 from typing import Any
 
 from runner.step_runtime import parallel_entry
+from runner.step_runtime.parallel_jobs import JobFailed
+from runner.step_runtime.parallel_tabular import TableSlicer
 
 WRONG_TYPE = ("run() returned {kind}; it must return a list (or a pandas DataFrame) with one "
               "element per item of the mini-batch it processed")
 
 
 class MiniBatchContext:
-    """What `run(mini_batch, mini_batch_context)` gets: the mini-batch's index and the
-    dataset it came from (partition_key_value is None without partition_keys)."""
+    """What `run(mini_batch, mini_batch_context)` gets: the mini-batch's index, the dataset it
+    came from, and with partition_keys its partition ({key: value}; None without)."""
 
-    def __init__(self, minibatch_index: int, dataset: str) -> None:
+    def __init__(self, minibatch_index: int, dataset: str,
+                 partition_key_value: dict | None = None) -> None:
         self.minibatch_index = minibatch_index
         self.dataset = dataset
-        self.partition_key_value: dict | None = None
+        self.partition_key_value = partition_key_value
 
 
 def result_rows(result: Any) -> list[str]:
@@ -114,19 +119,30 @@ def worker_main(conn: Any, settings: dict) -> None:
                                 f"{type(exc).__name__}: {exc}"))
             return
     with_context = _takes_context(run)
+    tables = TableSlicer()
     conn.send(("ready",))
     while True:
         task = conn.recv()
         if task is None:
             return
-        index, files, dataset = task
+        index, files, dataset, ranges, partition = task
+        if ranges is None:
+            mini_batch, count = list(files), len(files)
+        else:
+            try:
+                mini_batch = tables.mini_batch(dataset, ranges)
+            except Exception as exc:  # the table cannot be read: no mini-batch can run
+                text = str(exc) if isinstance(exc, JobFailed) else f"{type(exc).__name__}: {exc}"
+                conn.send(("fatal", f"reading the TabularDataset input {dataset} failed: {text}"))
+                return
+            count = len(mini_batch)
         try:
             if with_context:
-                result = run(list(files), MiniBatchContext(index, dataset))
+                result = run(mini_batch, MiniBatchContext(index, dataset, partition))
             else:
-                result = run(list(files))
+                result = run(mini_batch)
             rows = result_rows(result)
-            succeeded = min(len(result), len(files))
+            succeeded = min(len(result), count)
         except BaseException as exc:
             text = traceback.format_exc()
             print(text, file=sys.stderr, flush=True)

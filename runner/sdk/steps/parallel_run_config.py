@@ -16,11 +16,12 @@ import yaml
 
 from runner.sdk.environment import Environment
 from runner.sdk.pipeline_data import PipelineParameter
+from runner.step_runtime.parallel_tabular import mini_batch_size_to_int
+
+__all__ = ["ParallelRunConfig", "mini_batch_size_to_int"]
 
 OUTPUT_ACTIONS = ("summary_only", "append_row")
-_MINI_BATCH_SIZE = re.compile(r"^\d+([kKmMgG][bB])*$")
 _BAD_FILE_NAME = re.compile(r'[~"#%&*:<>?\/\\{|}]+')
-_UNITS = {"kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3}
 
 
 def _default(value: Any) -> Any:
@@ -205,15 +206,6 @@ class ParallelRunConfig:
             allowed_failed_percent=config.get("allowed_failed_percent"),
             partition_keys=config.get("partition_keys"),
             environment_variables=config.get("environment_variables"))
-
-
-def mini_batch_size_to_int(text: str) -> int:
-    """"5" → 5 files, "1KB" → 1024, "10MB" → 10 MiB (the SDK's rule and message)."""
-    if not _MINI_BATCH_SIZE.match(text):
-        raise ValueError(r"Parameter mini_batch_size must follow regex rule ^\d+([kKmMgG][bB])*$.")
-    if text.isdigit():
-        return int(text)
-    return int(text[:-2]) * _UNITS[text[-2:].lower()]
 
 
 def _is_int(value: Any) -> bool:

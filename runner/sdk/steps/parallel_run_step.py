@@ -1,14 +1,17 @@
-"""`ParallelRunStep`: an entry script's `run(mini_batch)` over the files of a FileDataset,
-in parallel worker processes, with Azure's output, error and retry rules.
+"""`ParallelRunStep`: an entry script's `run(mini_batch)` over the files of a FileDataset or
+the rows of a TabularDataset, in parallel worker processes, with Azure's output, error and
+retry rules.
 
 The step checks what the SDK checks when it is constructed (arguments, inputs, output,
 config, source directory, entry script, with the SDK's messages) and compiles to a StepSpec of
 kind `parallel`, whose `ParallelSpec` the engine turns into the driver's command line
 (runner.engine.parallel_launch) and the driver (runner.step_runtime.parallel_driver) runs.
 
-Inputs: a FileDataset (`as_named_input(...)`, mounted as Azure does), or an
-`OutputFileDatasetConfig` of an earlier step. A TabularDataset input is refused for now
-(`_input_type` is where it joins, as input type "tabular").
+Inputs: a FileDataset (`as_named_input(...)`, mounted as Azure does), an
+`OutputFileDatasetConfig` of an earlier step, or a TabularDataset (consumed directly: the
+driver and the workers read its table from the definition in the step's registry view). With
+`partition_keys`, inputs stay as given (a FileDataset must be direct, as in the SDK) and each
+must be partitioned by every key.
 """
 from __future__ import annotations
 
@@ -25,41 +28,63 @@ from runner.sdk.steps.base import BuildContext
 from runner.sdk.steps.parallel_run_config import ParallelRunConfig
 from runner.sdk.steps.script_steps import _PythonScriptStepBase, compute_target_name
 from runner.spec import ParallelSpec, RunConfigSpec, StepSpec, Token
+from runner.step_runtime.parallel_partitions import not_partitioned
+from runner.step_runtime.parallel_tabular import DEFAULT_TABULAR_SIZE
 
 DEFAULT_MINI_BATCH_SIZE_FILEDATASET = 10
+DEFAULT_MINI_BATCH_SIZE_TABULARDATASET = DEFAULT_TABULAR_SIZE
 RESERVED_ARGUMENTS = ("mini_batch_size", "error_threshold", "allowed_failed_count",
                       "allowed_failed_percent", "output", "output_action", "logging_level",
                       "process_count_per_node", "run_invocation_timeout", "run_max_try",
                       "append_row_file_name", "partition_keys")
-ALLOWED_INPUT_TYPES = "DatasetConsumptionConfig (of a FileDataset), OutputFileDatasetConfig"
-TABULAR_NOT_YET = ("amlocal does not provide TabularDataset inputs to ParallelRunStep yet: "
-                   "use a FileDataset of the files (Dataset.File.from_files(...)"
-                   ".as_named_input(name)) and read them with pandas in run(mini_batch)")
+ALLOWED_INPUT_TYPES = ("DatasetConsumptionConfig (of a FileDataset or a TabularDataset), "
+                       "OutputFileDatasetConfig")
 
 
-def _input_type(obj: Any) -> str:
-    """"file" for a FileDataset input; a TabularDataset is refused with what to do instead,
-    anything else with the SDK's message."""
+def _dataset_of(obj: DatasetConsumptionConfig) -> Any:
+    dataset = obj.dataset
+    return dataset.default_value if isinstance(dataset, PipelineParameter) else dataset
+
+
+def _input_type(obj: Any, keyed: bool = False) -> str:
+    """"file" or "tabular" (the SDK's input types), with the SDK's checks of the
+    consumption mode; anything else is the SDK's message."""
     if isinstance(obj, DatasetConsumptionConfig):
-        dataset = obj.dataset
-        if isinstance(dataset, PipelineParameter):
-            dataset = dataset.default_value
+        dataset = _dataset_of(obj)
+        if getattr(dataset, "_KIND", None) == "tabular":
+            if obj.mode != "direct":
+                raise Exception("Please ensure input dataset consumption mode is direct")
+            return "tabular"
         if isinstance(dataset, FileDataset):
+            if keyed and obj.mode != "direct":
+                raise Exception("Please ensure input dataset consumption mode is direct for "
+                                "partitioned dataset")
             return "file"
-        if "Tabular" in type(dataset).__name__:
-            raise ValueError(TABULAR_NOT_YET)
         raise Exception(f"Step input must be of any type: {ALLOWED_INPUT_TYPES}, found "
                         f"{type(dataset)}")
     if isinstance(obj, (OutputDatasetInput, OutputFileDatasetConfig)):
         return "file"
-    if "Tabular" in type(obj).__name__:
-        raise ValueError(TABULAR_NOT_YET)
     raise Exception(f"Step input must be of any type: {ALLOWED_INPUT_TYPES}, found {type(obj)}")
 
 
+def _check_partitioned(inputs: list, keys: Any) -> None:
+    """With literal partition_keys, every input is a dataset partitioned by all of them."""
+    if not isinstance(keys, list):
+        return  # a PipelineParameter: the driver checks the submitted value
+    for obj in inputs:
+        dataset = _dataset_of(obj) if isinstance(obj, DatasetConsumptionConfig) else None
+        name = obj.name if isinstance(obj, DatasetConsumptionConfig) else \
+            getattr(obj, "name", None) or type(obj).__name__
+        have = list(getattr(dataset, "partition_keys", None) or [])
+        if any(k not in have for k in keys):
+            raise ValueError(not_partitioned(name, keys, have))
+
+
 def _as_mount(obj: Any) -> Any:
-    """A FileDataset input as the driver reads it: mounted (Azure mounts FileDataset inputs)."""
-    if isinstance(obj, DatasetConsumptionConfig) and obj.mode != "mount":
+    """A FileDataset input as the driver reads it: mounted (Azure mounts FileDataset inputs);
+    a TabularDataset input stays direct."""
+    if isinstance(obj, DatasetConsumptionConfig) and obj.mode != "mount" and \
+            getattr(_dataset_of(obj), "_KIND", None) != "tabular":
         return obj.as_mount(obj.path_on_compute)
     if isinstance(obj, OutputFileDatasetConfig):
         return obj.as_input(obj.name)
@@ -89,17 +114,21 @@ class ParallelRunStep(_PythonScriptStepBase):
         if not isinstance(inputs, list) or not inputs:
             raise AssertionError("The parameter 'inputs' must be a list and have at least one "
                                  "element or rank_mini_batch_count must be greater than zero.")
-        input_types = {_input_type(i) for i in inputs}
-        if len(input_types) > 1:
+        keyed = bool(config.partition_keys)
+        input_types = [_input_type(i, keyed) for i in inputs]
+        if len(set(input_types)) > 1:
             raise Exception("All inputs of step must be same type")
-        self._input_type = input_types.pop()
+        self._input_type = input_types[0]
+        if keyed:
+            _check_partitioned(inputs, config.partition_keys)
         if config.output_action.lower() != "summary_only" and output is None:
             raise Exception("Please specify output parameter.")
         if output is not None and not isinstance(output, (PipelineData, OutputFileDatasetConfig)):
             raise ValueError("output must be a PipelineData or an OutputFileDatasetConfig, not "
                              f"{type(output).__name__}")
         _check_source(config)
-        primary = [_as_mount(i) for i in inputs]
+        primary = [i.as_input(i.name) if isinstance(i, OutputFileDatasetConfig) else i
+                   for i in inputs] if keyed else [_as_mount(i) for i in inputs]
         side = [_as_mount(i) if isinstance(i, (DatasetConsumptionConfig,
                                                OutputFileDatasetConfig)) else i
                 for i in (side_inputs or [])]
@@ -148,8 +177,9 @@ class ParallelRunStep(_PythonScriptStepBase):
                       config.partition_keys):
             if isinstance(value, PipelineParameter):
                 ctx.add_parameter(value)
-        size = DEFAULT_MINI_BATCH_SIZE_FILEDATASET if config.mini_batch_size is None \
-            else config.mini_batch_size
+        default = DEFAULT_MINI_BATCH_SIZE_TABULARDATASET if self._input_type == "tabular" \
+            else DEFAULT_MINI_BATCH_SIZE_FILEDATASET
+        size = default if config.mini_batch_size is None else config.mini_batch_size
         ports = [port for obj, port in zip(self._inputs, self._input_ports)
                  if any(obj is p for p in self._primary_inputs)]
         output = self._output_ports[0] if self._output_ports else None
@@ -158,7 +188,7 @@ class ParallelRunStep(_PythonScriptStepBase):
             target = ctx.workspace.compute_targets[target]
         keys = config.partition_keys
         return ParallelSpec(
-            entry_script=config.entry_script, input_type="file", inputs=tuple(ports),
+            entry_script=config.entry_script, input_type=self._input_type, inputs=tuple(ports),
             mini_batch_size=_token(size), error_threshold=config.error_threshold,
             output_action=config.output_action.lower(), node_count=_token(config.node_count),
             process_count_per_node=None if config.process_count_per_node is None
@@ -176,9 +206,6 @@ class ParallelRunStep(_PythonScriptStepBase):
             max_nodes=getattr(target, "max_nodes", None))
 
     def _compile(self, ctx: BuildContext) -> StepSpec:
-        if self._parallel_run_config.partition_keys is not None:
-            raise ValueError(f"Step [{self.name}]: amlocal does not provide partition_keys for "
-                             "ParallelRunStep yet: use mini_batch_size (a number of files)")
         return self._compile_base(
             ctx, "parallel", script_name=self._script_name,
             source_directory=self.get_source_directory(ctx, self._source_directory, None)[0],
