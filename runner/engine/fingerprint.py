@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping
 
-from runner.spec import StepSpec, content_hash
+from runner.spec import InputSpec, StepSpec, content_hash
 
 
 def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: str | None,
@@ -24,14 +24,23 @@ def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: 
         "arguments": [t.to_json() for t in step.arguments],
         "params": {k: t.to_json() for k, t in step.params.items()},
         "parameters": {name: parameters.get(name) for name in step.used_parameters()},
-        "inputs": {i.port: {"content": inputs[i.port], "mode": i.mode,
-                            "path_on_compute": i.path_on_compute} for i in step.inputs},
+        "inputs": {i.port: _input_fields(i, inputs[i.port]) for i in step.inputs},
         "outputs": {o.port: {"kind": o.kind, "datastore": o.datastore, "mode": o.mode,
                              "destination": o.destination, "path_on_compute": o.path_on_compute}
                     for o in step.outputs},
         "compute_target": step.compute_target,
         "environment": environment,
     }
+
+
+def _input_fields(inp: InputSpec, content: str) -> dict[str, Any]:
+    """What an input adds to the fingerprint; a step output read as a dataset adds how it is
+    read (its definition template), so reading it differently reruns the step."""
+    fields: dict[str, Any] = {"content": content, "mode": inp.mode,
+                              "path_on_compute": inp.path_on_compute}
+    if inp.source.type == "step_output" and inp.dataset_view is not None:
+        fields["dataset"] = inp.dataset_view.get("definition")
+    return fields
 
 
 def fingerprint(fields: dict) -> str:

@@ -150,8 +150,9 @@ class DataPathComputeBinding:
 
 def parameter_values(values: dict[str, Any]) -> dict[str, Any]:
     """Submitted pipeline parameter values as a run records them (a DataPath as its
-    datastore and path)."""
-    return {name: value._as_parameter_value() if isinstance(value, DataPath) else value
+    datastore and path, a dataset as its definition and registered id)."""
+    return {name: value._as_parameter_value()
+            if isinstance(value, (DataPath, HostDatasetInputs)) else value
             for name, value in values.items()}
 
 
@@ -169,6 +170,13 @@ class HostDatasetInputs:
     def _dataset_view(self, direct: bool) -> dict[str, Any]:
         """What the step is told about this input (see `InputSpec.dataset_view`)."""
         return {"definition": self._definition, "direct": direct,
+                "asset_id": self._registration["id"] if self._registration else None}
+
+    def _as_parameter_value(self) -> dict[str, Any]:
+        """This dataset as the value of a dataset pipeline parameter (what the run records);
+        refused when no step could read it."""
+        self._input_source()
+        return {"dataset": self._definition,
                 "asset_id": self._registration["id"] if self._registration else None}
 
     def _input_source(self) -> InputSource:
@@ -236,9 +244,16 @@ class DatasetConsumptionConfig:
         _check_dataset_name(name)
         if mode not in ("direct", "mount", "download"):
             raise UserErrorException(f"Invalid mode {mode!r}: use direct, mount or download")
-        if mode != "direct" and getattr(dataset, "_KIND", None) == "tabular":
-            raise UserErrorException(f"TabularDataset does not support {mode}. Only FileDataset "
-                                     f"supports {mode}")
+        shown = dataset
+        if hasattr(dataset, "default_value"):  # a PipelineParameter: its default says the kind
+            shown = dataset.default_value
+            if not isinstance(shown, HostDatasetInputs):
+                raise UserErrorException(
+                    f"Invalid PipelineParameter with default value '{shown}. Default value must "
+                    "be of types: FileDataset or TabularDataset")
+        if mode != "direct" and getattr(shown, "_KIND", None) == "tabular":
+            raise UserErrorException(f"{type(shown).__name__} does not support {mode}. Only "
+                                     f"FileDataset supports {mode}")
         self._name = name
         self.dataset = dataset
         self.mode = mode
@@ -261,53 +276,13 @@ class DatasetConsumptionConfig:
         return f"DatasetConsumptionConfig:{self._name}"
 
 
-class OutputFileDatasetConfig:
-    """A folder a step writes, saved to a datastore path (default `dataset/{run-id}/{output-name}`)."""
-
-    def __init__(self, name: str | None = None, destination: tuple | None = None,
-                 source: str | None = None, partition_format: str | None = None) -> None:
-        self._name = _check_dataset_name(name) if name is not None else f"output_{uuid.uuid4().hex[:8]}"
-        if destination is not None:
-            if not (isinstance(destination, tuple) and len(destination) == 2):
-                raise UserErrorException("destination must be a (datastore, path) tuple")
-            normalize_datastore_path(destination[1], what="destination path")
-        self.destination = destination
-        self.source = source
-        self.mode = "mount"
-        self._producer: Any = None
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def arg_val(self) -> str:
-        """What this output is in a step's arguments before it becomes a path (as in the SDK)."""
-        return f"DatasetOutputConfig:{self._name}"
-
-    def as_mount(self, disable_metadata_cache: bool = False) -> "OutputFileDatasetConfig":
-        self.mode = "mount"
-        return self
-
-    def as_upload(self, overwrite: bool = False, source_globs: Any = None) -> "OutputFileDatasetConfig":
-        self.mode = "upload"
-        return self
-
-    def as_input(self, name: str | None = None) -> "OutputDatasetInput":
-        """Use this output as an input of a later step."""
-        return OutputDatasetInput(self, name or f"input_{uuid.uuid4().hex[:8]}")
-
-    def __str__(self) -> str:
-        return f"DatasetOutputConfig:{self._name}"
+_OUTPUT_NAMES = ("OutputDatasetInput", "OutputFileDatasetConfig", "OutputTabularDatasetConfig")
 
 
-class OutputDatasetInput:
-    """An `OutputFileDatasetConfig` consumed by a later step (`as_input()`)."""
-
-    def __init__(self, output: OutputFileDatasetConfig, name: str) -> None:
-        self.output = output
-        self.name = _check_dataset_name(name)
-        self.mode = "mount"
-
-    def __str__(self) -> str:
-        return f"DatasetConsumptionConfig:{self.name}"
+def __getattr__(name: str) -> Any:
+    """Dataset outputs live in `runner.sdk.output_datasets` (which imports this module); their
+    names stay importable from here."""
+    if name in _OUTPUT_NAMES:
+        from runner.sdk import output_datasets
+        return getattr(output_datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,7 @@ from typing import Any
 from runner.sdk.data import (DataReference, DatasetConsumptionConfig, FileDataset, OutputDatasetInput,
                              OutputFileDatasetConfig)
 from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter, is_datapath_input
+from runner.sdk.pipeline_output_dataset import PipelineOutputAbstractDataset
 
 
 def same_data(argument: Any, port_object: Any) -> bool:
@@ -39,6 +40,8 @@ def input_port_name(obj: Any) -> str:
         return obj.name
     if isinstance(obj, OutputFileDatasetConfig):
         return obj.name
+    if isinstance(obj, PipelineOutputAbstractDataset):
+        return obj.input_name
     if is_datapath_input(obj):
         return obj[0].name
     if isinstance(obj, FileDataset):
@@ -51,7 +54,7 @@ def output_port_name(obj: Any) -> str:
     """The port name under which a step writes an output object."""
     if isinstance(obj, PipelineData):
         return obj._output_name
-    if isinstance(obj, OutputFileDatasetConfig):
+    if isinstance(obj, (OutputFileDatasetConfig, PipelineOutputAbstractDataset)):
         return obj.name
     if isinstance(obj, DataReference):
         return obj.data_reference_name
