@@ -13,6 +13,7 @@ from runner.spec import OutputSpec, ParameterSpec
 from runner.step_runtime.exceptions import UserErrorException
 from runner.step_runtime.tabular_types import DataType
 from store import registry
+from store.runs import get_pipeline_run
 
 PRODUCE = """
     import os, sys
@@ -30,7 +31,7 @@ CONSUME_TABLE = """
     from azureml.core import Run
     ds = Run.get_context().input_datasets["rows"]
     df = ds.to_pandas_dataframe()
-    print(type(ds).__name__, list(df.columns), [type(v).__name__ for v in df.iloc[0]])
+    print(type(ds).__name__, list(df.columns), [type(df[c].iloc[0]).__name__ for c in df.columns])
     print(df.values.tolist())
 """
 
@@ -124,8 +125,8 @@ def test_read_parquet_files_and_the_sdk_errors(workspace, write, tmp_path):
     run, status = _run(workspace, [produce, consume])
     assert status == "Finished", _error(run, "consume")
     assert run.find_step_run("consume")[0].get_stdout_log() == (
-        "TabularDataset ['k', 'Path'] ['int64', 'str']\n"
-        "[[7, '/part.parquet'], [8, '/part.parquet']]\n")
+        "TabularDataset ['Path', 'k'] ['str', 'int64']\n"
+        "[['/part.parquet', 7], ['/part.parquet', 8]]\n")
     with pytest.raises(UserErrorException, match=r"^OutputTabularDatasetConfig does not support "
                                                  r"mount\. Only FileDataset supports mount$"):
         DatasetConsumptionConfig("t", out.read_parquet_files(), "mount")
@@ -203,7 +204,8 @@ def test_a_dataset_parameter_uses_its_default_and_takes_another_dataset_at_submi
     assert status == "Finished", _error(swapped, "count")
     assert swapped.find_step_run("count")[0].get_stdout_log() == \
         "TabularDataset big 1 [10, 20, 30]\n"
-    assert swapped.parameters["data"] == {"dataset": big._definition, "asset_id": big.id}
+    stored = get_pipeline_run(workspace._local.conn, swapped.id).parameters
+    assert stored["data"] == {"dataset": big._definition, "asset_id": big.id}
     with pytest.raises(Exception, match=r"^Pipeline parameter data expects a TabularDataset, "
                                         r"got str 'big'$"):
         Experiment(workspace, "dsout").submit(Pipeline(workspace, [step]),

@@ -168,7 +168,7 @@ class PipelineStep(StepBuildApi):
             ctx.add_parameter(arg)
             return Token("parameter", arg.name)
         for obj, port in zip(self._outputs, self._output_ports):
-            if arg is obj:
+            if arg is obj or (isinstance(obj, PipelineOutputAbstractDataset) and same_data(arg, obj)):
                 return Token("output", port)
         for obj, port in zip(self._inputs, self._input_ports):
             if same_data(arg, obj):

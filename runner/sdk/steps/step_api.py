@@ -21,6 +21,10 @@ def same_data(argument: Any, port_object: Any) -> bool:
     """Whether `argument` stands for the input/output object `port_object`."""
     if argument is port_object:
         return True
+    if isinstance(port_object, PipelineOutputAbstractDataset):  # copies share the PipelineData
+        data = argument._pipeline_data if isinstance(argument, PipelineOutputAbstractDataset) \
+            else argument
+        return data is port_object._pipeline_data
     if is_datapath_input(port_object):
         return is_datapath_input(argument) and argument == port_object
     if isinstance(port_object, InputPortBinding) and argument is port_object.bind_object:
