@@ -5,11 +5,13 @@ into a real path for the step. Paths on a datastore never leave it.
 """
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 from typing import Any
 
+from runner.sdk.dataset_consumption import DatasetConsumptionConfig, _check_dataset_name  # noqa: F401
+from runner.sdk.output_datasets import (OutputDatasetInput, OutputFileDatasetConfig,  # noqa: F401
+                                        OutputTabularDatasetConfig)
 from runner.spec import InputSource
 from runner.step_runtime import dataset_factory as step_factory
 from runner.step_runtime import file_dataset as step_datasets
@@ -17,15 +19,6 @@ from runner.step_runtime.exceptions import UserErrorException
 from store.datastore_paths import normalize_datastore_path, open_datastore_file
 
 _DATA_MODES = ("mount", "download", "upload")
-_DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _check_dataset_name(name: str) -> str:
-    if not isinstance(name, str) or not _DATASET_NAME.match(name):
-        raise UserErrorException(
-            f"Invalid name {name!r}: a dataset input or output name must start with a letter or "
-            "'_' and contain only letters, digits and '_'")
-    return name
 
 
 class DataReference:
@@ -234,55 +227,3 @@ class Dataset(step_factory.Dataset):
         self.workspace = workspace
         self.name = name
         self.id = id
-
-
-class DatasetConsumptionConfig:
-    """How a step consumes a dataset: its input name and mode (direct, mount, download)."""
-
-    def __init__(self, name: str, dataset: Any, mode: str = "direct",
-                 path_on_compute: str | None = None) -> None:
-        _check_dataset_name(name)
-        if mode not in ("direct", "mount", "download"):
-            raise UserErrorException(f"Invalid mode {mode!r}: use direct, mount or download")
-        shown = dataset
-        if hasattr(dataset, "default_value"):  # a PipelineParameter: its default says the kind
-            shown = dataset.default_value
-            if not isinstance(shown, HostDatasetInputs):
-                raise UserErrorException(
-                    f"Invalid PipelineParameter with default value '{shown}. Default value must "
-                    "be of types: FileDataset or TabularDataset")
-        if mode != "direct" and getattr(shown, "_KIND", None) == "tabular":
-            raise UserErrorException(f"{type(shown).__name__} does not support {mode}. Only "
-                                     f"FileDataset supports {mode}")
-        self._name = name
-        self.dataset = dataset
-        self.mode = mode
-        self.path_on_compute = path_on_compute
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def as_mount(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
-        return DatasetConsumptionConfig(self._name, self.dataset, "mount", path_on_compute)
-
-    def as_download(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
-        return DatasetConsumptionConfig(self._name, self.dataset, "download", path_on_compute)
-
-    def as_hdfs(self) -> "DatasetConsumptionConfig":
-        raise UserErrorException("HDFS mode needs a Spark cluster; it is not available locally")
-
-    def __str__(self) -> str:
-        return f"DatasetConsumptionConfig:{self._name}"
-
-
-_OUTPUT_NAMES = ("OutputDatasetInput", "OutputFileDatasetConfig", "OutputTabularDatasetConfig")
-
-
-def __getattr__(name: str) -> Any:
-    """Dataset outputs live in `runner.sdk.output_datasets` (which imports this module); their
-    names stay importable from here."""
-    if name in _OUTPUT_NAMES:
-        from runner.sdk import output_datasets
-        return getattr(output_datasets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

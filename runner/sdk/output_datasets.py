@@ -14,7 +14,7 @@ import copy
 import uuid
 from typing import Any
 
-from runner.sdk.data import DatasetConsumptionConfig, _check_dataset_name
+from runner.sdk.dataset_consumption import DatasetConsumptionConfig, _check_dataset_name
 from runner.step_runtime.dataset_factory import delimited_read, parquet_read
 from runner.step_runtime.exceptions import UserErrorException
 from store.datastore_paths import normalize_datastore_path
