@@ -294,3 +294,34 @@ def test_read_delimited_files_between_steps_in_containers(docker_workspace, writ
     assert status == "Finished", _error(run, "consume")
     assert run.find_step_run("consume")[0].get_stdout_log() == \
         "True delimited *.csv ['rows.csv'] 3\n"
+
+
+def test_a_published_pipeline_takes_a_registered_dataset_over_rest(workspace, write, tmp_path,
+                                                                  two_tables):
+    import requests
+
+    from runner.sdk.authentication import InteractiveLoginAuthentication
+    from runner.sdk.runs import PipelineRun
+    small, big = two_tables
+    step = _step(write, tmp_path, "count", COUNT, inputs=[
+        DatasetConsumptionConfig("data", PipelineParameter("data", default_value=small))])
+    published = Pipeline(workspace, [step]).publish("tables")
+    headers = InteractiveLoginAuthentication().get_authentication_header()
+    response = requests.post(published.endpoint, headers=headers, json={
+        "ExperimentName": "rest", "DataSetDefinitionValueAssignments": {
+            "data": {"SavedDataSetReference": {"Id": big.id}}}})
+    assert response.status_code == 200, response.text
+    run_id = response.json()["Id"]
+    stored = get_pipeline_run(workspace._local.conn, run_id)
+    assert stored.parameters == {"data": {"dataset": big._definition, "asset_id": big.id}}
+    run = PipelineRun(Experiment(workspace, "rest"), run_id)
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert run.find_step_run("count")[0].get_stdout_log() == "TabularDataset big 1 [10, 20, 30]\n"
+    unknown = requests.post(published.endpoint, headers=headers, json={
+        "ExperimentName": "rest", "DataSetDefinitionValueAssignments": {
+            "data": {"SavedDataSetReference": {"Id": "no-such-id"}}}})
+    error = unknown.json()["error"]
+    assert (unknown.status_code, error["code"], error["innerError"]["code"]) == \
+        (400, "UserError", "BadArgument")
+    assert error["message"] == ("DataSetDefinitionValueAssignments[data]: no registered dataset "
+                                "has id no-such-id")
