@@ -325,3 +325,27 @@ def test_a_published_pipeline_takes_a_registered_dataset_over_rest(workspace, wr
         (400, "UserError", "BadArgument")
     assert error["message"] == ("DataSetDefinitionValueAssignments[data]: no registered dataset "
                                 "has id no-such-id")
+
+
+def test_reading_an_output_differently_reruns_the_consumer_only(workspace, write, tmp_path):
+    def build(types):
+        out = OutputFileDatasetConfig("prepared")
+        produce = _step(write, tmp_path, "produce", PRODUCE.replace("{extra}", ""),
+                        arguments=[out])
+        rows = out.read_delimited_files(path_glob="*.csv", set_column_types=types)
+        consume = _step(write, tmp_path, "consume", CONSUME_TABLE, inputs=[rows.as_input("rows")])
+        return [produce, consume]
+
+    def decisions(run):
+        return {s.name: s._record().decision for s in run.get_steps()}
+
+    first, _ = _run(workspace, build({"x": DataType.to_long()}))
+    same, _ = _run(workspace, build({"x": DataType.to_long()}))
+    other, status = _run(workspace, build(None))
+    assert status == "Finished", _error(other, "consume")
+    assert decisions(first) == {"produce": "run", "consume": "run"}
+    assert decisions(same) == {"produce": "reused", "consume": "reused"}
+    assert decisions(other) == {"produce": "reused", "consume": "run"}
+    assert other.find_step_run("consume")[0].get_stdout_log() == (
+        "TabularDataset ['x', 'name'] ['str', 'str']\n"
+        "[['1', 'a'], ['2', 'b'], ['3', 'c']]\n")
