@@ -123,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             exit_code = evaluate_pipeline_script(script, [])
         except (RunnerError, StoreError, FileNotFoundError) as exc:
             print(f"amlocal: error: {exc}", file=sys.stderr)
-            return 1
-    Path(args.record).write_text("".join(f"{s.run_id}\n" for s in scope.submitted))
+            exit_code = 1
+        finally:  # a run the script submitted before it failed is still watched
+            Path(args.record).write_text("".join(f"{s.run_id}\n" for s in scope.submitted))
     return exit_code
 
 

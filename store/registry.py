@@ -92,6 +92,12 @@ def get_by_id(conn: sqlite3.Connection, asset_id: str) -> AssetRecord:
     return AssetRecord.of(row)
 
 
+def find_by_id(conn: sqlite3.Connection, asset_id: str) -> AssetRecord | None:
+    """The asset version whose id is `asset_id`, or None."""
+    row = conn.execute("SELECT * FROM registered_asset WHERE id = ?", (asset_id,)).fetchone()
+    return AssetRecord.of(row) if row is not None else None
+
+
 def list_versions(conn: sqlite3.Connection, kind: str, name: str | None = None,
                   latest_only: bool = False) -> list[AssetRecord]:
     """Every version of every `kind` asset (of `name` only, when given), by name then newest

@@ -73,7 +73,7 @@ def test_a_name_amlocal_lacks_says_so_in_both_forms_and_a_typo_stays_a_typo():
             azureml.core.Webservice
         except AttributeError as e:
             print(type(e).__name__, "|", e)
-        print(hasattr(azureml.core, "Webservice"), getattr(azureml.core, "Model", None))
+        print(hasattr(azureml.core, "Webservice"), getattr(azureml.core, "Image", None))
         try:
             from azureml.core import Workspce
         except ImportError as e:

@@ -162,3 +162,127 @@ def test_models_from_a_script_with_the_sdk_rules(workspace, tmp_path):
         Model.deploy(workspace, "svc", [first])
     first.add_tags({"stage": "prod"})
     assert Model(workspace, id="net:1").tags == {"k": "1", "stage": "prod"}
+
+
+READER = """
+    from azureml.core import Run
+    from azureml.data import TabularDataset
+    people = Run.get_context().input_datasets["people"]
+    print(type(people).__name__, isinstance(people, TabularDataset), people.name, people.version)
+    df = people.to_pandas_dataframe()
+    print(list(df.columns), [str(t) for t in df.dtypes], df["age"].sum())
+"""
+
+
+@pytest.fixture
+def people(workspace, tmp_path):
+    """A registered TabularDataset of two CSV files."""
+    data = tmp_path / "people"
+    data.mkdir()
+    (data / "a.csv").write_text("name,age\nann,31\n")
+    (data / "b.csv").write_text("name,age\nbob,40\ncy,9\n")
+    datastore = workspace.get_default_datastore()
+    datastore.upload(str(data), target_path="people", show_progress=False)
+    return Dataset.Tabular.from_delimited_files((datastore, "people/*.csv")).register(
+        workspace, "people")
+
+
+def _read_in_a_step(workspace, write, tmp_path, people):
+    write("steps/read.py", READER)
+    step = PythonScriptStep("read.py", name="read", source_directory=str(tmp_path / "steps"),
+                            inputs=[people.keep_columns(["age"]).as_named_input("people")])
+    run = Experiment(workspace, "tab").submit(Pipeline(workspace, [step]))
+    status = run.wait_for_completion(show_output=False, raise_on_error=False)
+    (step_run,) = run.find_step_run("read")
+    return status, step_run
+
+
+def test_a_tabular_dataset_input_is_a_tabular_dataset_in_the_step(workspace, write, tmp_path, people):
+    status, step_run = _read_in_a_step(workspace, write, tmp_path, people)
+    assert status == "Finished", step_run.get_details()["error"]
+    assert step_run.get_stdout_log() == "TabularDataset True None None\n['age'] ['int64'] 80\n"
+
+
+def test_a_registered_tabular_input_keeps_its_name_and_version_in_the_step(workspace, write,
+                                                                          tmp_path, people):
+    write("steps/read.py", READER)
+    step = PythonScriptStep("read.py", name="read", source_directory=str(tmp_path / "steps"),
+                            inputs=[people.as_named_input("people")])
+    run = Experiment(workspace, "tab").submit(Pipeline(workspace, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    (step_run,) = run.find_step_run("read")
+    assert step_run.get_stdout_log().splitlines()[0] == "TabularDataset True people 1"
+    with pytest.raises(UserErrorException, match="TabularDataset does not support mount"):
+        people.as_named_input("people").as_mount()
+
+
+@pytest.mark.docker
+def test_reading_a_table_in_an_image_without_pandas_says_what_to_add(docker_workspace, write,
+                                                                    tmp_path, people):
+    status, step_run = _read_in_a_step(docker_workspace, write, tmp_path, people)
+    assert status == "Failed"
+    assert step_run.get_stdout_log() == "TabularDataset True None None\n"
+    assert step_run.get_details()["error"].endswith(
+        "to_pandas_dataframe needs pandas: add pandas to this environment (pip install pandas; "
+        "the SDK needs azureml-dataprep[pandas] for the same call)")
+
+
+def test_a_rerun_says_which_registered_dataset_changed_and_how_it_is_read(workspace, write,
+                                                                           tmp_path, people):
+    write("steps/read.py", "print('read')\n")
+
+    def run_with(dataset):
+        step = PythonScriptStep("read.py", name="read", source_directory=str(tmp_path / "steps"),
+                                inputs=[dataset.as_named_input("people")])
+        run = Experiment(workspace, "why").submit(Pipeline(workspace, [step]))
+        assert run.wait_for_completion(show_output=False) == "Finished"
+        (step_run,) = run.find_step_run("read")
+        record = step_run._record()
+        return record.decision, record.reason
+
+    first = run_with(people)
+    assert first[0] == "run"
+    assert run_with(people)[0] == "reused"
+    (tmp_path / ".amlocal" / "datastores" / "workspaceblobstore" / "people" / "b.csv").write_text(
+        "name,age\nbob,41\n")
+    assert run_with(people) == ("run", "rerun: dataset people v1 changed (1 file)")
+    assert run_with(people.keep_columns("age")) == (
+        "run", "rerun: dataset input people is read differently (reader, columns or rows)")
+
+
+def test_a_registration_from_a_step_cannot_reach_outside_the_workspace(workspace, write, tmp_path, raw):
+    """A step's event file is untrusted: a dataset it registers must stay on this workspace's
+    datastores, and a link it planted there is never hashed through."""
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("host secret")
+    write("steps/evil.py", f"""
+        import json, os
+        from azureml.core import Run
+        run = Run.get_context()
+        store = os.path.join(os.environ["AZUREML_DATAREFERENCE_raw"], "..")
+        os.symlink({str(tmp_path)!r}, os.path.join(os.environ["AZUREML_DATAREFERENCE_raw"], "hop"))
+        with open(os.environ["AMLOCAL_EVENTS_FILE"], "a") as events:
+            for definition in (
+                    {{"kind": "file", "sources": [{{"datastore": "../../..", "path": "etc"}}]}},
+                    {{"kind": "file", "sources": [{{"datastore": "workspaceblobstore", "path": "../../x"}}]}},
+                    {{"kind": "file", "sources": [{{"datastore": "workspaceblobstore",
+                                                   "path": "raw/hop/host-secret.txt"}}]}}):
+                events.write(json.dumps({{"run": run.id, "kind": "register", "name": "dataset",
+                                         "value": {{"name": "evil", "definition": definition}}}}) + "\\n")
+    """)
+    from runner.sdk import DataReference
+    ref = DataReference(raw, "raw", "raw")
+    step = PythonScriptStep("evil.py", name="evil", source_directory=str(tmp_path / "steps"),
+                            inputs=[ref])
+    run = Experiment(workspace, "evil").submit(Pipeline(workspace, [step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    (step_run,) = run.find_step_run("evil")
+    assert step_run.get_details()["error"] == (
+        "registering dataset evil: datastore name '../../..' must be a plain name without '/', "
+        "'..' or '\\'; registering dataset evil: path_on_datastore '../../x' leaves the datastore "
+        "(it climbs out with '..')")
+    assert registry.list_versions(workspace._local.conn, "dataset") == []  # all or nothing
+    from runner.engine.asset_registry import dataset_content
+    definition = {"kind": "file", "sources": [{"datastore": "workspaceblobstore",
+                                               "path": "raw/hop/host-secret.txt"}]}
+    assert dataset_content(workspace._local.conn, workspace._local.layout, definition) == {}

@@ -13,7 +13,7 @@ EXPERIMENT_PROBE = """
     run = Run.get_context()
     ws = run.experiment.workspace
     try:
-        ws.get_default_datastore()
+        ws.get_mlflow_tracking_uri()
         missing = None
     except AttributeError as exc:
         missing = str(exc)
@@ -46,7 +46,7 @@ def test_run_experiment_has_the_workspace_the_run_was_submitted_to(workspace, wr
         "experiment": "exp-ctx", "parent_experiment": "exp-ctx",
         "workspace": ["ml-prod", "1234", "rg-ml", "local"], "types": ["str", "str"],
         "repr": "Workspace.create(name='ml-prod', subscription_id='1234', resource_group='rg-ml')",
-        "missing": "amlocal does not provide Workspace.get_default_datastore inside a step yet: "
+        "missing": "amlocal does not provide Workspace.get_mlflow_tracking_uri inside a step yet: "
                    "pass what the step needs as an argument or input instead"}
 
 

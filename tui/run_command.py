@@ -14,7 +14,7 @@ from pathlib import Path
 from runner.client import ScopeDefaults, SubmissionScope, submission_scope
 from runner.engine.progress import ProgressPrinter
 from runner.errors import RunnerError
-from runner.pipeline_script import evaluate_pipeline_script
+from runner.pipeline_script import ScriptError, evaluate_pipeline_script
 from store import status as st
 from store.runs import run_status
 
@@ -32,9 +32,15 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         raise FileNotFoundError(f"pipeline script {script_arg} does not exist")
     with submission_scope(ScopeDefaults(script=script, executor=executor)) as scope:
         try:
-            exit_code = evaluate_pipeline_script(script, script_args)
-            if exit_code:
-                return exit_code
+            try:
+                exit_code = evaluate_pipeline_script(script, script_args)
+            except ScriptError as exc:
+                if not (watch and scope.submitted):
+                    raise
+                print(f"amlocal: {exc}", file=sys.stderr, flush=True)
+                exit_code = 1
+            if exit_code and not (watch and scope.submitted):
+                return exit_code  # watching goes on after a run the script waited for failed
             failed = not _follow(_ids(scope), wait)
         except KeyboardInterrupt:
             _say_what_goes_on(_ids(scope))
@@ -134,6 +140,7 @@ def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None
     threading.Thread(target=controls, name="watch-controls", daemon=True).start()
     print("amlocal watch: Ctrl-C stops; " + ("Enter runs pending changes, " if manual else "")
           + "p + Enter pauses or resumes", flush=True)
+    watcher.report_failure()
     watcher.run()
     print("amlocal watch: stopped", flush=True)
     return 0

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runner.step_runtime.exceptions import UserErrorException
+from runner.step_runtime.tabular_read import check_read_options
 from store import registry
 from store.content import hash_files
-from store.datastore_paths import normalize_datastore_path
+from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
+from store.errors import UnsafePathError
 from store.layout import WorkspaceLayout
 from store.nofollow import copy_tree, open_file
 from store.records import AssetRecord
@@ -66,14 +68,42 @@ def dataset_content(conn: sqlite3.Connection, layout: WorkspaceLayout,
     workspace = _LayoutWorkspace(layout)
     dataset = workspace._registry().dataset_class(definition["kind"])._from_definition(
         dict(definition), workspace)
-    files = [(f"{f.datastore}:{f.path_on_datastore}", str(f.local_path), os.lstat(f.local_path))
-             for f in dataset._selected_files() if f.datastore is not None]
+    files = []
+    for f in dataset._selected_files():
+        try:  # never through a link a step wrote into the datastore
+            inside = resolve_in_datastore(layout.datastore_dir(str(f.datastore)),
+                                          f.path_on_datastore, what="dataset file")
+        except UnsafePathError:
+            continue
+        files.append((f"{f.datastore}:{f.path_on_datastore}", str(inside), os.lstat(inside)))
     return {h.rel: h.sha256 for h in hash_files(conn, layout.datastores_dir, files, _sha256)}
 
 
 def content_changes(pinned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
     """The files added, removed or changed between two pinned contents, sorted."""
     return sorted(k for k in set(pinned) | set(now) if pinned.get(k) != now.get(k))
+
+
+def checked_definition(layout: WorkspaceLayout, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """`definition` if it is one a workspace can register (its datastores exist here, its
+    paths stay inside them: a step's event may name anything), else a UserErrorException."""
+    if not isinstance(definition, Mapping) or definition.get("kind") not in ("file", "tabular"):
+        raise UserErrorException("a dataset definition must be of a FileDataset or a TabularDataset")
+    sources = definition.get("sources")
+    if not isinstance(sources, list) or not sources:
+        raise UserErrorException("a dataset must name at least one (datastore, path)")
+    for source in sources:
+        if not isinstance(source, Mapping) or source.get("folder") is not None:
+            raise UserErrorException("only a dataset on datastore paths can be registered; this "
+                                     "one is in a local folder (upload its files to a datastore "
+                                     "first)")
+        name = check_name(str(source.get("datastore")), what="datastore name")
+        if not layout.datastore_dir(name).is_dir():
+            raise UserErrorException(f"datastore {name} does not exist in this workspace")
+        normalize_datastore_path(source.get("path"))
+    if definition.get("kind") == "tabular":
+        check_read_options(dict(definition.get("read") or {}))
+    return dict(definition)
 
 
 def register_dataset(conn: sqlite3.Connection, layout: WorkspaceLayout,
@@ -84,9 +114,7 @@ def register_dataset(conn: sqlite3.Connection, layout: WorkspaceLayout,
     """Register `definition` as dataset `name`, as the SDK's service does: a new name is
     version 1; an existing name is refused without `create_new_version`; with it, the same
     definition as the latest version returns that version, another one makes a new version."""
-    if any(s.get("folder") for s in definition.get("sources", [])):
-        raise UserErrorException("only a dataset on datastore paths can be registered; this one "
-                                 "is in a local folder (upload its files to a datastore first)")
+    definition = checked_definition(layout, definition)
     latest = registry.find_version(conn, "dataset", name)
     if latest is not None:
         if not create_new_version:

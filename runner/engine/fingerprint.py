@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping
 
-from runner.spec import InputSpec, StepSpec, content_hash
+from runner.spec import StepSpec, content_hash
 
 
 def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: str | None,
@@ -24,7 +24,7 @@ def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: 
         "arguments": [t.to_json() for t in step.arguments],
         "params": {k: t.to_json() for k, t in step.params.items()},
         "parameters": {name: parameters.get(name) for name in step.used_parameters()},
-        "inputs": {i.port: _input_fields(i, inputs[i.port]) for i in step.inputs},
+        "inputs": {i.port: _input_field(i, inputs[i.port]) for i in step.inputs},
         "outputs": {o.port: {"kind": o.kind, "datastore": o.datastore, "mode": o.mode,
                              "destination": o.destination, "path_on_compute": o.path_on_compute}
                     for o in step.outputs},
@@ -33,14 +33,16 @@ def reuse_fields(step: StepSpec, *, parameters: Mapping[str, Any], snapshot_id: 
     }
 
 
-def _input_fields(inp: InputSpec, content: str) -> dict[str, Any]:
-    """What an input adds to the fingerprint; a step output read as a dataset adds how it is
-    read (its definition template), so reading it differently reruns the step."""
-    fields: dict[str, Any] = {"content": content, "mode": inp.mode,
-                              "path_on_compute": inp.path_on_compute}
-    if inp.source.type == "step_output" and inp.dataset_view is not None:
-        fields["dataset"] = inp.dataset_view.get("definition")
-    return fields
+def _input_field(inp: Any, content: str) -> dict:
+    """One input in a fingerprint: its content, how it is consumed and, for a dataset, how
+    it is read (a TabularDataset's reader, columns and rows are not in the files' content)."""
+    field = {"content": content, "mode": inp.mode, "path_on_compute": inp.path_on_compute}
+    if inp.dataset_view is not None:
+        definition = inp.dataset_view["definition"]
+        field["dataset"] = {**{k: definition.get(k) for k in
+                               ("kind", "read", "transforms", "timestamp", "partition_format")},
+                            "direct": bool(inp.dataset_view.get("direct"))}
+    return field
 
 
 def fingerprint(fields: dict) -> str:
@@ -99,15 +101,19 @@ def describe_changes(old: Mapping, new: Mapping, about_old: Mapping, about_new: 
             said.append(f"input {port} {'added' if before is None else 'removed'}")
         elif before["content"] != after["content"]:
             origin = about_new.get("inputs", {}).get(port, {}).get("from", "")
+            dataset = about_new.get("inputs", {}).get(port, {}).get("dataset")
+            what = f"dataset {dataset}" if dataset else f"input {port}"
             if origin.startswith("step "):
                 said.append(f"upstream {origin[5:]} produced new output")
             else:
                 files = input_changes(before["content"], after["content"])
                 if detail and files:
-                    said.append(_files_phrase(files, f"input {port}", detail))
+                    said.append(_files_phrase(files, what, detail))
                 else:
-                    said.append(f"input {port} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
-                                if files else f"input {port} changed")
+                    said.append(f"{what} changed ({len(files)} file{'s' if len(files) != 1 else ''})"
+                                if files else f"{what} changed")
+        elif before.get("dataset") != after.get("dataset"):
+            said.append(f"dataset input {port} is read differently (reader, columns or rows)")
         elif before != after:
             said.append(f"input {port} is consumed differently (mode or path)")
     for key, word in (("arguments", "arguments"), ("params", "step params")):

@@ -14,6 +14,7 @@ import copy
 import json
 import posixpath
 import sqlite3
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -23,10 +24,13 @@ from runner.engine.dataset_selection import needs_selection
 from runner.executors.base import Mount
 from runner.spec import StepSpec
 from runner.step_runtime import contract
-from runner.step_runtime.exceptions import UserErrorException
+from runner.step_runtime.exceptions import AzureMLException, UserErrorException
+from runner.step_runtime.model import check_model_name
 from store import registry
+from store.catalog import default_datastore_name
 from store.datastore_paths import resolve_in_datastore
 from store.layout import StepRunFiles, WorkspaceLayout
+from store.errors import StoreError
 from store.nofollow import UnsafeFileError
 from store.records import AssetRecord, StoredOutput
 
@@ -39,12 +43,14 @@ class RegistryAssets:
     models: list[AssetRecord] = field(default_factory=list)
     environments: list[AssetRecord] = field(default_factory=list)
     by_id: dict[str, AssetRecord] = field(default_factory=dict)
+    default_datastore: str = "workspaceblobstore"
 
     @staticmethod
     def load(conn: sqlite3.Connection) -> "RegistryAssets":
         assets = RegistryAssets(registry.list_versions(conn, "dataset"),
                                 registry.list_versions(conn, "model"),
-                                registry.list_versions(conn, "environment"))
+                                registry.list_versions(conn, "environment"),
+                                default_datastore=default_datastore_name(conn))
         assets.by_id = {a.id: a for a in (*assets.datasets, *assets.models, *assets.environments)}
         return assets
 
@@ -121,6 +127,7 @@ def prepare_view(layout: WorkspaceLayout, assets: RegistryAssets, step: StepSpec
     if assets.models and models_dir.is_dir():
         mounts.append(Mount(models_dir, read_only=True))
     view_json = {
+        "default_datastore": assets.default_datastore,
         "datastores": datastores,
         "datasets": [_entry(r, "datasets") for r in assets.datasets],
         "models": [_entry(r, "models", folder=map_path(models_dir / r.name / str(r.version)))
@@ -135,30 +142,87 @@ def prepare_view(layout: WorkspaceLayout, assets: RegistryAssets, step: StepSpec
     return mounts, env
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _tags(value: Any) -> dict[str, str]:
+    """A step's tags or properties as strings (anything else is dropped)."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+_REFUSED = (AzureMLException, UnsafeFileError, StoreError, KeyError, TypeError, ValueError)
+
+
+def _check(conn: sqlite3.Connection, layout: WorkspaceLayout, files: StepRunFiles,
+           item: dict[str, Any]) -> None:
+    """Raise why `item` (one registration a step asked for) cannot be applied."""
+    if item.get("kind") == "dataset":
+        asset_registry.checked_definition(layout, item["definition"])
+        latest = registry.find_version(conn, "dataset", str(item["name"]))
+        if latest is not None and not item.get("create_new_version"):
+            asset_registry.register_dataset(conn, layout, item["definition"], str(item["name"]),
+                                            None, {}, False)  # raises the SDK's message
+    elif item.get("kind") == "model":
+        check_model_name(str(item.get("name")))
+        source = _staged(files, item)
+        if not source.exists() or source.is_symlink():
+            raise UserErrorException(f"model_path {item.get('path')} was not staged")
+    else:
+        raise UserErrorException(f"unknown registration {item.get('kind')!r}")
+
+
+def _staged(files: StepRunFiles, item: dict[str, Any]) -> Path:
+    stage = str(item.get("stage", ""))
+    if not stage.isalnum():
+        raise UserErrorException("a model registration names no staged files")
+    return files.registrations / stage / posixpath.basename(str(item.get("path", "")))
+
+
+def _apply(conn: sqlite3.Connection, layout: WorkspaceLayout, files: StepRunFiles,
+           item: dict[str, Any], made_by: tuple[str, str]) -> None:
+    if item.get("kind") == "dataset":
+        asked = str(item.get("id") or "")
+        asset_id = asked if _is_uuid(asked) and registry.find_by_id(conn, asked) is None \
+            else None  # the step's own id, unless it is not one or is taken
+        asset_registry.register_dataset(
+            conn, layout, item["definition"], str(item["name"]), _text(item.get("description")),
+            _tags(item.get("tags")), bool(item.get("create_new_version")),
+            asset_id=asset_id, made_by=made_by)
+        return
+    fields = {"tags": _tags(item.get("tags")), "properties": _tags(item.get("properties")),
+              "description": _text(item.get("description")),
+              "framework": _text(item.get("framework")),
+              "framework_version": _text(item.get("framework_version")),
+              "datasets": [[str(a), str(b)] for a, b in item.get("datasets") or []]}
+    asset_registry.register_model(conn, layout, str(item["name"]), _staged(files, item), fields,
+                                  made_by=made_by, what="model_path")
+
+
 def apply_registrations(conn: sqlite3.Connection, layout: WorkspaceLayout, files: StepRunFiles,
                         step_run_id: str, pipeline_run_id: str,
                         registrations: list[dict[str, Any]]) -> str | None:
-    """Register what a step that succeeded asked for; returns why the step fails instead
-    when one cannot be (each is applied or refused on its own)."""
+    """Register what a step that succeeded asked for, all or nothing: returns why the step
+    fails instead when any of them cannot be (and then none is registered)."""
     problems = []
-    made_by = (step_run_id, pipeline_run_id)
     for item in registrations:
         try:
-            if item.get("kind") == "dataset":
-                asset_registry.register_dataset(
-                    conn, layout, item["definition"], str(item["name"]), item.get("description"),
-                    item.get("tags") or {}, bool(item.get("create_new_version")),
-                    asset_id=item.get("id"), made_by=made_by)
-            elif item.get("kind") == "model":
-                stage = str(item.get("stage", ""))
-                if not stage.isalnum():
-                    raise UserErrorException("a model registration names no staged files")
-                source = files.registrations / stage / posixpath.basename(str(item.get("path", "")))
-                fields = {k: v for k, v in item.items()
-                          if k not in ("kind", "name", "stage", "path")}
-                asset_registry.register_model(conn, layout, str(item["name"]), source, fields,
-                                              made_by=made_by, what="model_path")
-        except (UserErrorException, UnsafeFileError, KeyError) as exc:
+            _check(conn, layout, files, item)
+        except _REFUSED as exc:
+            problems.append(f"registering {item.get('kind')} {item.get('name')}: {exc}")
+    if problems:
+        return "; ".join(problems)
+    for item in registrations:
+        try:
+            _apply(conn, layout, files, item, (step_run_id, pipeline_run_id))
+        except _REFUSED as exc:  # changed since it was checked (another run registered)
             problems.append(f"registering {item.get('kind')} {item.get('name')}: {exc}")
     return "; ".join(problems) or None
 

@@ -151,4 +151,6 @@ class FactGatherer:
                 tree = self.history.content.tree(path, f"input {inp.port}")
                 ids[inp.port] = f"sha256:{tree.hash}"
                 about[inp.port] = {"from": f"datastore {where}", "files": tree.files}
+            if inp.dataset_view is not None and inp.dataset_view.get("asset"):
+                about[inp.port]["dataset"] = inp.dataset_view["asset"]
         return ids, {"inputs": about}

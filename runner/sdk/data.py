@@ -162,8 +162,10 @@ class HostDatasetInputs:
 
     def _dataset_view(self, direct: bool) -> dict[str, Any]:
         """What the step is told about this input (see `InputSpec.dataset_view`)."""
+        registration = self._registration
         return {"definition": self._definition, "direct": direct,
-                "asset_id": self._registration["id"] if self._registration else None}
+                "asset_id": registration["id"] if registration else None,
+                "asset": f"{registration['name']} v{registration['version']}" if registration else None}
 
     def _as_parameter_value(self) -> dict[str, Any]:
         """This dataset as the value of a dataset pipeline parameter (what the run records);

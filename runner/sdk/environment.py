@@ -29,7 +29,7 @@ DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubun
 PYTHON_DEFAULT_VERSION = DEFAULT_PYTHON_VERSION
 DEFAULT_SHM_SIZE = "2g"
 _AZURE_IMAGES = "mcr.microsoft.com/azureml/"
-CURATED_PREFIX = "AzureML-"
+from runner.sdk.environment_registry import CURATED_PREFIX  # noqa: E402  (kept where it was)
 
 
 def is_azure_gpu_image(image: str | None) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from runner.sdk.conda_dependencies import CondaDependencies
 from runner.step_runtime.exceptions import UserErrorException
@@ -19,10 +19,10 @@ from store import registry
 from store.database import transaction
 from store.records import AssetRecord
 
-if TYPE_CHECKING:
-    from runner.sdk.environment import Environment
+Environment = Any  # runner.sdk.environment.Environment, which imports this module
 
 KIND = "environment"
+CURATED_PREFIX = "AzureML-"  # Azure ML's curated environments: defined in Azure only
 DEFINITION_FORMAT = 1
 LABELS = "labels"  # the property holding a version's labels (a list of strings)
 module_logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ _GET_ERROR = "Error retrieving the environment definition. Code: 404: "
 _LABEL_ERROR = "Error retrieving the environment definition {} with label {}. Code: 404: "
 
 
-def definition_of(env: "Environment") -> dict[str, Any]:
+def definition_of(env: Environment) -> dict[str, Any]:
     """`env`'s definition as the registry keeps it (plain JSON, normalised)."""
     docker, python = env.docker, env.python
     definition = {
@@ -45,7 +45,7 @@ def definition_of(env: "Environment") -> dict[str, Any]:
     return json.loads(json.dumps(definition, sort_keys=True))
 
 
-def environment_of(environment_class: type, record: AssetRecord) -> "Environment":
+def environment_of(environment_class: type, record: AssetRecord) -> Environment:
     """The Environment a registered version describes, its `version` the SDK's string."""
     definition = record.definition
     spec: Mapping[str, Any] = definition.get("spec") or {}
@@ -80,9 +80,8 @@ def _conn(workspace: Any) -> Any:
     return workspace._local.conn
 
 
-def register(env: "Environment", workspace: Any) -> "Environment":
+def register(env: Environment, workspace: Any) -> Environment:
     """Register `env` in `workspace`: a new version, or the latest one when it is unchanged."""
-    from runner.sdk.environment import CURATED_PREFIX
     if not env.name:
         raise UserErrorException("Name is required to register an Environment")
     if env.name.startswith(CURATED_PREFIX):
@@ -113,7 +112,7 @@ def _missing(name: str, versions: list[AssetRecord]) -> str:
 
 
 def get(environment_class: type, workspace: Any, name: str, version: Any = None,
-        label: str | None = None) -> "Environment":
+        label: str | None = None) -> Environment:
     """Version `version` of `name`, the one labelled `label`, or the latest."""
     conn = _conn(workspace)
     versions = _versions(conn, name)
@@ -144,7 +143,7 @@ def get(environment_class: type, workspace: Any, name: str, version: Any = None,
     return environment_of(environment_class, found)
 
 
-def list_latest(environment_class: type, workspace: Any) -> dict[str, "Environment"]:
+def list_latest(environment_class: type, workspace: Any) -> dict[str, Environment]:
     """Every registered environment name → its latest version, by name."""
     records = registry.list_versions(_conn(workspace), KIND, latest_only=True)
     return {r.name: environment_of(environment_class, r) for r in records}

@@ -15,8 +15,9 @@ from runner.step_runtime.dataset_core import AbstractDataset
 from runner.step_runtime.exceptions import UserErrorException
 from runner.step_runtime.tabular_read import check_read_options
 
-_HEADERS = {True: "all_files_same_headers", False: "no_headers", 0: "no_headers",
-            1: "from_first_file", 2: "all_files_same_headers", 3: "combine_all_files_headers"}
+# PromoteHeadersBehavior's values (True is ALL_FILES_HAVE_SAME_HEADERS, False NO_HEADERS).
+_HEADERS = {0: "no_headers", 1: "from_first_file", 2: "all_files_same_headers",
+            3: "combine_all_files_headers"}
 _ENCODINGS = ("utf8", "iso88591", "latin1", "ascii", "utf16", "utf32", "utf8bom", "windows1252")
 
 
@@ -101,7 +102,9 @@ def _header(header: Any) -> str:
     value = getattr(header, "value", header)  # PromoteHeadersBehavior
     if isinstance(value, str) and value in _HEADERS.values():
         return value
-    if isinstance(value, (bool, int)) and value in _HEADERS:
+    if isinstance(value, bool):
+        return "all_files_same_headers" if value else "no_headers"
+    if isinstance(value, int) and value in _HEADERS:
         return _HEADERS[value]
     raise UserErrorException(f"header must be True, False or a PromoteHeadersBehavior, not {header!r}")
 

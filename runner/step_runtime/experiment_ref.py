@@ -13,7 +13,6 @@ LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LOCAL_RESOURCE_GROUP = "amlocal"
 LOCAL_WORKSPACE_NAME = "local"
 LOCAL_LOCATION = "local"
-DEFAULT_DATASTORE_ENV = "AMLOCAL_DEFAULT_DATASTORE"
 
 
 class StepDatastore:
@@ -70,7 +69,7 @@ class StepWorkspace:
 
     def get_default_datastore(self) -> "StepDatastore":
         """The workspace's default datastore, as far as the step can see it."""
-        return StepDatastore(self, os.environ.get(DEFAULT_DATASTORE_ENV) or "workspaceblobstore")
+        return StepDatastore(self, self._registry().default_datastore())
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("_"):

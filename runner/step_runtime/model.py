@@ -244,11 +244,11 @@ class Model:
         `version`): in a step its read-only copy, in a script the workspace's."""
         if version is not None and not isinstance(version, int):
             raise WebserviceException("version should be an int")
-        workspace = _workspace
-        if workspace is None:
-            from runner.step_runtime.experiment_ref import StepWorkspace
-            workspace = StepWorkspace.from_environment()
-        registry = workspace._registry()
+        if _workspace is not None:
+            registry = _workspace._registry()
+        else:  # in a step: its view of the registries
+            from runner.step_runtime.registry_view import step_registry
+            registry = step_registry()
         asset = registry.model(model_name, version)
         if asset is None:
             names = sorted(f"{a['name']}/{a['version']}" for a in registry.models())

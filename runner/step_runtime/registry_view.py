@@ -96,6 +96,10 @@ class StepRegistry:
                 "registered datasets or the step's inputs are")
         return Path(folders[name])
 
+    def default_datastore(self) -> str:
+        """The workspace's default datastore's name."""
+        return str(self._view.get("default_datastore") or "workspaceblobstore")
+
     def datastore_names(self) -> list[str]:
         """The datastores this step can see."""
         return sorted(self._view.get("datastores", {}))
@@ -111,33 +115,33 @@ class StepRegistry:
         return self.dataset_class(asset["definition"]["kind"])._from_definition(
             asset["definition"], workspace, asset)
 
-    def dataset(self, name: str, version: int | None, workspace: Any = None) -> Any:
+    def dataset(self, name: str, version: int | None, workspace: Any) -> Any:
         """Registered dataset `name` at `version` (latest when None)."""
         asset = self._find("datasets", name, version)
         if asset is None:
             raise UserErrorException(
                 f'Cannot find dataset registered with name "{name}"'
                 f'{"" if version is None else f" (version: {version})"} in the workspace.')
-        return self._dataset_of(asset, workspace or _workspace())
+        return self._dataset_of(asset, workspace)
 
-    def dataset_by_id(self, asset_id: str, workspace: Any = None) -> Any:
+    def dataset_by_id(self, asset_id: str, workspace: Any) -> Any:
         for asset in self._assets("datasets"):
             if asset["id"] == asset_id:
-                return self._dataset_of(asset, workspace or _workspace())
+                return self._dataset_of(asset, workspace)
         raise UserErrorException(f'Cannot find dataset with id "{asset_id}" in the workspace.')
 
-    def datasets(self, workspace: Any = None) -> dict[str, Any]:
+    def datasets(self, workspace: Any) -> dict[str, Any]:
         names = sorted({a["name"] for a in self._assets("datasets")})
         return {n: self.dataset(n, None, workspace) for n in names}
 
-    def input_dataset(self, name: str, workspace: Any = None) -> Any | None:
+    def input_dataset(self, name: str, workspace: Any) -> Any | None:
         """The dataset object of the step's direct-mode input `name`, if it has one."""
         entry = self._view.get("inputs", {}).get(name)
         if entry is None:
             return None
         registration = entry.get("registration")
         return self.dataset_class(entry["definition"]["kind"])._from_definition(
-            entry["definition"], workspace or _workspace(), registration)
+            entry["definition"], workspace, registration)
 
     def register_dataset(self, definition: dict[str, Any], name: str, description: str | None,
                          tags: dict, create_new_version: bool) -> dict[str, Any]:
@@ -223,7 +227,3 @@ class StepRegistry:
     def environment(self, name: str, version: int | None) -> dict[str, Any] | None:
         return self._find("environments", name, version)
 
-
-def _workspace() -> Any:
-    from runner.step_runtime.experiment_ref import StepWorkspace
-    return StepWorkspace.from_environment()

@@ -25,12 +25,13 @@ from runner.engine.runner_process import execute_run, executor_for_run, fail_run
 from runner.errors import RunnerError
 from runner.paths import PACKAGE_PARENT
 from runner.spec import PipelineSpec
+from runner.watch.content import ContentMemory
 from runner.watch.scope import WatchScope
 from store import status as st
 from store.catalog import get_pipeline
 from store.errors import StoreError
 from store.layout import WorkspaceLayout
-from store.runs import get_pipeline_run, run_status
+from store.runs import get_pipeline_run, get_step_runs, run_status
 from store.workspace import open_workspace
 
 QUIET_MS = 40         # a burst of saves ends after this long without another save
@@ -64,7 +65,16 @@ class PipelineWatcher:
         self.client = Client(self.local)
         self.current_run = run_id
         self.executions: dict[str, tuple[PipelineRunExecution, threading.Thread]] = {}
+        self.memory = ContentMemory()
         self.scope = self._scope_of(run_id)
+        self._remember()
+
+    def _remember(self) -> None:
+        """Note what the watched files hold now: data and the script by content."""
+        self.memory.remember(self.scope.inputs, hashed=True)
+        self.memory.remember(self.scope.sources, hashed=False)
+        if self.script is not None:
+            self.memory.remember([self.script], hashed=True)
 
     def _scope_of(self, run_id: str) -> WatchScope:
         run = get_pipeline_run(self.local.conn, run_id)
@@ -139,8 +149,10 @@ class PipelineWatcher:
         return self._act(relevant)
 
     def _relevant(self, paths: set[Path]) -> set[Path]:
-        """The paths whose change can change a result: the script, or a step's files or data."""
-        return {p for p in paths if self.scope.is_script(p) or self.scope.steps_fed_by(p)}
+        """The paths whose change can change a result: the script, or a step's files or data,
+        and whose content did change (not a temporary file, not data uploaded again as it was)."""
+        return {p for p in paths if (self.scope.is_script(p) or self.scope.steps_fed_by(p))
+                and self.memory.changed(p)}
 
     def _names(self, paths: set[Path]) -> str:
         return ", ".join(sorted(p.name for p in paths))
@@ -154,6 +166,7 @@ class PipelineWatcher:
             self._cancel_current("superseded: the pipeline script changed")
             self.current_run = new_run
             old_paths, self.scope = self.scope.paths(), self._scope_of(new_run)
+            self._remember()  # what the script uploaded while it ran is not a change to act on
             return self.scope.paths() != old_paths
         nodes: set[str] = set()
         for p in paths:
@@ -206,7 +219,20 @@ class PipelineWatcher:
         def follow() -> None:
             with open_workspace(self.layout) as local:
                 ProgressPrinter(local.conn, run_id, self.progress).follow(1e13)
+                self._say_failure(local, run_id)
         threading.Thread(target=follow, name=f"follow-{run_id[:8]}", daemon=True).start()
+
+    def report_failure(self) -> None:
+        """Say so when the run being watched failed (the first one included)."""
+        self._say_failure(self.local, self.current_run)
+
+    def _say_failure(self, local, run_id: str) -> None:
+        """After a run that failed: which steps, and that watching goes on."""
+        if run_status(local.conn, run_id) != st.FAILED or self.stop_event.is_set():
+            return
+        failed = [s.name for s in get_step_runs(local.conn, run_id) if s.status == st.FAILED]
+        what = ", ".join(failed) if failed else f"run {run_id[:8]}"
+        self.say(f"{what} failed; fix and save (watching goes on)")
 
     def _cancel_current(self, reason: str) -> None:
         """Stop the run in flight, if any, and wait for it to end (ask, wait, kill)."""
@@ -235,7 +261,7 @@ class PipelineWatcher:
                                    "--record", str(record), *choice],
                                   env=env, capture_output=True, text=True, cwd=self.script.parent)
             submitted = record.read_text().split() if record.exists() else []
-        if done.returncode != 0:
+        if done.returncode != 0 and not submitted:
             error = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
             self.say(f"{error}\nwatching goes on: the next good save reruns")
             return None
