@@ -349,3 +349,64 @@ def test_reading_an_output_differently_reruns_the_consumer_only(workspace, write
     assert other.find_step_run("consume")[0].get_stdout_log() == (
         "TabularDataset ['x', 'name'] ['str', 'str']\n"
         "[['1', 'a'], ['2', 'b'], ['3', 'c']]\n")
+
+
+def test_an_output_consumed_directly_is_a_file_dataset_with_its_partitions(
+        workspace, write, tmp_path):
+    out = OutputFileDatasetConfig("parts", partition_format="/{region}/{name}.csv")
+    produce = _step(write, tmp_path, "produce", """
+        import os
+        from azureml.core import Run
+        root = Run.get_context().output_datasets["parts"]
+        for region in ("eu", "us"):
+            os.makedirs(os.path.join(root, region))
+            open(os.path.join(root, region, "a.csv"), "w").write("x\\n1\\n")
+    """, arguments=[out.register_on_complete("parts")])
+    consume = _step(write, tmp_path, "consume", """
+        from azureml.core import Run
+        ds = Run.get_context().input_datasets["files"]
+        print(type(ds).__name__, ds.to_path(), ds.partition_keys)
+    """, inputs=[DatasetConsumptionConfig("files", out)])
+    run, status = _run(workspace, [produce, consume])
+    assert status == "Finished", _error(run, "consume")
+    assert run.find_step_run("consume")[0].get_stdout_log() == \
+        "FileDataset ['/eu/a.csv', '/us/a.csv'] ['region', 'name']\n"
+    parts = Dataset.get_by_name(workspace, "parts")
+    assert (type(parts).__name__, parts.partition_keys) == ("FileDataset", ["region", "name"])
+    assert parts.get_partition_key_values(["region"]) == [{"region": "eu"}, {"region": "us"}]
+
+
+LIST_FILES = """
+    from azureml.core import Run
+    ds = Run.get_context().input_datasets["files"]
+    print(type(ds).__name__, ds.to_path())
+"""
+
+
+def _file_parameter_run(workspace, write, tmp_path):
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    (folder / "small.csv").write_text("v\n1\n")
+    (folder / "big.csv").write_text("v\n10\n")
+    datastore = workspace.get_default_datastore()
+    datastore.upload(str(folder), target_path="tables", show_progress=False)
+    small = Dataset.File.from_files((datastore, "tables/small.csv"))
+    every = Dataset.File.from_files((datastore, "tables"))
+    step = _step(write, tmp_path, "lister", LIST_FILES, inputs=[
+        DatasetConsumptionConfig("files", PipelineParameter("files", default_value=small))])
+    default, status = _run(workspace, [step])
+    assert status == "Finished", _error(default, "lister")
+    swapped, status = _run(workspace, [step], pipeline_parameters={"files": every})
+    assert status == "Finished", _error(swapped, "lister")
+    assert default.find_step_run("lister")[0].get_stdout_log() == "FileDataset ['/small.csv']\n"
+    assert swapped.find_step_run("lister")[0].get_stdout_log() == \
+        "FileDataset ['/big.csv', '/small.csv']\n"
+
+
+def test_a_direct_file_dataset_parameter_is_swapped_at_submit(workspace, write, tmp_path):
+    _file_parameter_run(workspace, write, tmp_path)
+
+
+@pytest.mark.docker
+def test_a_direct_file_dataset_parameter_in_containers(docker_workspace, write, tmp_path):
+    _file_parameter_run(docker_workspace, write, tmp_path)
