@@ -151,6 +151,8 @@ def check_parameters(spec: PipelineSpec, values: Mapping[str, Any] | None) -> di
         if kind == "datapath" and not (isinstance(value, dict) and value.get("datastore")):
             raise Exception(f"Pipeline parameter {name} expects a DataPath "
                             f"(DataPath(datastore, path_on_datastore)), got {type(value).__name__} {value!r}")
+        if kind == "dataset":
+            _check_dataset_value(name, spec.parameters[name].default, value)
         if kind in ("int", "float", "str", "bool"):
             expected = "int" if kind == "bool" else kind
             got = _TYPE_CODES.get(type(value))
@@ -159,6 +161,20 @@ def check_parameters(spec: PipelineSpec, values: Mapping[str, Any] | None) -> di
                                 f"got {type(value).__name__} {value!r}")
         resolved[name] = value
     return resolved
+
+
+def _check_dataset_value(name: str, default: Any, value: Any) -> None:
+    """A dataset parameter takes a dataset (as `{"dataset": definition, "asset_id": id}`) of
+    the same kind as its default: a FileDataset for a FileDataset, a TabularDataset for a
+    TabularDataset (the steps consume it the same way)."""
+    names = {"file": "FileDataset", "tabular": "TabularDataset"}
+    wanted = names.get(((default or {}).get("dataset") or {}).get("kind"), "dataset")
+    if not (isinstance(value, dict) and isinstance(value.get("dataset"), dict)):
+        raise Exception(f"Pipeline parameter {name} expects a {wanted}, "
+                        f"got {type(value).__name__} {value!r}")
+    got = names.get(value["dataset"].get("kind"), "dataset")
+    if got != wanted:
+        raise Exception(f"Pipeline parameter {name} expects a {wanted}, got a {got}")
 
 
 def refuse_cycles(spec: PipelineSpec) -> None:

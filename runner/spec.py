@@ -105,7 +105,10 @@ class InputSpec:
     path_on_compute: str | None = None
     dataset: str | None = None  # the name of `as_named_input(name)`, if it is a dataset
     # A dataset input: {"definition": its JSON definition, "direct": consumed as an object
-    # (not a mount or download), "asset_id": the registered version or None}.
+    # (not a mount or download), "asset_id": the registered version or None}. For a step
+    # output read as a dataset the definition is a template (its one source has only a
+    # `path` below the producer's folder); for a dataset parameter it is the default's, and
+    # the run's value replaces it (`RunContext.resolved_input`).
     dataset_view: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -139,6 +142,11 @@ class OutputSpec:
     path_on_compute: str | None = None
     destination: str | None = None  # a path (template) on the datastore; PipelineData has none
     pipeline_output_name: str | None = None
+    # Registered as a dataset when the step succeeds (`register_on_complete`, PipelineData
+    # `.as_dataset().register`): {"name", "description", "tags", "create_new_version"
+    # (absent: True), "dataset": a definition template whose one source has only a `path`
+    # below the output's folder}.
+    register: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"port": self.port, "name": self.name, "kind": self.kind,
@@ -148,13 +156,15 @@ class OutputSpec:
             data["pipeline_output_name"] = self.pipeline_output_name
         else:
             data["destination"] = self.destination
+        if self.register is not None:
+            data["register"] = dict(self.register)
         return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> "OutputSpec":
         return OutputSpec(data["port"], data["name"], data["kind"], data["datastore"],
                           data.get("mode"), data.get("path_on_compute"), data.get("destination"),
-                          data.get("pipeline_output_name"))
+                          data.get("pipeline_output_name"), data.get("register"))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from runner.engine import asset_registry
 from runner.engine.dataset_selection import needs_selection
@@ -32,7 +32,7 @@ from store.datastore_paths import resolve_in_datastore
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.errors import StoreError
 from store.nofollow import UnsafeFileError
-from store.records import AssetRecord
+from store.records import AssetRecord, StoredOutput
 
 
 @dataclass
@@ -75,8 +75,13 @@ def _input_definition(definition: dict[str, Any], host: Path, seen: str) -> dict
     """A dataset input's definition as the step sees it: over the folder (or file) it got,
     without the selection it already had applied."""
     out = copy.deepcopy(definition)
+    sources = definition.get("sources") or []
     if host.is_file():
         out["sources"] = [{"folder": posixpath.dirname(seen), "path": host.name}]
+    elif len(sources) == 1 and not sources[0].get("datastore") and sources[0].get("folder") is None:
+        # a step output read as a dataset: its template's path is a glob below the folder
+        out["sources"] = [{"folder": seen, "path": sources[0].get("path") or ""}]
+        return out
     else:
         out["sources"] = [{"folder": seen, "path": ""}]
     if needs_selection(definition):
@@ -219,4 +224,37 @@ def apply_registrations(conn: sqlite3.Connection, layout: WorkspaceLayout, files
             _apply(conn, layout, files, item, (step_run_id, pipeline_run_id))
         except _REFUSED as exc:  # changed since it was checked (another run registered)
             problems.append(f"registering {item.get('kind')} {item.get('name')}: {exc}")
+    return "; ".join(problems) or None
+
+
+def output_definition(template: dict[str, Any], datastore: str, path: str) -> dict[str, Any]:
+    """The dataset an output's template (see `OutputSpec.register`) is over the datastore path
+    the output was written to: its glob, if any, below that path."""
+    out = copy.deepcopy(dict(template))
+    sources = out.get("sources") or [{"path": ""}]
+    below = (sources[0].get("path") or "").strip("/")
+    out["sources"] = [{"datastore": datastore,
+                       "path": "/".join(p for p in (path.strip("/"), below) if p)}]
+    return out
+
+
+def register_outputs(conn: sqlite3.Connection, layout: WorkspaceLayout, step: StepSpec,
+                     outputs: Mapping[str, StoredOutput], made_by: tuple[str, str]) -> str | None:
+    """Register the outputs of a step that succeeded that ask for it (`register_on_complete`,
+    `as_dataset().register`), each as a new version of its dataset made by the step run;
+    returns why the step fails instead when one cannot be."""
+    problems = []
+    for out in step.outputs:
+        stored = outputs.get(out.port)
+        if out.register is None or stored is None:
+            continue
+        item = dict(out.register)
+        try:
+            definition = output_definition(item["dataset"], stored.datastore, stored.path)
+            asset_registry.register_dataset(
+                conn, layout, definition, str(item["name"]), item.get("description"),
+                item.get("tags") or {}, bool(item.get("create_new_version", True)),
+                made_by=made_by)
+        except (UserErrorException, UnsafeFileError, KeyError) as exc:
+            problems.append(f"registering output {out.port} as dataset {item.get('name')}: {exc}")
     return "; ".join(problems) or None

@@ -2,11 +2,11 @@
 the steps that finished so far."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from runner.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
+from runner.spec import InputSource, InputSpec, OutputSpec, PipelineSpec, StepSpec
 from runner.errors import RunnerError
 from runner.engine.dataset_selection import (definition_selection_folder, needs_selection,
                                         selection_folder)
@@ -21,6 +21,21 @@ GLOB_CHARS = frozenset("*?[")
 
 class StepSetupError(RunnerError):
     """A step could not be prepared (missing input data, unsupported input kind, …)."""
+
+
+def dataset_source(definition: Mapping[str, Any], what: str) -> InputSource:
+    """Where a step reads the dataset `definition` from (its one datastore path, with its
+    filter), as a dataset step input records it."""
+    sources = definition.get("sources") or []
+    if len(sources) != 1 or not sources[0].get("datastore"):
+        raise StepSetupError(f"{what}: a dataset a step reads must be on one datastore path")
+    source = sources[0]
+    path = normalize_datastore_path(source.get("path"), what=what)
+    if definition.get("filter") is not None:
+        return InputSource("datastore", datastore=source["datastore"], path=path,
+                           partition_format=definition.get("partition_format"),
+                           filter=definition["filter"])
+    return InputSource("datastore", datastore=source["datastore"], path=path)
 
 
 @dataclass
@@ -58,8 +73,24 @@ class RunContext:
         """The folder of one of this run's step runs."""
         return StepRunFiles(self.layout.step_run_dir(self.run.id, step_run_id))
 
+    def resolved_input(self, inp: InputSpec) -> InputSpec:
+        """`inp` with a dataset parameter replaced by the dataset this run gives it (as if
+        the step read that dataset directly); any other input as it is."""
+        if inp.source.type != "parameter" or inp.dataset_view is None:
+            return inp
+        value = self.parameters.get(inp.source.parameter or "")
+        if not (isinstance(value, dict) and isinstance(value.get("dataset"), dict)):
+            raise StepSetupError(f"input {inp.port}: parameter {inp.source.parameter} is not a "
+                                 "dataset (a FileDataset or TabularDataset)")
+        definition = dict(value["dataset"])
+        view = {"definition": definition, "direct": bool(inp.dataset_view.get("direct")),
+                "asset_id": value.get("asset_id")}
+        return replace(inp, source=dataset_source(definition, f"input {inp.port}"),
+                       dataset_view=view)
+
     def input_path(self, inp: InputSpec) -> Path:
         """Where input `inp`'s data is on this machine (it must exist)."""
+        inp = self.resolved_input(inp)
         source = inp.source
         if source.type == "datastore":
             root = self.layout.datastore_dir(source.datastore or "")
@@ -91,6 +122,7 @@ class RunContext:
     def datastore_location(self, inp: InputSpec) -> tuple[str, str] | None:
         """(datastore, path on it) that input `inp` reads: a datastore input's, or the DataPath
         a datapath parameter input has in this run; None for other inputs."""
+        inp = self.resolved_input(inp)
         source = inp.source
         if source.type == "datastore":
             return source.datastore or "", source.path or ""

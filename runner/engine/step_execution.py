@@ -17,7 +17,7 @@ from runner.engine.reuse import decide
 from runner.engine.run_context import RunContext
 from runner.engine.run_plan import RUNNABLE_KINDS, record_decision, record_reuse
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
-from runner.engine.registry_launch import RegistryAssets, apply_registrations
+from runner.engine.registry_launch import RegistryAssets, apply_registrations, register_outputs
 from runner.engine.step_launch import PreparedStep, prepare_step
 from runner.engine.step_outputs import check_outputs, collect_artifacts, copy_uploads
 from runner.errors import RunnerError
@@ -279,10 +279,15 @@ class StepExecution:
 
     def _finished(self, conn: sqlite3.Connection, history: StoreHistory,
                   outputs: Mapping[str, StoredOutput], exit_code: int | None) -> StepResult:
-        """Record the content of the outputs (what later runs compare) and finish."""
+        """Record the content of the outputs (what later runs compare), register the outputs
+        that ask for it, and finish."""
         finished = history.finished_outputs(outputs, self.step_run_id, self.step.name,
                                             canceled=self.stop.is_set)
         update_step_run(conn, self.step_run_id, outputs=finished)
+        refused = register_outputs(conn, self.ctx.layout, self.step, finished,
+                                   (self.step_run_id, self.ctx.run_id))
+        if refused is not None:
+            return self._end(conn, StepResult(st.FAILED, refused), exit_code)
         return self._end(conn, StepResult(st.FINISHED, None, finished), exit_code)
 
     def _transfer(self, conn: sqlite3.Connection, history: StoreHistory) -> StepResult:

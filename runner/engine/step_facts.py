@@ -133,7 +133,7 @@ class FactGatherer:
         """Each input port's content id, and where it comes from (for the reasons)."""
         ids: dict[str, str] = {}
         about: dict[str, dict] = {}
-        for inp in step.inputs:
+        for inp in map(self.ctx.resolved_input, step.inputs):
             produced = self.ctx.produced(inp)
             if inp.source.type == "step_output":
                 origin = produced.step_name if produced and produced.step_name else inp.source.node

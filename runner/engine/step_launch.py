@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,7 @@ def prepare_step(ctx: RunContext, step: StepSpec, step_run_id: str, files: StepR
     mounts = [Mount(workdir, read_only=False)]
     dataset_inputs: list[str] = []
     input_paths: dict[str, tuple[Path, str]] = {}
+    step = replace(step, inputs=tuple(ctx.resolved_input(i) for i in step.inputs))
     for inp in step.inputs:
         host = ctx.input_path(inp)
         mode = inp.mode or "mount"

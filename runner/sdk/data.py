@@ -5,11 +5,13 @@ into a real path for the step. Paths on a datastore never leave it.
 """
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 from typing import Any
 
+from runner.sdk.dataset_consumption import DatasetConsumptionConfig, _check_dataset_name  # noqa: F401
+from runner.sdk.output_datasets import (OutputDatasetInput, OutputFileDatasetConfig,  # noqa: F401
+                                        OutputTabularDatasetConfig)
 from runner.spec import InputSource
 from runner.step_runtime import dataset_factory as step_factory
 from runner.step_runtime import file_dataset as step_datasets
@@ -17,15 +19,6 @@ from runner.step_runtime.exceptions import UserErrorException
 from store.datastore_paths import normalize_datastore_path, open_datastore_file
 
 _DATA_MODES = ("mount", "download", "upload")
-_DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _check_dataset_name(name: str) -> str:
-    if not isinstance(name, str) or not _DATASET_NAME.match(name):
-        raise UserErrorException(
-            f"Invalid name {name!r}: a dataset input or output name must start with a letter or "
-            "'_' and contain only letters, digits and '_'")
-    return name
 
 
 class DataReference:
@@ -150,8 +143,9 @@ class DataPathComputeBinding:
 
 def parameter_values(values: dict[str, Any]) -> dict[str, Any]:
     """Submitted pipeline parameter values as a run records them (a DataPath as its
-    datastore and path)."""
-    return {name: value._as_parameter_value() if isinstance(value, DataPath) else value
+    datastore and path, a dataset as its definition and registered id)."""
+    return {name: value._as_parameter_value()
+            if isinstance(value, (DataPath, HostDatasetInputs)) else value
             for name, value in values.items()}
 
 
@@ -172,6 +166,13 @@ class HostDatasetInputs:
         return {"definition": self._definition, "direct": direct,
                 "asset_id": registration["id"] if registration else None,
                 "asset": f"{registration['name']} v{registration['version']}" if registration else None}
+
+    def _as_parameter_value(self) -> dict[str, Any]:
+        """This dataset as the value of a dataset pipeline parameter (what the run records);
+        refused when no step could read it."""
+        self._input_source()
+        return {"dataset": self._definition,
+                "asset_id": self._registration["id"] if self._registration else None}
 
     def _input_source(self) -> InputSource:
         sources = self._definition.get("sources", [])
@@ -228,88 +229,3 @@ class Dataset(step_factory.Dataset):
         self.workspace = workspace
         self.name = name
         self.id = id
-
-
-class DatasetConsumptionConfig:
-    """How a step consumes a dataset: its input name and mode (direct, mount, download)."""
-
-    def __init__(self, name: str, dataset: Any, mode: str = "direct",
-                 path_on_compute: str | None = None) -> None:
-        _check_dataset_name(name)
-        if mode not in ("direct", "mount", "download"):
-            raise UserErrorException(f"Invalid mode {mode!r}: use direct, mount or download")
-        if mode != "direct" and getattr(dataset, "_KIND", None) == "tabular":
-            raise UserErrorException(f"TabularDataset does not support {mode}. Only FileDataset "
-                                     f"supports {mode}")
-        self._name = name
-        self.dataset = dataset
-        self.mode = mode
-        self.path_on_compute = path_on_compute
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def as_mount(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
-        return DatasetConsumptionConfig(self._name, self.dataset, "mount", path_on_compute)
-
-    def as_download(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
-        return DatasetConsumptionConfig(self._name, self.dataset, "download", path_on_compute)
-
-    def as_hdfs(self) -> "DatasetConsumptionConfig":
-        raise UserErrorException("HDFS mode needs a Spark cluster; it is not available locally")
-
-    def __str__(self) -> str:
-        return f"DatasetConsumptionConfig:{self._name}"
-
-
-class OutputFileDatasetConfig:
-    """A folder a step writes, saved to a datastore path (default `dataset/{run-id}/{output-name}`)."""
-
-    def __init__(self, name: str | None = None, destination: tuple | None = None,
-                 source: str | None = None, partition_format: str | None = None) -> None:
-        self._name = _check_dataset_name(name) if name is not None else f"output_{uuid.uuid4().hex[:8]}"
-        if destination is not None:
-            if not (isinstance(destination, tuple) and len(destination) == 2):
-                raise UserErrorException("destination must be a (datastore, path) tuple")
-            normalize_datastore_path(destination[1], what="destination path")
-        self.destination = destination
-        self.source = source
-        self.mode = "mount"
-        self._producer: Any = None
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def arg_val(self) -> str:
-        """What this output is in a step's arguments before it becomes a path (as in the SDK)."""
-        return f"DatasetOutputConfig:{self._name}"
-
-    def as_mount(self, disable_metadata_cache: bool = False) -> "OutputFileDatasetConfig":
-        self.mode = "mount"
-        return self
-
-    def as_upload(self, overwrite: bool = False, source_globs: Any = None) -> "OutputFileDatasetConfig":
-        self.mode = "upload"
-        return self
-
-    def as_input(self, name: str | None = None) -> "OutputDatasetInput":
-        """Use this output as an input of a later step."""
-        return OutputDatasetInput(self, name or f"input_{uuid.uuid4().hex[:8]}")
-
-    def __str__(self) -> str:
-        return f"DatasetOutputConfig:{self._name}"
-
-
-class OutputDatasetInput:
-    """An `OutputFileDatasetConfig` consumed by a later step (`as_input()`)."""
-
-    def __init__(self, output: OutputFileDatasetConfig, name: str) -> None:
-        self.output = output
-        self.name = _check_dataset_name(name)
-        self.mode = "mount"
-
-    def __str__(self) -> str:
-        return f"DatasetConsumptionConfig:{self.name}"

@@ -88,9 +88,11 @@ class Pipeline:
 
 
 def _parameter_spec(default: Any) -> ParameterSpec:
-    from runner.sdk.data import DataPath
+    from runner.sdk.data import DataPath, HostDatasetInputs
     if isinstance(default, DataPath):
         return ParameterSpec("datapath", default._as_parameter_value())
+    if isinstance(default, HostDatasetInputs):  # {"dataset": definition, "asset_id": id}
+        return ParameterSpec("dataset", default._as_parameter_value())
     kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(default), "dataset")
     return ParameterSpec(kind, default if kind != "dataset" else str(default))
 

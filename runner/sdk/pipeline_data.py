@@ -56,6 +56,12 @@ class PipelineData:
     def _set_producer(self, step: Any) -> None:
         self._producer = step
 
+    def as_dataset(self) -> Any:
+        """This output promoted to a FileDataset: list the returned object in the producer's
+        outputs and in later steps' inputs (see `pipeline_output_dataset`)."""
+        from runner.sdk.pipeline_output_dataset import PipelineOutputFileDataset
+        return PipelineOutputFileDataset(self)
+
     def get_env_variable_name(self) -> str:
         return f"AZUREML_DATAREFERENCE_{self._name}"
 
@@ -116,11 +122,12 @@ class PipelineParameter:
     """A value chosen at submission (`pipeline_parameters=`), with a default."""
 
     def __init__(self, name: str, default_value: Any) -> None:
-        from runner.sdk.data import DataPath, FileDataset
-        if not isinstance(default_value, (*_ALLOWED_DEFAULTS, DataPath, FileDataset)):
+        from runner.sdk.data import DataPath, HostDatasetInputs
+        if not isinstance(default_value, (*_ALLOWED_DEFAULTS, DataPath, HostDatasetInputs)):
             raise ValueError(
                 f"Default value is of unsupported type: {type(default_value).__name__}, "
-                "supported types are: int, str, bool, float, DataPath, FileDataset")
+                "supported types are: int, str, bool, float, DataPath, FileDataset, "
+                "TabularDataset")
         self.name = name
         self.default_value = default_value
 

@@ -87,6 +87,16 @@ def run_entity(run: PipelineRunRecord, total_steps: int, data_paths: dict[str, A
             "RunUrl": f"amlocal show {run.id}"}
 
 
+def _dataset_definition(conn: Any, asset_id: str) -> dict[str, Any] | None:
+    """The definition of the registered dataset version `asset_id` (None: there is none)."""
+    from store import registry
+    try:
+        record = registry.get_by_id(conn, asset_id)
+    except NotFoundError:
+        return None
+    return dict(record.definition) if record.kind == "dataset" else None
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
     body = b""
     async for chunk in request.stream():
@@ -159,7 +169,9 @@ def create_app(local: OpenWorkspace) -> FastAPI:
             raise ApiError(400, "BadRequest", "ExperimentName is required (a non-empty string)")
         try:
             values = parameter_values(spec.parameters, body.get("ParameterAssignments"),
-                                      body.get("DataPathAssignments"))
+                                      body.get("DataPathAssignments"),
+                                      body.get("DataSetDefinitionValueAssignments"),
+                                      lambda asset_id: _dataset_definition(local.conn, asset_id))
         except AssignmentError as exc:
             raise ApiError(400, "BadArgument", str(exc)) from None
         tags = body.get("tags") or {}

@@ -2,12 +2,14 @@
 
 Azure's SDK sends `ParameterAssignments` values as strings; curl users send JSON numbers and
 booleans. Each value is converted to its parameter's type (int, float, bool, str); a
-`DataPathAssignments` entry `{DataStoreName, RelativePath}` becomes a datapath value.
+`DataPathAssignments` entry `{DataStoreName, RelativePath}` becomes a datapath value; a
+`DataSetDefinitionValueAssignments` entry `{SavedDataSetReference: {Id}}` becomes the
+registered dataset with that id (`{"dataset": definition, "asset_id": id}`).
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from runner.spec import ParameterSpec
 
@@ -64,7 +66,8 @@ def convert_value(name: str, kind: str, value: Any) -> Any:
         raise wrong
     raise AssignmentError(f"Parameter {name} is a {kind} parameter; assign it with "
                           + ("DataPathAssignments" if kind == "datapath" else
-                             "the SDK (amlocal does not take dataset assignments over REST yet)"))
+                             "DataSetDefinitionValueAssignments" if kind == "dataset" else
+                             "the SDK"))
 
 
 def _data_path(name: str, value: Any) -> dict[str, str]:
@@ -75,11 +78,29 @@ def _data_path(name: str, value: Any) -> dict[str, str]:
     return {"datastore": value["DataStoreName"], "path": value["RelativePath"]}
 
 
+def _saved_dataset(name: str, value: Any,
+                   find_dataset: Callable[[str], Mapping[str, Any] | None]) -> dict[str, Any]:
+    reference = value.get("SavedDataSetReference") if isinstance(value, dict) else None
+    asset_id = reference.get("Id") if isinstance(reference, dict) else None
+    if not isinstance(asset_id, str) or not asset_id:
+        raise AssignmentError(f"DataSetDefinitionValueAssignments[{name}] must be "
+                              '{"SavedDataSetReference": {"Id": "<registered dataset id>"}}')
+    definition = find_dataset(asset_id)
+    if definition is None:
+        raise AssignmentError(f"DataSetDefinitionValueAssignments[{name}]: no registered dataset "
+                              f"has id {asset_id}")
+    return {"dataset": dict(definition), "asset_id": asset_id}
+
+
 def parameter_values(params: Mapping[str, ParameterSpec], assignments: Any,
-                     data_paths: Any = None) -> dict[str, Any]:
-    """The parameter values a request assigns (defaults are filled in by the client API)."""
+                     data_paths: Any = None, datasets: Any = None,
+                     find_dataset: Callable[[str], Mapping[str, Any] | None] = lambda _id: None
+                     ) -> dict[str, Any]:
+    """The parameter values a request assigns (defaults are filled in by the client API);
+    `find_dataset` gives a registered dataset's definition by id (None when there is none)."""
     values: dict[str, Any] = {}
-    for field, given in (("ParameterAssignments", assignments), ("DataPathAssignments", data_paths)):
+    for field, given in (("ParameterAssignments", assignments), ("DataPathAssignments", data_paths),
+                         ("DataSetDefinitionValueAssignments", datasets)):
         if given is not None and not isinstance(given, dict):
             raise AssignmentError(f"{field} must be a JSON object of parameter name to value")
     for name, value in (assignments or {}).items():
@@ -95,4 +116,14 @@ def parameter_values(params: Mapping[str, ParameterSpec], assignments: Any,
             raise AssignmentError(f"Parameter {name} is a {params[name].type} parameter, "
                                   "not a DataPath; assign it in ParameterAssignments")
         values[name] = _data_path(name, value)
+    for name, value in (datasets or {}).items():
+        if name not in params:
+            raise AssignmentError(f"Parameter {name} does not exist in this pipeline "
+                                  f"(its parameters: {_known(params)})")
+        if params[name].type != "dataset":
+            raise AssignmentError(f"Parameter {name} is a {params[name].type} parameter, "
+                                  "not a dataset; assign it in "
+                                  + ("DataPathAssignments" if params[name].type == "datapath"
+                                     else "ParameterAssignments"))
+        values[name] = _saved_dataset(name, value, find_dataset)
     return values

@@ -117,6 +117,30 @@ def _encoding(encoding: Any) -> str:
     return value
 
 
+def delimited_read(include_path: bool = False, infer_column_types: bool = True,
+                   set_column_types: Any = None, separator: str = ",", header: Any = True,
+                   support_multi_line: bool = False, empty_as_string: bool = False,
+                   encoding: str = "utf8") -> dict[str, Any]:
+    """The `read` part of a definition of delimited files (checked), as
+    `from_delimited_files` and the dataset outputs (`read_delimited_files`) build it."""
+    if not isinstance(separator, str) or not separator:
+        raise UserErrorException(f"separator must be a non-empty string, not {separator!r}")
+    read = {"format": "delimited", "separator": separator, "header": _header(header),
+            "infer_column_types": bool(infer_column_types),
+            "set_column_types": _column_types(set_column_types),
+            "support_multi_line": bool(support_multi_line),
+            "empty_as_string": bool(empty_as_string), "encoding": _encoding(encoding),
+            "include_path": bool(include_path)}
+    check_read_options(read)
+    return read
+
+
+def parquet_read(include_path: bool = False, set_column_types: Any = None) -> dict[str, Any]:
+    """The `read` part of a definition of Parquet files."""
+    return {"format": "parquet", "include_path": bool(include_path),
+            "set_column_types": _column_types(set_column_types)}
+
+
 class FileDatasetFactory:
     """`Dataset.File`: builds FileDatasets."""
 
@@ -148,15 +172,8 @@ class TabularDatasetFactory:
                              partition_format: str | None = None, support_multi_line: bool = False,
                              empty_as_string: bool = False, encoding: str = "utf8") -> Any:
         """A TabularDataset of delimited (CSV, TSV, …) files."""
-        if not isinstance(separator, str) or not separator:
-            raise UserErrorException(f"separator must be a non-empty string, not {separator!r}")
-        read = {"format": "delimited", "separator": separator, "header": _header(header),
-                "infer_column_types": bool(infer_column_types),
-                "set_column_types": _column_types(set_column_types),
-                "support_multi_line": bool(support_multi_line),
-                "empty_as_string": bool(empty_as_string), "encoding": _encoding(encoding),
-                "include_path": bool(include_path)}
-        check_read_options(read)
+        read = delimited_read(include_path, infer_column_types, set_column_types, separator,
+                              header, support_multi_line, empty_as_string, encoding)
         return _make("tabular", path, validate, "from_delimited_files", read=read,
                      partition_format=partition_format)
 
@@ -164,8 +181,7 @@ class TabularDatasetFactory:
     def from_parquet_files(path: Any, validate: bool = True, include_path: bool = False,
                            set_column_types: Any = None, partition_format: str | None = None) -> Any:
         """A TabularDataset of Parquet files."""
-        read = {"format": "parquet", "include_path": bool(include_path),
-                "set_column_types": _column_types(set_column_types)}
+        read = parquet_read(include_path, set_column_types)
         return _make("tabular", path, validate, "from_parquet_files", read=read,
                      partition_format=partition_format)
 

@@ -13,13 +13,14 @@ from typing import Any
 from runner.sdk.data import (DataReference, DatasetConsumptionConfig, OutputDatasetInput,
                              OutputFileDatasetConfig)
 from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter, is_datapath_input
+from runner.sdk.pipeline_output_dataset import PipelineOutputAbstractDataset
 from runner.spec import InputSource, InputSpec, OutputSpec, StepKind, StepSpec, Token
 from runner.sdk.steps.step_api import (StepBuildApi, check_arguments, input_port_name,
                                        output_port_name, same_data)
 
 _WORD = re.compile(r"^\w+$")
 DATA_TYPES = (PipelineData, InputPortBinding, DataReference, DatasetConsumptionConfig,
-              OutputFileDatasetConfig, OutputDatasetInput)
+              OutputFileDatasetConfig, OutputDatasetInput, PipelineOutputAbstractDataset)
 
 
 @dataclass
@@ -76,6 +77,8 @@ class PipelineStep(StepBuildApi):
         for out in self._outputs:
             if isinstance(out, (PipelineData, OutputFileDatasetConfig)):
                 out._producer = self
+            elif isinstance(out, PipelineOutputAbstractDataset):
+                out._set_producer(self)
         self._validate_arguments()
 
     @staticmethod
@@ -109,10 +112,8 @@ class PipelineStep(StepBuildApi):
     def _data_inputs_without_producer(self) -> list[str]:
         missing = []
         for inp in self._inputs:
-            obj = inp.bind_object if isinstance(inp, InputPortBinding) else inp
-            if isinstance(obj, OutputDatasetInput):
-                obj = obj.output
-            if isinstance(obj, (PipelineData, OutputFileDatasetConfig)) and obj._producer is None:
+            obj = _produced_object(inp)
+            if obj is not None and obj._producer is None:
                 missing.append(input_port_name(inp))
         return missing
 
@@ -132,6 +133,17 @@ class PipelineStep(StepBuildApi):
                 specs.append(OutputSpec(obj._output_name, obj.name, "pipeline_data", datastore,
                                         obj._output_mode, obj._output_path_on_compute,
                                         pipeline_output_name=obj._pipeline_output_name))
+            elif isinstance(obj, PipelineOutputAbstractDataset):
+                data = obj._pipeline_data
+                if obj._producer is not self:
+                    raise ValueError(
+                        f"Step output {obj.name} can not be used as an output for step {self.name}, "
+                        f"as it is already an output of step {obj._producer.name}.")
+                datastore = data.datastore.name if data.datastore is not None else ctx.default_datastore
+                specs.append(OutputSpec(data._output_name, data.name, "pipeline_data", datastore,
+                                        data._output_mode, data._output_path_on_compute,
+                                        pipeline_output_name=data._pipeline_output_name,
+                                        register=obj._register_spec()))
             elif isinstance(obj, OutputFileDatasetConfig):
                 if obj._producer is not self:
                     raise ValueError(
@@ -142,7 +154,8 @@ class PipelineStep(StepBuildApi):
                 else:
                     datastore, template = obj.destination[0].name, obj.destination[1]
                 specs.append(OutputSpec(obj.name, obj.name, "output_dataset", datastore, obj.mode,
-                                        obj.source, destination=template))
+                                        obj.source, destination=template,
+                                        register=obj._register_spec()))
             elif isinstance(obj, DataReference):
                 specs.append(OutputSpec(obj.data_reference_name, obj.data_reference_name,
                                         "datastore_path", obj.datastore.name, "upload",
@@ -155,7 +168,7 @@ class PipelineStep(StepBuildApi):
             ctx.add_parameter(arg)
             return Token("parameter", arg.name)
         for obj, port in zip(self._outputs, self._output_ports):
-            if arg is obj:
+            if arg is obj or (isinstance(obj, PipelineOutputAbstractDataset) and same_data(arg, obj)):
                 return Token("output", port)
         for obj, port in zip(self._inputs, self._input_ports):
             if same_data(arg, obj):
@@ -187,13 +200,29 @@ class PipelineStep(StepBuildApi):
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-def _producer_of(inp: Any) -> Any:
+def _produced_object(inp: Any) -> Any:
+    """The step output an input reads (PipelineData, a dataset output, PipelineData promoted
+    to a dataset), or None for data no step produces."""
     obj = inp.bind_object if isinstance(inp, InputPortBinding) else inp
     if isinstance(obj, OutputDatasetInput):
         obj = obj.output
-    if isinstance(obj, (PipelineData, OutputFileDatasetConfig)):
-        return obj._producer
+    if isinstance(obj, DatasetConsumptionConfig):
+        obj = obj.dataset
+    if isinstance(obj, (PipelineData, OutputFileDatasetConfig, PipelineOutputAbstractDataset)):
+        return obj
     return None
+
+
+def _producer_of(inp: Any) -> Any:
+    obj = _produced_object(inp)
+    return obj._producer if obj is not None else None
+
+
+def _output_view(output: Any, direct: bool) -> dict[str, Any] | None:
+    """The dataset view of a step output read as a dataset (None when it is a plain path)."""
+    if not direct:
+        return None
+    return {"definition": output._template(), "direct": True, "asset_id": None}
 
 
 def _input_spec(obj: Any, port: str, ctx: BuildContext) -> InputSpec:
@@ -222,17 +251,31 @@ def _input_spec(obj: Any, port: str, ctx: BuildContext) -> InputSpec:
     if isinstance(obj, DatasetConsumptionConfig):
         dataset = obj.dataset
         mode = "mount" if obj.mode == "direct" else obj.mode
-        if isinstance(dataset, PipelineParameter):
+        if isinstance(dataset, PipelineParameter):  # the run's value replaces the default's view
             ctx.add_parameter(dataset)
             return InputSpec(port, InputSource("parameter", parameter=dataset.name), mode,
-                             obj.path_on_compute, obj.name)
+                             obj.path_on_compute, obj.name,
+                             dataset.default_value._dataset_view(obj.mode == "direct"))
+        if isinstance(dataset, OutputFileDatasetConfig):
+            source = InputSource("step_output", node=ctx.node_id(dataset._producer),
+                                 output=dataset.name)
+            return InputSpec(port, source, mode, obj.path_on_compute, obj.name,
+                             _output_view(dataset, obj.mode == "direct"))
         return InputSpec(port, dataset._input_source(), mode, obj.path_on_compute, obj.name,
                          dataset._dataset_view(obj.mode == "direct"))
+    if isinstance(obj, PipelineOutputAbstractDataset):
+        data = obj._pipeline_data
+        source = InputSource("step_output", node=ctx.node_id(data._producer),
+                             output=data._output_name)
+        direct = obj._input_mode == "direct"
+        return InputSpec(port, source, "mount" if direct else obj._input_mode,
+                         obj._input_path_on_compute, obj.input_name, _output_view(obj, direct))
     if isinstance(obj, OutputDatasetInput):
         source = InputSource("step_output", node=ctx.node_id(obj.output._producer),
                              output=obj.output.name)
         return InputSpec(port, source, obj.mode, None, obj.name)
-    if isinstance(obj, OutputFileDatasetConfig):
+    if isinstance(obj, OutputFileDatasetConfig):  # in inputs: as `as_input()` does
         source = InputSource("step_output", node=ctx.node_id(obj._producer), output=obj.name)
-        return InputSpec(port, source, "mount", None, obj.name)
+        direct = getattr(obj, "_KIND", None) == "tabular"
+        return InputSpec(port, source, "mount", None, obj.name, _output_view(obj, direct))
     raise ValueError(f"Unexpected input type: {type(obj).__name__}")

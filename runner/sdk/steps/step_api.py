@@ -14,12 +14,17 @@ from typing import Any
 from runner.sdk.data import (DataReference, DatasetConsumptionConfig, FileDataset, OutputDatasetInput,
                              OutputFileDatasetConfig)
 from runner.sdk.pipeline_data import InputPortBinding, PipelineData, PipelineParameter, is_datapath_input
+from runner.sdk.pipeline_output_dataset import PipelineOutputAbstractDataset
 
 
 def same_data(argument: Any, port_object: Any) -> bool:
     """Whether `argument` stands for the input/output object `port_object`."""
     if argument is port_object:
         return True
+    if isinstance(port_object, PipelineOutputAbstractDataset):  # copies share the PipelineData
+        data = argument._pipeline_data if isinstance(argument, PipelineOutputAbstractDataset) \
+            else argument
+        return data is port_object._pipeline_data
     if is_datapath_input(port_object):
         return is_datapath_input(argument) and argument == port_object
     if isinstance(port_object, InputPortBinding) and argument is port_object.bind_object:
@@ -39,6 +44,8 @@ def input_port_name(obj: Any) -> str:
         return obj.name
     if isinstance(obj, OutputFileDatasetConfig):
         return obj.name
+    if isinstance(obj, PipelineOutputAbstractDataset):
+        return obj.input_name
     if is_datapath_input(obj):
         return obj[0].name
     if isinstance(obj, FileDataset):
@@ -51,7 +58,7 @@ def output_port_name(obj: Any) -> str:
     """The port name under which a step writes an output object."""
     if isinstance(obj, PipelineData):
         return obj._output_name
-    if isinstance(obj, OutputFileDatasetConfig):
+    if isinstance(obj, (OutputFileDatasetConfig, PipelineOutputAbstractDataset)):
         return obj.name
     if isinstance(obj, DataReference):
         return obj.data_reference_name
