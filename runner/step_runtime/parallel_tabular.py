@@ -60,8 +60,9 @@ def driver_size(text: str, input_type: str) -> int:
 def input_dataset(name: str) -> Any:
     """The dataset object of the step's input `name` (what the runner wrote for it in the
     step's registry view); JobFailed when there is none."""
+    from runner.step_runtime.experiment_ref import StepWorkspace
     from runner.step_runtime.registry_view import step_registry
-    dataset = step_registry().input_dataset(name)
+    dataset = step_registry().input_dataset(name, StepWorkspace.from_environment())
     if dataset is None:
         raise JobFailed(f"input {name} has no dataset definition in this step (it must be a "
                         "dataset consumed directly: dataset.as_named_input(name))")
