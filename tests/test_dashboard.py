@@ -158,6 +158,9 @@ def test_a_running_steps_log_is_followed_live_and_c_cancels_the_run(workspace, w
             await _until(pilot, lambda: "tick 8" in log.lines)  # still arriving: a live tail
             usage = app.screen.query_one("#usage")
             await _until(pilot, lambda: "memory" in str(usage.render()))  # live CPU and memory
+            await pilot.press("c")  # asks first: nothing is canceled yet
+            await pilot.pause(0.3)
+            assert run.get_status() == "Running"
             await pilot.press("c")
             await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled")
     asyncio.run(scenario())

@@ -21,7 +21,7 @@ class DashboardApp(App[None]):
     """Pipelines → runs → a run's steps, logs and metrics, all updated live."""
 
     TITLE = "amlocal"
-    BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "show_help_panel", "Keys")]
+    BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "toggle_help", "Keys")]
 
     def __init__(self, layout: WorkspaceLayout) -> None:
         super().__init__()
@@ -53,6 +53,13 @@ class DashboardApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, PipelinesScreen):
                 screen.add_watch_event(event)
+
+    def action_toggle_help(self) -> None:
+        """`?` shows the keys of the current screen, and hides them again."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     def on_unmount(self) -> None:
         for watcher in self.watchers.values():

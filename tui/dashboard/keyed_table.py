@@ -5,6 +5,7 @@ from typing import Iterable
 
 from rich.text import Text
 from textual.markup import escape
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from tui.formatting import shown
@@ -40,6 +41,11 @@ class KeyedTable(DataTable):
     DEFAULT_CSS = """
     KeyedTable { height: 1fr; }
     """
+    # vi keys beside the arrows: j/k a row, g/G the first and last row
+    BINDINGS = [Binding("j", "cursor_down", "Down", show=False),
+                Binding("k", "cursor_up", "Up", show=False),
+                Binding("g", "scroll_top", "First row", show=False),
+                Binding("G", "scroll_bottom", "Last row", show=False)]
 
     def __init__(self, columns: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

@@ -1,6 +1,7 @@
 """One run: its header, its steps, and for the highlighted step its logs, metrics and details."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual import work
@@ -21,6 +22,7 @@ from tui.dashboard.step_tabs import DetailsTab, LogsTab, MetricsTab, OutputsTab
 from store.layout import StepRunFiles
 
 TAIL_SECONDS = 0.3
+CONFIRM_SECONDS = 3.0  # how long a first `c` waits for the second that cancels
 
 
 class RunScreen(LiveScreen):
@@ -37,6 +39,9 @@ class RunScreen(LiveScreen):
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
                 Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate"), Binding("c", "cancel", "Cancel"),
+                Binding("n", "next_failure", "Next failed step"),
+                Binding("N", "previous_failure", "Previous failed step", show=False),
+                Binding("y", "copy_id", "Copy run id"),
                 Binding("escape", "app.pop_screen", "Back"),
                 Binding("1", "show_tab('logs')", "Logs tab", show=False),
                 Binding("2", "show_tab('metrics')", "Metrics tab", show=False),
@@ -51,6 +56,7 @@ class RunScreen(LiveScreen):
         self._tails: tuple[LogTail, LogTail] | None = None
         self._executors: dict[str, Executor] = {}  # by name: they keep the previous CPU sample
         self.search = ""
+        self._cancel_asked = 0.0  # when `c` was pressed once (cancel waits for a second press)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -105,6 +111,9 @@ class RunScreen(LiveScreen):
         table.sync((s.id, (s.name, status_text(s.status), s.duration, s.executor, s.phases, s.note))
                    for s in d.steps)
         if self.step_id is None and d.steps:
+            failed = [s.id for s in d.steps if s.status == "Failed"]
+            if failed:  # a failed run opens on its first failed step
+                table.move_cursor(row=table.get_row_index(failed[0]), animate=False)
             self._select(table.current_key)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -169,4 +178,38 @@ class RunScreen(LiveScreen):
         self.act(lambda: perform(self.dashboard.store.layout, self.run_id, "regenerate"))
 
     def action_cancel(self) -> None:
+        """`c` asks first; `c` again within CONFIRM_SECONDS cancels the run."""
+        now = time.monotonic()
+        if now - self._cancel_asked > CONFIRM_SECONDS:
+            self._cancel_asked = now
+            self.notify(f"press c again to cancel run {self.run_id[:8]}", title="cancel?")
+            return
+        self._cancel_asked = 0.0
         self.act(lambda: perform(self.dashboard.store.layout, self.run_id, "cancel"))
+
+    def _jump_failure(self, step: int) -> None:
+        """Move to the next (`step` 1) or previous (-1) failed step, wrapping around."""
+        if self.detail is None:
+            return
+        ids = [s.id for s in self.detail.steps]
+        failed = [i for i, s in enumerate(self.detail.steps) if s.status == "Failed"]
+        if not failed:
+            self.notify("no step failed")
+            return
+        table = self.query_one("#steps", KeyedTable)
+        here = ids.index(table.current_key) if table.current_key in ids else -1
+        ahead = [i for i in failed if (i - here) * step > 0]
+        target = (ahead[0] if step > 0 else ahead[-1]) if ahead else (failed[0] if step > 0 else failed[-1])
+        table.move_cursor(row=target, animate=False)
+        self._select(ids[target])
+
+    def action_next_failure(self) -> None:
+        self._jump_failure(1)
+
+    def action_previous_failure(self) -> None:
+        self._jump_failure(-1)
+
+    def action_copy_id(self) -> None:
+        """`y` puts the run id on the terminal's clipboard (OSC 52)."""
+        self.app.copy_to_clipboard(self.run_id)
+        self.notify(f"copied {self.run_id}")
