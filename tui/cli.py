@@ -5,14 +5,21 @@ import argparse
 import sqlite3
 import sys
 
-USAGE_ERROR = 2
+from tui.arguments import USAGE_ERROR, OneLineParser, VersionAction, refuse_extras, split_script_args
+
+SCRIPT_EPILOG = ("amlocal's options go before or after the script; the script's own arguments "
+                 "after --, e.g. `amlocal %(prog)s pipeline.py --executor local -- --epochs 3`")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="amlocal", description="Run Azure ML SDK v1 pipelines on this machine.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="run a pipeline script or notebook (unmodified `azureml` imports work)")
+    parser.add_argument("--version", action=VersionAction,
+                        help="amlocal's version and the SDK versions it emulates")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=OneLineParser)
+    run = sub.add_parser("run", help="run a pipeline script or notebook (unmodified `azureml` imports work)",
+                         allow_abbrev=False, epilog=SCRIPT_EPILOG.replace("%(prog)s", "run"))
     run.add_argument("script", help="the pipeline script or notebook, e.g. pipeline.py, pipeline.ipynb")
     run.add_argument("--no-wait", action="store_true", help="return once the runs are submitted")
     run.add_argument("--executor", choices=("auto", "docker", "local"),
@@ -25,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--traceback", action="store_true",
                      help="when the script raises, print its traceback (the user's frames only; "
                           "a notebook: the failing cell's)")
-    run.add_argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
-    watch = sub.add_parser("watch", help="run a pipeline script, then rerun it on every relevant save")
+    watch = sub.add_parser("watch", help="run a pipeline script, then rerun it on every relevant save",
+                           allow_abbrev=False, epilog=SCRIPT_EPILOG.replace("%(prog)s", "watch"))
     watch.add_argument("script")
     watch.add_argument("--executor", choices=("auto", "docker", "local"))
     watch.add_argument("--manual", action="store_true", help="changes wait for Enter")
@@ -61,7 +68,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `amlocal` console script; returns the exit status."""
-    args = _parser().parse_args(argv)
+    own, script_args = split_script_args(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args, extras = parser.parse_known_args(own)
+    if extras:
+        refuse_extras(args.command, extras, getattr(args, "script", None))
     from runner.errors import RunnerError
     from store.database import damaged_database_message
     from store.disk_space import is_disk_full, no_space_message
@@ -69,11 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             from tui.run_command import run_script
-            return run_script(args.script, args.script_args, wait=not args.no_wait,
+            return run_script(args.script, script_args, wait=not args.no_wait,
                               executor=args.executor, watch=args.watch, manual=args.manual)
         if args.command == "watch":
             from tui.run_command import run_script
-            return run_script(args.script, [], wait=True, executor=args.executor, watch=True,
+            return run_script(args.script, script_args, wait=True, executor=args.executor, watch=True,
                               manual=args.manual)
         from tui import commands
         if args.command == "runs":

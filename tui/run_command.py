@@ -42,7 +42,7 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
     if watch:
         if not scope.submitted:
             raise RunnerError(f"{script.name} submitted no pipeline run, so there is nothing to watch")
-        return watch_pipeline(script, scope.submitted[-1].run_id, manual, executor)
+        return watch_pipeline(script, scope.submitted[-1].run_id, manual, executor, script_args)
     return 1 if failed else 0
 
 
@@ -106,9 +106,11 @@ def _say_what_goes_on(run_ids: list[str]) -> None:
                   f"`amlocal cancel {run_id[:8]}` stops it", file=sys.stderr)
 
 
-def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None = None) -> int:
+def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None = None,
+                   script_args: list[str] | None = None) -> int:
     """Watch the pipeline of `run_id` until Ctrl-C or SIGTERM; stdin: Enter runs pending
-    changes (manual mode), `p` pauses or resumes, `q` stops."""
+    changes (manual mode), `p` pauses or resumes, `q` stops. The script is evaluated again
+    with the same `script_args`."""
     import signal
     import threading
 
@@ -116,7 +118,7 @@ def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None
     from runner.watch.watcher import PipelineWatcher
     watcher = PipelineWatcher(local_workspace().layout, script, run_id,
                               say=lambda text: print(f"amlocal watch: {text}", flush=True),
-                              manual=manual, executor=executor)
+                              manual=manual, executor=executor, script_args=script_args or ())
     # Ctrl-C (or SIGTERM) asks the watcher to stop wherever it is, so it always gets to stop
     # the runs it started, instead of a KeyboardInterrupt cutting that short.
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
