@@ -4,6 +4,7 @@ script, the script's arguments after `--`, one-line usage errors, `--version`, `
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,35 @@ def test_watch_evaluates_the_script_again_with_its_arguments(tmp_path, write):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "script args: ['--lr', '0.1']\n"
     assert (tmp_path / "ids").read_text() == ""
+
+
+GATED_STEP = """
+    import os, time
+    deadline = time.monotonic() + 60
+    while not os.path.exists(GATE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("gate passed")
+"""
+
+
+def test_no_wait_makes_the_scripts_own_wait_return_at_once(workspace, tmp_path, write):
+    from runner.sdk import PipelineRun
+    gate = tmp_path / "gate"
+    write("p/steps/ok.py", GATED_STEP.replace("GATE", repr(str(gate))))
+    write("p/pipeline.py", PIPELINE + """
+    print("step wait returned", next(run.get_steps()).wait_for_completion(show_output=False))
+    """)
+    done = amlocal("run", "p/pipeline.py", "--no-wait", cwd=tmp_path, env=_env(tmp_path), timeout=30)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    waited = [line.split()[-1] for line in lines if line.startswith("wait_for_completion returned")]
+    assert len(waited) == 1 and waited[0] in ("NotStarted", "Queued", "Running")
+    step_waited = [line.split()[-1] for line in lines if line.startswith("step wait returned")]
+    assert len(step_waited) == 1 and step_waited[0] in ("NotStarted", "Queued", "Running")
+    run_id = lines[0].split()[-1]
+    assert re.fullmatch(rf"amlocal: run {run_id} (NotStarted|Queued|Running); "
+                        rf"see `amlocal show {run_id[:8]}`", lines[-1])
+    assert not gate.exists()  # nothing waited: the step is still at its gate
+    gate.touch()
+    status = PipelineRun.get(workspace, run_id).wait_for_completion(show_output=False)
+    assert status == "Finished"

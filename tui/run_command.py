@@ -30,7 +30,7 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         return run_notebook(script, script_args, wait, executor, watch)
     if not script.is_file():
         raise FileNotFoundError(f"pipeline script {script_arg} does not exist")
-    with submission_scope(ScopeDefaults(script=script, executor=executor)) as scope:
+    with submission_scope(ScopeDefaults(script=script, executor=executor, no_wait=not wait)) as scope:
         try:
             exit_code = evaluate_pipeline_script(script, script_args)
             if exit_code:
@@ -59,7 +59,8 @@ def run_notebook(notebook: Path, args: list[str], wait: bool, executor: str | No
                           "export the notebook's pipeline to a .py file to watch it")
     layout = local_workspace().layout
     try:
-        result = execute_notebook(notebook, layout.root, layout.notebooks_dir, executor)
+        result = execute_notebook(notebook, layout.root, layout.notebooks_dir, executor,
+                                  no_wait=not wait)
     except NotebookError as exc:
         if exc.saved is not None:
             print(f"amlocal: executed notebook saved to {exc.saved}", flush=True)
@@ -81,7 +82,8 @@ def _ids(scope: SubmissionScope) -> list[str]:
 
 
 def _follow(run_ids: list[str], wait: bool) -> bool:
-    """Follow the submitted runs to their end (with `wait`); True if all finished."""
+    """Follow the submitted runs to their end (with `wait`); True if all finished (without
+    `wait`: if none has failed or was canceled yet)."""
     from runner.engine.liveness import reconcile_run
     from runner.sdk.local_context import local_workspace
     local = local_workspace()
@@ -91,7 +93,7 @@ def _follow(run_ids: list[str], wait: bool) -> bool:
         if wait and status not in st.TERMINAL:
             status = ProgressPrinter(local.conn, run_id, sys.stdout).follow(
                 1e13, reconcile=lambda: reconcile_run(local.conn, local.layout, run_id))
-        finished = finished and status == st.FINISHED
+        finished = finished and (status == st.FINISHED if wait else status not in (st.FAILED, st.CANCELED))
         print(f"amlocal: run {run_id} {status}; see `amlocal show {run_id[:8]}`", flush=True)
     return finished
 
