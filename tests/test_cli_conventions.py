@@ -133,3 +133,100 @@ def test_no_wait_makes_the_scripts_own_wait_return_at_once(workspace, tmp_path, 
     gate.touch()
     status = PipelineRun.get(workspace, run_id).wait_for_completion(show_output=False)
     assert status == "Finished"
+
+
+def test_version_names_amlocal_and_the_sdk_it_emulates(tmp_path):
+    from runner.step_runtime.versions import PIPELINE_SDK_VERSION, SDK_VERSION
+    done = amlocal("--version", cwd=tmp_path, env=_env(tmp_path))
+    assert done.returncode == 0
+    assert done.stdout == (f"amlocal 0.1.0\nemulates azureml-core {SDK_VERSION}, "
+                           f"azureml-pipeline-core/-steps {PIPELINE_SDK_VERSION}\n")
+    assert not (tmp_path / ".amlocal").exists()
+
+
+METRIC_STEP = """
+    from azureml.core import Run
+    Run.get_context().log("accuracy", ACCURACY)
+    print("scored")
+"""
+ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+
+
+def _two_runs(tmp_path, write) -> tuple[list, str, str]:
+    """Two runs of one pipeline, the second after its step changed; ids oldest first."""
+    import json
+    write("p/pipeline.py", PIPELINE)
+    ids = []
+    for accuracy in ("0.5", "0.75"):
+        write("p/steps/ok.py", METRIC_STEP.replace("ACCURACY", accuracy))
+        done = amlocal("run", "p/pipeline.py", cwd=tmp_path, env=_env(tmp_path))
+        assert done.returncode == 0, done.stderr
+        ids.append(done.stdout.splitlines()[0].split()[-1])
+    runs = amlocal("runs", "--json", cwd=tmp_path, env=_env(tmp_path))
+    assert runs.returncode == 0 and runs.stderr == ""
+    return json.loads(runs.stdout), ids[0], ids[1]
+
+
+def test_runs_json_has_the_documented_fields_and_filters(tmp_path, write):
+    import json
+    listed, first, second = _two_runs(tmp_path, write)
+    assert [r["id"] for r in listed] == [second, first]
+    row = listed[0]
+    assert list(row) == ["id", "experiment", "pipeline", "status", "error", "created", "started",
+                         "ended", "duration_seconds", "git_commit", "git_dirty"]
+    assert (row["experiment"], row["status"], row["error"]) == ("conventions", "Finished", None)
+    assert all(re.fullmatch(ISO_UTC, row[k]) for k in ("created", "started", "ended"))
+    assert type(row["duration_seconds"]) is float and row["duration_seconds"] >= 0.0
+    env = _env(tmp_path)
+    recent = amlocal("runs", "--json", "--status", "finished", "--since", "1h", cwd=tmp_path, env=env)
+    assert [r["id"] for r in json.loads(recent.stdout)] == [second, first]
+    failed = amlocal("runs", "--status", "Failed,Canceled", cwd=tmp_path, env=env)
+    assert (failed.returncode, failed.stdout) == (0, "no runs match\n")
+    future = amlocal("runs", "--json", "--since", "2099-01-01", cwd=tmp_path, env=env)
+    assert (future.returncode, future.stdout) == (0, "[]\n")
+    bad = amlocal("runs", "--since", "yesterday", cwd=tmp_path, env=env)
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr == ("amlocal: error: argument --since: 'yesterday' is neither a date "
+                          "(2026-12-01, 2026-12-01T09:30) nor a duration (90s, 15m, 2h, 3d, 1w) "
+                          "(see `amlocal runs --help`)\n")
+    status = amlocal("runs", "--status", "done", cwd=tmp_path, env=env)
+    assert status.returncode == 2
+    assert status.stderr == ("amlocal: error: argument --status: 'done' is not a run status "
+                             "(statuses: NotStarted, Preparing, Queued, Running, Canceled, Failed, "
+                             "Finished) (see `amlocal runs --help`)\n")
+
+
+def test_show_metrics_and_why_json(tmp_path, write):
+    import json
+    _, first, second = _two_runs(tmp_path, write)
+    env = _env(tmp_path)
+    shown = json.loads(amlocal("show", second[:8], "--json", cwd=tmp_path, env=env).stdout)
+    assert list(shown) == ["id", "experiment", "pipeline", "status", "error", "created", "started",
+                           "ended", "duration_seconds", "git_commit", "git_dirty", "git",
+                           "parameters", "steps", "metrics"]
+    assert (shown["id"], shown["git"], shown["parameters"]) == (second, None, {})
+    [step] = shown["steps"]
+    assert list(step) == ["name", "step_run_id", "status", "decision", "reason",
+                          "reused_step_run_id", "error", "exit_code", "executor", "started",
+                          "ended", "duration_seconds"]
+    assert (step["name"], step["status"], step["decision"], step["exit_code"], step["executor"]) == \
+        ("ok", "Finished", "run", 0, "local")
+    assert shown["metrics"] == [{"step": "ok", "run_id": step["step_run_id"], "name": "accuracy",
+                                 "kind": "scalar", "latest": 0.75, "count": 1}]
+    metrics = json.loads(amlocal("metrics", second, "--json", cwd=tmp_path, env=env).stdout)
+    assert metrics == shown["metrics"]
+    why = json.loads(amlocal("why", second, "ok", "--json", cwd=tmp_path, env=env).stdout)
+    assert len(why) == 1
+    assert list(why[0]) == ["step", "step_run_id", "status", "decision", "reason",
+                            "reused_step_run_id", "compared_with", "differences"]
+    assert (why[0]["step"], why[0]["decision"], why[0]["reused_step_run_id"]) == ("ok", "run", None)
+    assert why[0]["compared_with"]["run_id"] == first
+    assert re.fullmatch(ISO_UTC, why[0]["compared_with"]["created"])
+    assert (why[0]["reason"], why[0]["differences"]) == \
+        ("rerun: ok.py changed", ["the source directory: 1 file changed: ok.py"])
+    text = amlocal("why", second, "ok", cwd=tmp_path, env=env).stdout.splitlines()
+    assert (text[0], text[2]) == ("ok: rerun: ok.py changed",
+                                  "    the source directory: 1 file changed: ok.py")
+    earliest = json.loads(amlocal("why", first, "--json", cwd=tmp_path, env=env).stdout)
+    assert (earliest[0]["decision"], earliest[0]["compared_with"], earliest[0]["differences"]) == \
+        ("run", None, [])  # the first run of the step: nothing earlier to compare with

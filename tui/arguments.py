@@ -83,3 +83,25 @@ def refuse_extras(command: str, extras: list[str], script: str | None) -> NoRetu
     print(f"amlocal: error: {what} for `amlocal {command}`; put the script's own arguments "
           f"after --: {example}", file=sys.stderr)
     sys.exit(USAGE_ERROR)
+
+
+def statuses(text: str) -> list[str]:
+    """`--status`: one status or several, comma-separated, in any case (`failed`,
+    `Failed,Canceled`), as the store spells them."""
+    from store import status as st
+    known = {s.lower(): s for s in (*sorted(st.ACTIVE), *sorted(st.TERMINAL))}
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    unknown = [w for w in words if w.lower() not in known]
+    if unknown or not words:
+        raise argparse.ArgumentTypeError(
+            f"{(unknown or [text])[0]!r} is not a run status (statuses: {', '.join(known.values())})")
+    return [known[w.lower()] for w in words]
+
+
+def since(text: str) -> float:
+    """`--since DATE|DURATION` as a Unix time (see `tui.formatting.parse_since`)."""
+    from tui.formatting import parse_since
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -5,7 +5,8 @@ import argparse
 import sqlite3
 import sys
 
-from tui.arguments import USAGE_ERROR, OneLineParser, VersionAction, refuse_extras, split_script_args
+from tui.arguments import (USAGE_ERROR, OneLineParser, VersionAction, refuse_extras, since,
+                           split_script_args, statuses)
 
 SCRIPT_EPILOG = ("amlocal's options go before or after the script; the script's own arguments "
                  "after --, e.g. `amlocal %(prog)s pipeline.py --executor local -- --epochs 3`")
@@ -40,19 +41,28 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the latest pipeline runs")
     runs.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
     runs.add_argument("-e", "--experiment", help="only this experiment")
+    runs.add_argument("--status", type=statuses, metavar="STATUS[,STATUS]",
+                      help="only runs with this status (Failed, Running, Finished, …; any case)")
+    runs.add_argument("--since", type=since, metavar="DATE|DURATION",
+                      help="only runs created since a date (2026-12-01, 2026-12-01T09:30, local "
+                           "time) or for a duration back from now (90s, 15m, 2h, 3d, 1w)")
+    runs.add_argument("--json", action="store_true", help="a JSON list (fields: see README)")
     show = sub.add_parser("show", help="a run's steps, parameters, git info and metrics")
     show.add_argument("run_id", help="run id (a unique prefix, or \"latest\")")
+    show.add_argument("--json", action="store_true", help="a JSON object (fields: see README)")
     logs = sub.add_parser("logs", help="a step's stdout/stderr")
     logs.add_argument("run_id")
     logs.add_argument("step", nargs="?", help="step name (default: every step)")
     logs.add_argument("-f", "--follow", action="store_true", help="follow while the run goes on")
     metrics = sub.add_parser("metrics", help="every step's metrics: latest value, history length")
     metrics.add_argument("run_id")
+    metrics.add_argument("--json", action="store_true", help="a JSON list (fields: see README)")
     cancel = sub.add_parser("cancel", help="stop a run (its steps get SIGTERM, then SIGKILL)")
     cancel.add_argument("run_id")
     why = sub.add_parser("why", help="why each step ran or was reused, and what changed")
     why.add_argument("run_id")
     why.add_argument("step", nargs="?", help="step name (default: every step)")
+    why.add_argument("--json", action="store_true", help="a JSON list (fields: see README)")
     sub.add_parser("ui", help="the terminal dashboard: pipelines, runs, steps, logs, metrics")
     config = sub.add_parser("config", help="show or change workspace settings")
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
@@ -88,17 +98,18 @@ def main(argv: list[str] | None = None) -> int:
                               manual=args.manual)
         from tui import commands
         if args.command == "runs":
-            return commands.cmd_runs(args.limit, args.experiment)
+            return commands.cmd_runs(args.limit, args.experiment, args.status or (), args.since,
+                                     args.json)
         if args.command == "show":
-            return commands.cmd_show(args.run_id)
+            return commands.cmd_show(args.run_id, args.json)
         if args.command == "logs":
             return commands.cmd_logs(args.run_id, args.step, args.follow)
         if args.command == "metrics":
-            return commands.cmd_metrics(args.run_id)
+            return commands.cmd_metrics(args.run_id, args.json)
         if args.command == "cancel":
             return commands.cmd_cancel(args.run_id)
         if args.command == "why":
-            return commands.cmd_why(args.run_id, args.step)
+            return commands.cmd_why(args.run_id, args.step, args.json)
         if args.command == "ui":
             from store.layout import require_workspace
             from tui.dashboard.app import run_dashboard

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Sequence
 
 from runner.engine.liveness import reconcile_active_runs, reconcile_run
 from runner.engine.progress import LogTail
@@ -21,6 +22,7 @@ from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, reso
 from store.settings import SettingsError
 from store.workspace import OpenWorkspace, open_workspace
 from tui.formatting import duration, short_value, shown, table, when
+from tui.json_output import metric_fields, print_json, run_fields, show_fields, why_fields
 
 
 def _open() -> OpenWorkspace:
@@ -29,7 +31,9 @@ def _open() -> OpenWorkspace:
     return local
 
 
-def cmd_runs(limit: int, experiment: str | None) -> int:
+def cmd_runs(limit: int, experiment: str | None, statuses: Sequence[str] = (),
+             since: float | None = None, as_json: bool = False) -> int:
+    """The latest runs (of an experiment, with a status, since a time): a table or JSON."""
     conn = _open().conn
     experiment_id = None
     if experiment:
@@ -37,9 +41,13 @@ def cmd_runs(limit: int, experiment: str | None) -> int:
         if found is None:
             raise NotFoundError(f"no experiment named {experiment!r}")
         experiment_id = found.id
-    runs = list_pipeline_runs(conn, experiment_id, limit)
+    runs = list_pipeline_runs(conn, experiment_id, limit, statuses, since)
+    if as_json:
+        print_json([run_fields(r) for r in runs])
+        return 0
     if not runs:
-        print("no runs yet: start one with `amlocal run PIPELINE.py`")
+        filtered = experiment or statuses or since is not None
+        print("no runs match" if filtered else "no runs yet: start one with `amlocal run PIPELINE.py`")
         return 0
     out = []
     for r in runs:
@@ -65,9 +73,14 @@ def _step(steps: list[StepRunRecord], run_id: str, name: str | None,
     return chosen
 
 
-def cmd_show(run_prefix: str) -> int:
+def cmd_show(run_prefix: str, as_json: bool = False) -> int:
+    """A run's status, git facts, parameters, steps and scalar metrics (JSON: all metrics)."""
     conn = _open().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
+    if as_json:
+        steps = get_step_runs(conn, run.id)
+        print_json(show_fields(run, steps, latest_metrics(conn, [s.id for s in steps] + [run.id])))
+        return 0
     print(f"Run         {run.id}")
     print(f"Experiment  {run.experiment_name}")
     print(f"Status      {run.status}" + (f"  ({run.error})" if run.error else ""))
@@ -133,10 +146,16 @@ def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
         reconcile_run(conn, local.layout, run_id)
 
 
-def cmd_metrics(run_prefix: str) -> int:
+def cmd_metrics(run_prefix: str, as_json: bool = False) -> int:
+    """Every metric of a run and its steps: latest value and how many values."""
     conn = _open().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     steps = get_step_runs(conn, run.id)
+    if as_json:
+        step_names = {s.id: s.name for s in steps}
+        print_json([metric_fields(m, step_names)
+                    for m in latest_metrics(conn, list(step_names) + [run.id])])
+        return 0
     names = {s.id: s.name for s in steps} | {run.id: "(pipeline)"}
     rows = [[names[m.run_id], m.name, m.kind, short_value(m.value), str(m.count)]
             for m in latest_metrics(conn, list(names))]
@@ -172,7 +191,7 @@ def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
     return 0
 
 
-def cmd_why(run_prefix: str, step_name: str | None) -> int:
+def cmd_why(run_prefix: str, step_name: str | None, as_json: bool = False) -> int:
     """Per step: reused or run, why, and what differs from the closest earlier run of it."""
     from runner.engine.run_context import RunContext
     from runner.engine.step_facts import StoreHistory
@@ -183,19 +202,28 @@ def cmd_why(run_prefix: str, step_name: str | None) -> int:
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
     history = StoreHistory(conn, RunContext.of(local.layout, run, spec))
+    answers = []
     for step in _step(get_step_runs(conn, run.id), run.id, step_name):
+        earlier, differences = None, []
+        if step.decision == "run" and step.fingerprint_fields is not None:
+            earlier = history.closest_earlier(step.name, step.id)
+            if earlier is not None and earlier.fingerprint_fields is not None:
+                differences = history.describe(
+                    earlier.fingerprint_fields, step.fingerprint_fields,
+                    earlier.fingerprint_about or {}, step.fingerprint_about or {}, detail=True)
+            else:
+                earlier = None
+        answers.append((step, earlier, list(differences)))
+    if as_json:
+        print_json([why_fields(step, earlier, differences) for step, earlier, differences in answers])
+        return 0
+    for step, earlier, differences in answers:
         if step.decision is None:
             print(f"{step.name}: no decision yet ({step.status})")
             continue
         print(f"{step.name}: {step.reason}")
-        if step.decision == "reused" or step.fingerprint_fields is None:
-            continue
-        earlier = history.closest_earlier(step.name, step.id)
-        if earlier is None or earlier.fingerprint_fields is None:
-            continue
-        print(f"  compared with {earlier.label} ({when(earlier.created_at)}):")
-        for line in history.describe(earlier.fingerprint_fields, step.fingerprint_fields,
-                                     earlier.fingerprint_about or {}, step.fingerprint_about or {},
-                                     detail=True):
-            print(f"    {line}")
+        if earlier is not None:
+            print(f"  compared with {earlier.label} ({when(earlier.created_at)}):")
+            for line in differences:
+                print(f"    {line}")
     return 0
