@@ -230,3 +230,50 @@ def test_show_metrics_and_why_json(tmp_path, write):
     earliest = json.loads(amlocal("why", first, "--json", cwd=tmp_path, env=env).stdout)
     assert (earliest[0]["decision"], earliest[0]["compared_with"], earliest[0]["differences"]) == \
         ("run", None, [])  # the first run of the step: nothing earlier to compare with
+
+
+SETTING_LINES = [
+    "base_image   (not set; default python:3.11-slim) the Docker image steps run in when their "
+    "environment names none",
+    "executor     (not set; default auto)  where steps run: auto (Docker when an engine answers), "
+    "docker or local",
+    "reuse        (not set; default content) content: reuse only when input data is unchanged "
+    "(default); azure: as Azure, datastore inputs by path only",
+]
+
+
+def test_reading_settings_creates_no_workspace(tmp_path):
+    folder = tmp_path / "home"
+    folder.mkdir()
+    env = {"AMLOCAL_HOME": ""}  # found like git: here or in a parent, and there is none
+    done = amlocal("config", cwd=folder, env=env)
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == SETTING_LINES
+    assert done.stderr == ("amlocal: no workspace here or in a parent folder (and AMLOCAL_HOME is "
+                           "not set): these are the defaults\n")
+    one = amlocal("config", "executor", cwd=folder, env=env)
+    assert (one.returncode, one.stdout.splitlines()) == (0, [SETTING_LINES[1]])
+    bad = amlocal("config", "executor", "podman", cwd=folder, env=env)
+    assert bad.returncode == 1
+    assert bad.stderr == "amlocal: error: setting executor takes one of auto, docker, local, not 'podman'\n"
+    assert list(folder.iterdir()) == []  # nothing was created by reading, nor by a refused write
+
+
+def test_writing_a_setting_says_where_it_writes(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    env = {"AMLOCAL_HOME": ""}
+    settings = folder / ".amlocal" / "settings.json"
+    done = amlocal("config", "executor", "local", cwd=folder, env=env)
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [
+        f"amlocal: set executor=local in {settings}",
+        "executor     local                    where steps run: auto (Docker when an engine "
+        "answers), docker or local"]
+    assert done.stderr == f"amlocal: created a workspace in {folder / '.amlocal'}\n"
+    assert (folder / ".amlocal" / "amlocal.db").is_file()
+    again = amlocal("config", "--unset", "executor", cwd=folder / ".amlocal" / "..", env=env)
+    assert again.returncode == 0 and again.stderr == ""  # the workspace exists now
+    assert again.stdout.splitlines() == [f"amlocal: removed executor from {settings}", SETTING_LINES[1]]
+    runs = amlocal("runs", cwd=folder, env=env)
+    assert (runs.returncode, runs.stdout) == (0, "no runs yet: start one with `amlocal run PIPELINE.py`\n")

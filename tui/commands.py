@@ -174,20 +174,39 @@ def cmd_cancel(run_prefix: str) -> int:
 
 
 def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
-    """Show every setting, show one, set one, or (with --unset) remove one."""
-    from store.layout import find_or_create_workspace
-    from store.settings import KNOWN_SETTINGS, read_settings, write_setting
-    layout, _ = find_or_create_workspace()
+    """Show every setting, show one, set one, or (with --unset) remove one.
+
+    Reading never creates a workspace: with none here, it shows the defaults and says so.
+    Writing creates one if needed, and says which settings file it wrote.
+    """
+    from runner.executors.docker_engine import DEFAULT_BASE_IMAGE
+    from store.layout import find_or_create_workspace, find_workspace
+    from store.settings import (KNOWN_SETTINGS, check_setting, read_settings, settings_path,
+                                write_setting)
+    defaults = {"executor": "auto", "base_image": DEFAULT_BASE_IMAGE, "reuse": "content"}
+    if name is not None and name not in KNOWN_SETTINGS:
+        raise SettingsError(f"unknown setting {name!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
     if unset or value is not None:
         if name is None:
             raise SettingsError("name the setting to change")
+        check_setting(name, None if unset else value)  # before anything is made
+        layout, created = find_or_create_workspace()
         write_setting(layout, name, None if unset else value)
-    settings = read_settings(layout)
+        if created:
+            open_workspace(layout).conn.close()  # a whole workspace, its database made
+            print(f"amlocal: created a workspace in {layout.root}", file=sys.stderr)
+        print(f"amlocal: {'removed ' + name + ' from' if unset else f'set {name}={value} in'} "
+              f"{settings_path(layout)}")
+        settings = read_settings(layout)
+    else:
+        layout = find_workspace()
+        if layout is None or not layout.root.is_dir():
+            print("amlocal: no workspace here or in a parent folder (and AMLOCAL_HOME is not "
+                  "set): these are the defaults", file=sys.stderr)
+        settings = read_settings(layout) if layout is not None else {}
     for key in ([name] if name else sorted(KNOWN_SETTINGS)):
-        if key not in KNOWN_SETTINGS:
-            raise SettingsError(f"unknown setting {key!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
-        shown = settings.get(key, "(not set)")
-        print(f"{key:<12} {shown:<24} {KNOWN_SETTINGS[key][1]}")
+        current = settings.get(key, f"(not set; default {defaults.get(key, 'none')})")
+        print(f"{key:<12} {current:<24} {KNOWN_SETTINGS[key][1]}")
     return 0
 
 
