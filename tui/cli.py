@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "show":
             return commands.cmd_show(args.run_id, args.json)
         if args.command == "logs":
-            return commands.cmd_logs(args.run_id, args.step, args.follow)
+            from tui.logs_command import cmd_logs
+            return cmd_logs(args.run_id, args.step, args.follow)
         if args.command == "metrics":
             return commands.cmd_metrics(args.run_id, args.json)
         if args.command == "cancel":

@@ -1,4 +1,5 @@
-"""The read-side commands `runs`, `show`, `logs`, `metrics`, `why`, `config`, and `cancel`.
+"""The read-side commands `runs`, `show`, `metrics`, `why`, `config`, and `cancel` (`logs`
+is `tui.logs_command`).
 
 They read SQLite with the standard library only (no SQLModel, textual or docker import), so
 `amlocal runs` answers fast even on a large store.
@@ -6,17 +7,13 @@ They read SQLite with the standard library only (no SQLModel, textual or docker 
 from __future__ import annotations
 
 import sys
-import time
 from typing import Sequence
 
-from runner.engine.liveness import reconcile_active_runs, reconcile_run
-from runner.engine.progress import LogTail
-from store import status as st
+from runner.engine.liveness import reconcile_active_runs
 from store.catalog import find_experiment
 from store.errors import NotFoundError
-from store.layout import StepRunFiles, require_workspace
+from store.layout import require_workspace
 from store.metrics import latest_metrics
-from store.nofollow import read_log
 from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
 from store.settings import SettingsError
@@ -25,7 +22,8 @@ from tui.formatting import duration, short_value, shown, table, when
 from tui.json_output import metric_fields, print_json, run_fields, show_fields, why_fields
 
 
-def _open() -> OpenWorkspace:
+def open_existing() -> OpenWorkspace:
+    """The workspace found here (never created), its dead runners noticed first."""
     local = open_workspace(require_workspace())
     reconcile_active_runs(local.conn, local.layout)
     return local
@@ -34,7 +32,7 @@ def _open() -> OpenWorkspace:
 def cmd_runs(limit: int, experiment: str | None, statuses: Sequence[str] = (),
              since: float | None = None, as_json: bool = False) -> int:
     """The latest runs (of an experiment, with a status, since a time): a table or JSON."""
-    conn = _open().conn
+    conn = open_existing().conn
     experiment_id = None
     if experiment:
         found = find_experiment(conn, experiment)
@@ -58,8 +56,8 @@ def cmd_runs(limit: int, experiment: str | None, statuses: Sequence[str] = (),
     return 0
 
 
-def _step(steps: list[StepRunRecord], run_id: str, name: str | None,
-          missing_ok: bool = False) -> list[StepRunRecord]:
+def steps_named(steps: list[StepRunRecord], run_id: str, name: str | None,
+                missing_ok: bool = False) -> list[StepRunRecord]:
     """The step runs named (or id-prefixed) `name`, all of them without a name.
 
     `missing_ok` is for following a run whose step runs are not there yet.
@@ -75,7 +73,7 @@ def _step(steps: list[StepRunRecord], run_id: str, name: str | None,
 
 def cmd_show(run_prefix: str, as_json: bool = False) -> int:
     """A run's status, git facts, parameters, steps and scalar metrics (JSON: all metrics)."""
-    conn = _open().conn
+    conn = open_existing().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     if as_json:
         steps = get_step_runs(conn, run.id)
@@ -105,50 +103,9 @@ def cmd_show(run_prefix: str, as_json: bool = False) -> int:
     return 0
 
 
-def _print_logs(step: StepRunRecord, header: bool) -> None:
-    files = StepRunFiles(step.run_dir)
-    if header:
-        print(f"===== {step.name} ({step.status}) =====")
-    for path, stream in ((files.stdout, sys.stdout), (files.stderr, sys.stderr)):
-        stream.write(shown(read_log(path)))
-        stream.flush()
-
-
-def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
-    local = _open()
-    conn = local.conn
-    run_id = resolve_run_id(conn, run_prefix)
-    steps = _step(get_step_runs(conn, run_id), run_id, step_name, missing_ok=follow)
-    if not follow:
-        for s in steps:
-            _print_logs(s, header=len(steps) > 1 or step_name is None)
-        return 0
-    tails: dict[str, tuple[LogTail, LogTail]] = {}
-    while True:
-        run = get_pipeline_run(conn, run_id)
-        steps = _step(get_step_runs(conn, run_id), run_id, step_name,
-                      missing_ok=run.status not in st.TERMINAL)
-        for s in steps:
-            if s.id not in tails:
-                files = StepRunFiles(s.run_dir)
-                tails[s.id] = (LogTail(files.stdout), LogTail(files.stderr))
-            prefix = f"[{s.name}] " if step_name is None else ""
-            out, err = tails[s.id]
-            final = s.status in st.TERMINAL
-            for line in out.read_lines() + (out.flush_partial() if final else []):
-                print(prefix + shown(line), flush=True)
-            for line in err.read_lines() + (err.flush_partial() if final else []):
-                print(prefix + shown(line), file=sys.stderr, flush=True)
-        if run.status in st.TERMINAL or (step_name and steps and
-                                         all(s.status in st.TERMINAL for s in steps)):
-            return 0
-        time.sleep(0.2)
-        reconcile_run(conn, local.layout, run_id)
-
-
 def cmd_metrics(run_prefix: str, as_json: bool = False) -> int:
     """Every metric of a run and its steps: latest value and how many values."""
-    conn = _open().conn
+    conn = open_existing().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     steps = get_step_runs(conn, run.id)
     if as_json:
@@ -168,7 +125,7 @@ def cmd_metrics(run_prefix: str, as_json: bool = False) -> int:
 
 def cmd_cancel(run_prefix: str) -> int:
     from runner.client import Client
-    local = _open()
+    local = open_existing()
     print(Client(local).cancel(resolve_run_id(local.conn, run_prefix)))
     return 0
 
@@ -216,13 +173,13 @@ def cmd_why(run_prefix: str, step_name: str | None, as_json: bool = False) -> in
     from runner.engine.step_facts import StoreHistory
     from runner.spec import PipelineSpec
     from store.catalog import get_pipeline
-    local = _open()
+    local = open_existing()
     conn = local.conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
     history = StoreHistory(conn, RunContext.of(local.layout, run, spec))
     answers = []
-    for step in _step(get_step_runs(conn, run.id), run.id, step_name):
+    for step in steps_named(get_step_runs(conn, run.id), run.id, step_name):
         earlier, differences = None, []
         if step.decision == "run" and step.fingerprint_fields is not None:
             earlier = history.closest_earlier(step.name, step.id)

@@ -14,7 +14,8 @@ from pathlib import Path
 from runner.client import ScopeDefaults, SubmissionScope, submission_scope
 from runner.engine.progress import ProgressPrinter
 from runner.errors import RunnerError
-from runner.pipeline_script import evaluate_pipeline_script
+from runner.pipeline_script import ScriptError, evaluate_pipeline_script
+from runner.step_runtime.exceptions import ActivityFailedException
 from store import status as st
 from store.runs import run_status
 
@@ -34,8 +35,13 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         try:
             exit_code = evaluate_pipeline_script(script, script_args)
             if exit_code:
+                _report_failures(_ids(scope), with_error=True)
                 return exit_code
             failed = not _follow(_ids(scope), wait)
+        except ScriptError as exc:
+            if isinstance(exc.__cause__, ActivityFailedException):  # its wait raised: the
+                _report_failures(_ids(scope), with_error=False)     # error line says the error
+            raise
         except KeyboardInterrupt:
             _say_what_goes_on(_ids(scope))
             raise
@@ -95,7 +101,16 @@ def _follow(run_ids: list[str], wait: bool) -> bool:
                 1e13, reconcile=lambda: reconcile_run(local.conn, local.layout, run_id))
         finished = finished and (status == st.FINISHED if wait else status not in (st.FAILED, st.CANCELED))
         print(f"amlocal: run {run_id} {status}; see `amlocal show {run_id[:8]}`", flush=True)
+    _report_failures(run_ids, with_error=True)
     return finished
+
+
+def _report_failures(run_ids: list[str], with_error: bool) -> None:
+    """The failed runs' errors (unless the closing error line says them) and the failed
+    steps' last log lines, on stderr (see `tui.failure_report`)."""
+    from runner.sdk.local_context import local_workspace
+    from tui.failure_report import report_failures
+    report_failures(local_workspace().conn, run_ids, with_error=with_error)
 
 
 def _say_what_goes_on(run_ids: list[str]) -> None:
