@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
+from typing import TextIO
 
 from runner.engine.liveness import reconcile_run
 from runner.engine.progress import LogTail
@@ -55,12 +56,18 @@ def _print_logs(conn: sqlite3.Connection, step: StepRunRecord, header: bool,
         print(reused_note(source))
     files = StepRunFiles(source.run_dir)
     rewrite = paths.rewriter(source)
-    out, err = read_log(files.stdout), read_log(files.stderr)
-    if step.status == st.FAILED and not out and not err:
-        out = read_log(files.preparation)  # it failed before its process started
-    for text, stream in ((out, sys.stdout), (err, sys.stderr)):
+
+    def write(text: str, stream: TextIO) -> None:
+        if text and not text.endswith("\n"):
+            text += "\n"  # the prompt, or the next step's header, on a line of its own
         stream.write(shown(rewrite(text)))
         stream.flush()
+    out = read_log(files.stdout)
+    write(out, sys.stdout)  # before stderr is read: a refused stderr still shows stdout
+    err = read_log(files.stderr)
+    if step.status == st.FAILED and not out and not err:
+        write(read_log(files.preparation), sys.stdout)  # it failed before its process started
+    write(err, sys.stderr)
 
 
 def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
