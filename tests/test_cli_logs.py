@@ -182,3 +182,18 @@ def test_a_docker_steps_traceback_names_source_paths(tmp_path, write, docker_ima
     assert step["executor"] == "docker"
     stored = next((tmp_path / ".amlocal" / "runs").glob(f"*/{step['step_run_id']}/stderr.txt")).read_text()
     assert '"/amlocal/workspace/runs/' in stored  # the stored log is left as the step wrote it
+
+
+def test_an_error_naming_the_working_copy_names_the_source_in_run_and_show(tmp_path, write):
+    _project(write, "bad", 'import os\nopen(os.path.join(os.getcwd(), "missing.csv"))\n')
+    done = amlocal("run", "p/pipeline.py", cwd=tmp_path, env=_env(tmp_path))
+    assert done.returncode == 1
+    run_id = _show(tmp_path)["id"]
+    missing = "exit code 1: FileNotFoundError: [Errno 2] No such file or directory: "
+    assert done.stderr.splitlines()[-1] == (
+        f"amlocal: error: pipeline.py:7: ActivityFailedException: Activity Failed: pipeline run "
+        f"{run_id} failed: step bad: {missing}'steps/missing.csv'")
+    shown = amlocal("show", run_id, cwd=tmp_path, env=_env(tmp_path)).stdout.splitlines()
+    assert shown[-1].endswith(f"  {missing}'p/steps/missing.csv'")
+    [step] = _show(tmp_path)["steps"]
+    assert step["error"].startswith(missing + "'/") and step["error"].endswith("/wd/missing.csv'")

@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from runner.engine.liveness import reconcile_active_runs
+from runner.engine.source_paths import SourcePaths
 from store.catalog import find_experiment
 from store.errors import NotFoundError
 from store.layout import require_workspace
@@ -91,8 +92,9 @@ def cmd_show(run_prefix: str, as_json: bool = False) -> int:
         print("Parameters  " + ", ".join(f"{k}={v}" for k, v in run.parameters.items()))
     steps = get_step_runs(conn, run.id)
     print()
+    paths = SourcePaths(conn)  # an error naming the working copy names the source instead
     rows = [[s.name, s.status, duration(s.start_time, s.end_time), s.executor or "-", s.id[:8],
-             s.error or s.reason or ""] for s in steps]
+             paths.rewriter(s)(s.error) if s.error else s.reason or ""] for s in steps]
     print(table(["STEP", "STATUS", "DURATION", "EXECUTOR", "STEP RUN", "NOTE"], rows))
     metrics = latest_metrics(conn, [s.id for s in steps] + [run.id])
     if metrics:

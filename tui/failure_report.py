@@ -64,3 +64,14 @@ def report_failures(conn: sqlite3.Connection, run_ids: Iterable[str], with_error
             out.write(shown(head) + "\n")
             out.writelines(f"  {shown(rewrite(line))}\n" for line in lines)
         out.flush()
+
+
+def with_source_paths(conn: sqlite3.Connection, run_ids: Iterable[str], text: str) -> str:
+    """`text` (an error that quotes a step's error) with the working-copy paths of the failed
+    steps of `run_ids` shown as their source paths."""
+    paths = SourcePaths(conn)
+    for run_id in run_ids:
+        for step in get_step_runs(conn, run_id):
+            if step.status == st.FAILED:
+                text = paths.rewriter(step)(text)
+    return text

@@ -39,9 +39,16 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
                 return exit_code
             failed = not _follow(_ids(scope), wait)
         except ScriptError as exc:
-            if isinstance(exc.__cause__, ActivityFailedException):  # its wait raised: the
-                _report_failures(_ids(scope), with_error=False)     # error line says the error
-            raise
+            if not isinstance(exc.__cause__, ActivityFailedException):
+                raise
+            # The script's wait raised: the closing error line says the error, once.
+            _report_failures(_ids(scope), with_error=False)
+            from runner.sdk.local_context import local_workspace
+            from tui.failure_report import with_source_paths
+            shown = with_source_paths(local_workspace().conn, _ids(scope), str(exc))
+            if shown == str(exc):
+                raise
+            raise ScriptError(shown, exc.user_traceback) from exc.__cause__
         except KeyboardInterrupt:
             _say_what_goes_on(_ids(scope))
             raise
