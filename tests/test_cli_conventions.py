@@ -277,3 +277,21 @@ def test_writing_a_setting_says_where_it_writes(tmp_path):
     assert again.stdout.splitlines() == [f"amlocal: removed executor from {settings}", SETTING_LINES[1]]
     runs = amlocal("runs", cwd=folder, env=env)
     assert (runs.returncode, runs.stdout) == (0, "no runs yet: start one with `amlocal run PIPELINE.py`\n")
+
+
+def test_no_wait_applies_to_a_notebooks_cells_too(workspace, tmp_path, write):
+    from runner.sdk import PipelineRun
+    from tests.test_notebooks import _notebook
+    gate = tmp_path / "gate"
+    write("nb/steps/ok.py", GATED_STEP.replace("GATE", repr(str(gate))))
+    cells = [line[4:] for line in PIPELINE.strip("\n").splitlines()]
+    notebook = _notebook(tmp_path / "nb" / "pipeline.ipynb", "\n".join(cells))
+    done = amlocal("run", "--no-wait", str(notebook), cwd=tmp_path, env=_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    waited = [line.split()[-1] for line in lines if line.startswith("wait_for_completion returned")]
+    assert len(waited) == 1 and waited[0] in ("NotStarted", "Queued", "Running")
+    assert not gate.exists()
+    run_id = lines[-1].split()[2]
+    gate.touch()
+    assert PipelineRun.get(workspace, run_id).wait_for_completion(show_output=False) == "Finished"
