@@ -109,11 +109,16 @@ class Submitted:
 
 @dataclass(frozen=True)
 class ScopeDefaults:
-    """What a submission scope gives the submits made in it (an explicit option still wins)."""
+    """What a submission scope gives the submits made in it (an explicit option still wins).
+
+    `no_wait` (`amlocal run --no-wait`) makes the SDK's `wait_for_completion` return at once
+    with the run's current status, as the SDK's would right after submit.
+    """
 
     script: Path | None = None
     executor: str | None = None
     base_image: str | None = None
+    no_wait: bool = False
 
 
 @dataclass
@@ -137,6 +142,12 @@ def submission_scope(defaults: ScopeDefaults) -> Iterator[SubmissionScope]:
         yield scope
     finally:
         _scope.reset(token)
+
+
+def scope_defaults() -> ScopeDefaults | None:
+    """The defaults of the submission scope this code runs in, None outside one."""
+    scope = _scope.get()
+    return scope.defaults if scope is not None else None
 
 
 def check_parameters(spec: PipelineSpec, values: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -106,8 +106,8 @@ def evaluate_pipeline_script(script: Path, script_args: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m runner.pipeline_script SCRIPT --record FILE [--executor E]`: submit, never
-    wait (watch mode evaluates a changed script so).
+    """`python -m runner.pipeline_script SCRIPT --record FILE [--executor E] [-- ARGS…]`:
+    submit, never wait (watch mode evaluates a changed script so); ARGS are the script's.
 
     The ids of the submitted runs go to FILE, one a line (not to stdout, which is the
     script's own); an error is one line on stderr and exit status 1.
@@ -116,11 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("script")
     parser.add_argument("--record", required=True, help="file to write the submitted run ids to")
     parser.add_argument("--executor", choices=("auto", "docker", "local"))
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
     script = Path(args.script).resolve()
     with submission_scope(ScopeDefaults(script=script, executor=args.executor)) as scope:
         try:
-            exit_code = evaluate_pipeline_script(script, [])
+            exit_code = evaluate_pipeline_script(script, argv[cut + 1:])
         except (RunnerError, StoreError, FileNotFoundError) as exc:
             print(f"amlocal: error: {exc}", file=sys.stderr)
             exit_code = 1

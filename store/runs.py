@@ -5,7 +5,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from store import status as st
 from store.database import transaction
@@ -123,12 +123,21 @@ def resolve_run_id(conn: sqlite3.Connection, prefix: str) -> str:
 
 
 def list_pipeline_runs(conn: sqlite3.Connection, experiment_id: str | None = None,
-                       limit: int | None = None) -> list[PipelineRunRecord]:
-    """Pipeline runs, newest first (of one experiment, if given)."""
-    sql, args = _RUN_SELECT, []
+                       limit: int | None = None, statuses: Sequence[str] = (),
+                       since: float | None = None) -> list[PipelineRunRecord]:
+    """Pipeline runs, newest first: of one experiment, with one of `statuses`, created at or
+    after `since` (a Unix time), each when given; `limit` counts what is left."""
+    where, args = [], []
     if experiment_id:
-        sql += " WHERE r.experiment_id = ?"
+        where.append("r.experiment_id = ?")
         args.append(experiment_id)
+    if statuses:
+        where.append(f"r.status IN ({', '.join('?' * len(statuses))})")
+        args.extend(statuses)
+    if since is not None:
+        where.append("r.created_at >= ?")
+        args.append(since)
+    sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY r.created_at DESC"
     if limit:
         sql += " LIMIT ?"

@@ -29,8 +29,12 @@ class SettingsError(StoreError):
     """An unknown setting or a value it does not take."""
 
 
-def _path(layout: WorkspaceLayout) -> Path:
+def settings_path(layout: WorkspaceLayout) -> Path:
+    """The settings file of the workspace (it may not exist yet)."""
     return layout.root / SETTINGS_NAME
+
+
+_path = settings_path
 
 
 def read_settings(layout: WorkspaceLayout) -> dict[str, str]:
@@ -44,13 +48,19 @@ def read_settings(layout: WorkspaceLayout) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def write_setting(layout: WorkspaceLayout, name: str, value: str | None) -> None:
-    """Set (or with None, remove) one setting, checking name and value."""
+def check_setting(name: str, value: str | None) -> None:
+    """Raise SettingsError unless `name` is a setting and `value` (None: removing it) one of
+    the values it takes."""
     if name not in KNOWN_SETTINGS:
         raise SettingsError(f"unknown setting {name!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
     allowed = KNOWN_SETTINGS[name][0]
     if value is not None and allowed is not None and value not in allowed:
         raise SettingsError(f"setting {name} takes one of {', '.join(allowed)}, not {value!r}")
+
+
+def write_setting(layout: WorkspaceLayout, name: str, value: str | None) -> None:
+    """Set (or with None, remove) one setting, checking name and value."""
+    check_setting(name, value)
     settings = read_settings(layout)
     if value is None:
         settings.pop(name, None)

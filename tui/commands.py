@@ -1,4 +1,5 @@
-"""The read-side commands `runs`, `show`, `logs`, `metrics`, `why`, `config`, and `cancel`.
+"""The read-side commands `runs`, `show`, `metrics`, `why`, `config`, and `cancel` (`logs`
+is `tui.logs_command`).
 
 They read SQLite with the standard library only (no SQLModel, textual or docker import), so
 `amlocal runs` answers fast even on a large store.
@@ -6,40 +7,46 @@ They read SQLite with the standard library only (no SQLModel, textual or docker 
 from __future__ import annotations
 
 import sys
-import time
+from typing import Sequence
 
-from runner.engine.liveness import reconcile_active_runs, reconcile_run
-from runner.engine.progress import LogTail
-from store import status as st
+from runner.engine.liveness import reconcile_active_runs
+from runner.engine.source_paths import SourcePaths
 from store.catalog import find_experiment
 from store.errors import NotFoundError
-from store.layout import StepRunFiles, require_workspace
+from store.layout import require_workspace
 from store.metrics import latest_metrics
-from store.nofollow import read_log
 from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
 from store.settings import SettingsError
 from store.workspace import OpenWorkspace, open_workspace
 from tui.formatting import duration, short_value, shown, table, when
+from tui.json_output import metric_fields, print_json, run_fields, show_fields, why_fields
 
 
-def _open() -> OpenWorkspace:
+def open_existing() -> OpenWorkspace:
+    """The workspace found here (never created), its dead runners noticed first."""
     local = open_workspace(require_workspace())
     reconcile_active_runs(local.conn, local.layout)
     return local
 
 
-def cmd_runs(limit: int, experiment: str | None) -> int:
-    conn = _open().conn
+def cmd_runs(limit: int, experiment: str | None, statuses: Sequence[str] = (),
+             since: float | None = None, as_json: bool = False) -> int:
+    """The latest runs (of an experiment, with a status, since a time): a table or JSON."""
+    conn = open_existing().conn
     experiment_id = None
     if experiment:
         found = find_experiment(conn, experiment)
         if found is None:
             raise NotFoundError(f"no experiment named {experiment!r}")
         experiment_id = found.id
-    runs = list_pipeline_runs(conn, experiment_id, limit)
+    runs = list_pipeline_runs(conn, experiment_id, limit, statuses, since)
+    if as_json:
+        print_json([run_fields(r) for r in runs])
+        return 0
     if not runs:
-        print("no runs yet: start one with `amlocal run PIPELINE.py`")
+        filtered = experiment or statuses or since is not None
+        print("no runs match" if filtered else "no runs yet: start one with `amlocal run PIPELINE.py`")
         return 0
     out = []
     for r in runs:
@@ -50,8 +57,8 @@ def cmd_runs(limit: int, experiment: str | None) -> int:
     return 0
 
 
-def _step(steps: list[StepRunRecord], run_id: str, name: str | None,
-          missing_ok: bool = False) -> list[StepRunRecord]:
+def steps_named(steps: list[StepRunRecord], run_id: str, name: str | None,
+                missing_ok: bool = False) -> list[StepRunRecord]:
     """The step runs named (or id-prefixed) `name`, all of them without a name.
 
     `missing_ok` is for following a run whose step runs are not there yet.
@@ -65,9 +72,14 @@ def _step(steps: list[StepRunRecord], run_id: str, name: str | None,
     return chosen
 
 
-def cmd_show(run_prefix: str) -> int:
-    conn = _open().conn
+def cmd_show(run_prefix: str, as_json: bool = False) -> int:
+    """A run's status, git facts, parameters, steps and scalar metrics (JSON: all metrics)."""
+    conn = open_existing().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
+    if as_json:
+        steps = get_step_runs(conn, run.id)
+        print_json(show_fields(run, steps, latest_metrics(conn, [s.id for s in steps] + [run.id])))
+        return 0
     print(f"Run         {run.id}")
     print(f"Experiment  {run.experiment_name}")
     print(f"Status      {run.status}" + (f"  ({run.error})" if run.error else ""))
@@ -80,8 +92,9 @@ def cmd_show(run_prefix: str) -> int:
         print("Parameters  " + ", ".join(f"{k}={v}" for k, v in run.parameters.items()))
     steps = get_step_runs(conn, run.id)
     print()
+    paths = SourcePaths(conn)  # an error naming the working copy names the source instead
     rows = [[s.name, s.status, duration(s.start_time, s.end_time), s.executor or "-", s.id[:8],
-             s.error or s.reason or ""] for s in steps]
+             paths.rewriter(s)(s.error) if s.error else s.reason or ""] for s in steps]
     print(table(["STEP", "STATUS", "DURATION", "EXECUTOR", "STEP RUN", "NOTE"], rows))
     metrics = latest_metrics(conn, [s.id for s in steps] + [run.id])
     if metrics:
@@ -92,51 +105,16 @@ def cmd_show(run_prefix: str) -> int:
     return 0
 
 
-def _print_logs(step: StepRunRecord, header: bool) -> None:
-    files = StepRunFiles(step.run_dir)
-    if header:
-        print(f"===== {step.name} ({step.status}) =====")
-    for path, stream in ((files.stdout, sys.stdout), (files.stderr, sys.stderr)):
-        stream.write(shown(read_log(path)))
-        stream.flush()
-
-
-def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
-    local = _open()
-    conn = local.conn
-    run_id = resolve_run_id(conn, run_prefix)
-    steps = _step(get_step_runs(conn, run_id), run_id, step_name, missing_ok=follow)
-    if not follow:
-        for s in steps:
-            _print_logs(s, header=len(steps) > 1 or step_name is None)
-        return 0
-    tails: dict[str, tuple[LogTail, LogTail]] = {}
-    while True:
-        run = get_pipeline_run(conn, run_id)
-        steps = _step(get_step_runs(conn, run_id), run_id, step_name,
-                      missing_ok=run.status not in st.TERMINAL)
-        for s in steps:
-            if s.id not in tails:
-                files = StepRunFiles(s.run_dir)
-                tails[s.id] = (LogTail(files.stdout), LogTail(files.stderr))
-            prefix = f"[{s.name}] " if step_name is None else ""
-            out, err = tails[s.id]
-            final = s.status in st.TERMINAL
-            for line in out.read_lines() + (out.flush_partial() if final else []):
-                print(prefix + shown(line), flush=True)
-            for line in err.read_lines() + (err.flush_partial() if final else []):
-                print(prefix + shown(line), file=sys.stderr, flush=True)
-        if run.status in st.TERMINAL or (step_name and steps and
-                                         all(s.status in st.TERMINAL for s in steps)):
-            return 0
-        time.sleep(0.2)
-        reconcile_run(conn, local.layout, run_id)
-
-
-def cmd_metrics(run_prefix: str) -> int:
-    conn = _open().conn
+def cmd_metrics(run_prefix: str, as_json: bool = False) -> int:
+    """Every metric of a run and its steps: latest value and how many values."""
+    conn = open_existing().conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     steps = get_step_runs(conn, run.id)
+    if as_json:
+        step_names = {s.id: s.name for s in steps}
+        print_json([metric_fields(m, step_names)
+                    for m in latest_metrics(conn, list(step_names) + [run.id])])
+        return 0
     names = {s.id: s.name for s in steps} | {run.id: "(pipeline)"}
     rows = [[names[m.run_id], m.name, m.kind, short_value(m.value), str(m.count)]
             for m in latest_metrics(conn, list(names))]
@@ -149,53 +127,81 @@ def cmd_metrics(run_prefix: str) -> int:
 
 def cmd_cancel(run_prefix: str) -> int:
     from runner.client import Client
-    local = _open()
+    local = open_existing()
     print(Client(local).cancel(resolve_run_id(local.conn, run_prefix)))
     return 0
 
 
 def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
-    """Show every setting, show one, set one, or (with --unset) remove one."""
-    from store.layout import find_or_create_workspace
-    from store.settings import KNOWN_SETTINGS, read_settings, write_setting
-    layout, _ = find_or_create_workspace()
+    """Show every setting, show one, set one, or (with --unset) remove one.
+
+    Reading never creates a workspace: with none here, it shows the defaults and says so.
+    Writing creates one if needed, and says which settings file it wrote.
+    """
+    from runner.executors.docker_engine import DEFAULT_BASE_IMAGE
+    from store.layout import find_or_create_workspace, find_workspace
+    from store.settings import (KNOWN_SETTINGS, check_setting, read_settings, settings_path,
+                                write_setting)
+    defaults = {"executor": "auto", "base_image": DEFAULT_BASE_IMAGE, "reuse": "content"}
+    if name is not None and name not in KNOWN_SETTINGS:
+        raise SettingsError(f"unknown setting {name!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
     if unset or value is not None:
         if name is None:
             raise SettingsError("name the setting to change")
+        check_setting(name, None if unset else value)  # before anything is made
+        layout, created = find_or_create_workspace()
         write_setting(layout, name, None if unset else value)
-    settings = read_settings(layout)
+        if created:
+            open_workspace(layout).conn.close()  # a whole workspace, its database made
+            print(f"amlocal: created a workspace in {layout.root}", file=sys.stderr)
+        print(f"amlocal: {'removed ' + name + ' from' if unset else f'set {name}={value} in'} "
+              f"{settings_path(layout)}")
+        settings = read_settings(layout)
+    else:
+        layout = find_workspace()
+        if layout is None or not layout.root.is_dir():
+            print("amlocal: no workspace here or in a parent folder (and AMLOCAL_HOME is not "
+                  "set): these are the defaults", file=sys.stderr)
+        settings = read_settings(layout) if layout is not None else {}
     for key in ([name] if name else sorted(KNOWN_SETTINGS)):
-        if key not in KNOWN_SETTINGS:
-            raise SettingsError(f"unknown setting {key!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
-        shown = settings.get(key, "(not set)")
-        print(f"{key:<12} {shown:<24} {KNOWN_SETTINGS[key][1]}")
+        current = settings.get(key, f"(not set; default {defaults.get(key, 'none')})")
+        print(f"{key:<12} {current:<24} {KNOWN_SETTINGS[key][1]}")
     return 0
 
 
-def cmd_why(run_prefix: str, step_name: str | None) -> int:
+def cmd_why(run_prefix: str, step_name: str | None, as_json: bool = False) -> int:
     """Per step: reused or run, why, and what differs from the closest earlier run of it."""
     from runner.engine.run_context import RunContext
     from runner.engine.step_facts import StoreHistory
     from runner.spec import PipelineSpec
     from store.catalog import get_pipeline
-    local = _open()
+    local = open_existing()
     conn = local.conn
     run = get_pipeline_run(conn, resolve_run_id(conn, run_prefix))
     spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
     history = StoreHistory(conn, RunContext.of(local.layout, run, spec))
-    for step in _step(get_step_runs(conn, run.id), run.id, step_name):
+    answers = []
+    for step in steps_named(get_step_runs(conn, run.id), run.id, step_name):
+        earlier, differences = None, []
+        if step.decision == "run" and step.fingerprint_fields is not None:
+            earlier = history.closest_earlier(step.name, step.id)
+            if earlier is not None and earlier.fingerprint_fields is not None:
+                differences = history.describe(
+                    earlier.fingerprint_fields, step.fingerprint_fields,
+                    earlier.fingerprint_about or {}, step.fingerprint_about or {}, detail=True)
+            else:
+                earlier = None
+        answers.append((step, earlier, list(differences)))
+    if as_json:
+        print_json([why_fields(step, earlier, differences) for step, earlier, differences in answers])
+        return 0
+    for step, earlier, differences in answers:
         if step.decision is None:
             print(f"{step.name}: no decision yet ({step.status})")
             continue
         print(f"{step.name}: {step.reason}")
-        if step.decision == "reused" or step.fingerprint_fields is None:
-            continue
-        earlier = history.closest_earlier(step.name, step.id)
-        if earlier is None or earlier.fingerprint_fields is None:
-            continue
-        print(f"  compared with {earlier.label} ({when(earlier.created_at)}):")
-        for line in history.describe(earlier.fingerprint_fields, step.fingerprint_fields,
-                                     earlier.fingerprint_about or {}, step.fingerprint_about or {},
-                                     detail=True):
-            print(f"    {line}")
+        if earlier is not None:
+            print(f"  compared with {earlier.label} ({when(earlier.created_at)}):")
+            for line in differences:
+                print(f"    {line}")
     return 0

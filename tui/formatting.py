@@ -45,3 +45,25 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def short_value(value: object, limit: int = 40) -> str:
     text = shown(f"{value:.6g}" if isinstance(value, float) else str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                 "%Y-%m-%d %H:%M:%S")
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """`--since` as a Unix time: a date (`2026-12-01`, local midnight), a date and time
+    (`2026-12-01T09:30`, local) or a duration back from now (`90s`, `15m`, `2h`, `3d`, `1w`).
+    Raises ValueError with a one-line message for anything else."""
+    value = text.strip()
+    unit = value[-1:].lower()
+    if unit in _UNITS and value[:-1].isdigit():
+        return (time.time() if now is None else now) - int(value[:-1]) * _UNITS[unit]
+    for fmt in _DATE_FORMATS:
+        try:
+            return time.mktime(time.strptime(value, fmt))
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is neither a date (2026-12-01, 2026-12-01T09:30) nor a "
+                     "duration (90s, 15m, 2h, 3d, 1w)")

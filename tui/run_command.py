@@ -15,6 +15,7 @@ from runner.client import ScopeDefaults, SubmissionScope, submission_scope
 from runner.engine.progress import ProgressPrinter
 from runner.errors import RunnerError
 from runner.pipeline_script import ScriptError, evaluate_pipeline_script
+from runner.step_runtime.exceptions import ActivityFailedException
 from store import status as st
 from store.runs import run_status
 
@@ -30,25 +31,39 @@ def run_script(script_arg: str, script_args: list[str], wait: bool,
         return run_notebook(script, script_args, wait, executor, watch)
     if not script.is_file():
         raise FileNotFoundError(f"pipeline script {script_arg} does not exist")
-    with submission_scope(ScopeDefaults(script=script, executor=executor)) as scope:
+    with submission_scope(ScopeDefaults(script=script, executor=executor, no_wait=not wait)) as scope:
         try:
-            try:
-                exit_code = evaluate_pipeline_script(script, script_args)
-            except ScriptError as exc:
+            exit_code = evaluate_pipeline_script(script, script_args)
+            if exit_code:
+                _report_failures(_ids(scope), with_error=True)
                 if not (watch and scope.submitted):
-                    raise
-                print(f"amlocal: {exc}", file=sys.stderr, flush=True)
-                exit_code = 1
-            if exit_code and not (watch and scope.submitted):
-                return exit_code  # watching goes on after a run the script waited for failed
+                    return exit_code  # watching goes on after a run the script waited for failed
             failed = not _follow(_ids(scope), wait)
+        except ScriptError as exc:
+            waited = isinstance(exc.__cause__, ActivityFailedException)
+            if watch and scope.submitted:  # the first run failed: say so, and watch on
+                if waited:
+                    _report_failures(_ids(scope), with_error=False)
+                print(f"amlocal: {exc}", file=sys.stderr, flush=True)
+                failed = True
+            else:
+                if not waited:
+                    raise
+                # The script's wait raised: the closing error line says the error, once.
+                _report_failures(_ids(scope), with_error=False)
+                from runner.sdk.local_context import local_workspace
+                from tui.failure_report import with_source_paths
+                shown = with_source_paths(local_workspace().conn, _ids(scope), str(exc))
+                if shown == str(exc):
+                    raise
+                raise ScriptError(shown, exc.user_traceback) from exc.__cause__
         except KeyboardInterrupt:
             _say_what_goes_on(_ids(scope))
             raise
     if watch:
         if not scope.submitted:
             raise RunnerError(f"{script.name} submitted no pipeline run, so there is nothing to watch")
-        return watch_pipeline(script, scope.submitted[-1].run_id, manual, executor)
+        return watch_pipeline(script, scope.submitted[-1].run_id, manual, executor, script_args)
     return 1 if failed else 0
 
 
@@ -65,7 +80,8 @@ def run_notebook(notebook: Path, args: list[str], wait: bool, executor: str | No
                           "export the notebook's pipeline to a .py file to watch it")
     layout = local_workspace().layout
     try:
-        result = execute_notebook(notebook, layout.root, layout.notebooks_dir, executor)
+        result = execute_notebook(notebook, layout.root, layout.notebooks_dir, executor,
+                                  no_wait=not wait)
     except NotebookError as exc:
         if exc.saved is not None:
             print(f"amlocal: executed notebook saved to {exc.saved}", flush=True)
@@ -87,7 +103,8 @@ def _ids(scope: SubmissionScope) -> list[str]:
 
 
 def _follow(run_ids: list[str], wait: bool) -> bool:
-    """Follow the submitted runs to their end (with `wait`); True if all finished."""
+    """Follow the submitted runs to their end (with `wait`); True if all finished (without
+    `wait`: if none has failed or was canceled yet)."""
     from runner.engine.liveness import reconcile_run
     from runner.sdk.local_context import local_workspace
     local = local_workspace()
@@ -97,9 +114,18 @@ def _follow(run_ids: list[str], wait: bool) -> bool:
         if wait and status not in st.TERMINAL:
             status = ProgressPrinter(local.conn, run_id, sys.stdout).follow(
                 1e13, reconcile=lambda: reconcile_run(local.conn, local.layout, run_id))
-        finished = finished and status == st.FINISHED
+        finished = finished and (status == st.FINISHED if wait else status not in (st.FAILED, st.CANCELED))
         print(f"amlocal: run {run_id} {status}; see `amlocal show {run_id[:8]}`", flush=True)
+    _report_failures(run_ids, with_error=True)
     return finished
+
+
+def _report_failures(run_ids: list[str], with_error: bool) -> None:
+    """The failed runs' errors (unless the closing error line says them) and the failed
+    steps' last log lines, on stderr (see `tui.failure_report`)."""
+    from runner.sdk.local_context import local_workspace
+    from tui.failure_report import report_failures
+    report_failures(local_workspace().conn, run_ids, with_error=with_error)
 
 
 def _say_what_goes_on(run_ids: list[str]) -> None:
@@ -112,9 +138,11 @@ def _say_what_goes_on(run_ids: list[str]) -> None:
                   f"`amlocal cancel {run_id[:8]}` stops it", file=sys.stderr)
 
 
-def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None = None) -> int:
+def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None = None,
+                   script_args: list[str] | None = None) -> int:
     """Watch the pipeline of `run_id` until Ctrl-C or SIGTERM; stdin: Enter runs pending
-    changes (manual mode), `p` pauses or resumes, `q` stops."""
+    changes (manual mode), `p` pauses or resumes, `q` stops. The script is evaluated again
+    with the same `script_args`."""
     import signal
     import threading
 
@@ -122,7 +150,7 @@ def watch_pipeline(script: Path, run_id: str, manual: bool, executor: str | None
     from runner.watch.watcher import PipelineWatcher
     watcher = PipelineWatcher(local_workspace().layout, script, run_id,
                               say=lambda text: print(f"amlocal watch: {text}", flush=True),
-                              manual=manual, executor=executor)
+                              manual=manual, executor=executor, script_args=script_args or ())
     # Ctrl-C (or SIGTERM) asks the watcher to stop wherever it is, so it always gets to stop
     # the runs it started, instead of a KeyboardInterrupt cutting that short.
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())

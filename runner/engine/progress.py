@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Callable, TextIO
 
+from runner.engine.source_paths import SourcePaths
 from store import status as st
 from store.layout import StepRunFiles
 from store.nofollow import UnsafeFileError, read_bytes
@@ -58,6 +59,8 @@ class ProgressPrinter:
         self._status: dict[str, str] = {}
         self._decided: set[str] = set()
         self._tails: dict[str, tuple[LogTail, ...]] = {}
+        self._paths = SourcePaths(conn)  # log lines name source paths, not the working copy
+        self._rewrite: dict[str, Callable[[str], str]] = {}
 
     def _print(self, text: str) -> None:
         if self.out is not None:
@@ -78,9 +81,12 @@ class ProgressPrinter:
             # The preparation log (limits, image build) first: it is written before the step starts.
             tails = self._tails[sid] = tuple(LogTail(f) for f in StepRunFiles(step.run_dir).logs)
         if tails is not None:
+            rewrite = self._rewrite.get(sid)
+            if rewrite is None:
+                rewrite = self._rewrite[sid] = self._paths.rewriter(step)
             for tail in tails:
                 for line in tail.read_lines() + (tail.flush_partial() if status in st.TERMINAL else []):
-                    self._print(f"[{name}] {line}")
+                    self._print(f"[{name}] {rewrite(line)}")
         if changed and status in st.TERMINAL:
             self._print_status(step)  # "Finished" after its last lines
 
@@ -93,7 +99,7 @@ class ProgressPrinter:
             line = f"StepRunId: {step.id}\n{line}"
         if status == st.FINISHED and step.decision == "reused":
             line += f"  ({step.reason})"
-        if status in (st.FAILED, st.CANCELED) and step.error:
+        if status == st.CANCELED and step.error:  # a failure's error is said once, by the caller
             line += f"  ({step.error})"
         self._print(line)
 
@@ -135,7 +141,7 @@ class ProgressPrinter:
                     f"Status: {run.status}")
         for s in steps:
             took = f"{s.end_time - s.start_time:.2f}s" if s.start_time and s.end_time else "-"
-            extra = f"  {s.error}" if s.error and s.status != st.FINISHED else ""
-            self._print(f"  {s.name:<24} {s.status:<10} {took:>9}{extra}")
-        if run.error and run.status != st.FINISHED:
-            self._print(f"Error: {run.error}")
+            extra = f"  {s.error}" if s.error and s.status not in (st.FINISHED, st.FAILED) else ""
+            self._print(f"  {s.name:<24} {s.status:<10} {took:>9}".rstrip() + extra)
+        if run.error and run.status != st.FINISHED and not any(s.status == st.FAILED for s in steps):
+            self._print(f"Error: {run.error}")  # a step's failure is said once, by the caller

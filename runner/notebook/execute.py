@@ -106,9 +106,11 @@ def _echo(cell: Any, **_: Any) -> None:
 
 def execute_notebook(notebook: Path, workspace_root: Path, notebooks_dir: Path,
                      executor: str | None = None,
-                     echo: Callable[..., None] | None = _echo) -> NotebookResult:
+                     echo: Callable[..., None] | None = _echo,
+                     no_wait: bool = False) -> NotebookResult:
     """Run the code cells of `notebook` in order in a fresh amlocal kernel started in the
-    notebook's folder; save the executed notebook under `notebooks_dir`.
+    notebook's folder; save the executed notebook under `notebooks_dir`. With `no_wait`
+    the cells' `wait_for_completion` calls return at once (`amlocal run --no-wait`).
 
     Raises FileNotFoundError for a missing notebook, NotebookError for one that is not a
     notebook or whose cell raised (the notebook is saved first, with the cells run so far).
@@ -140,7 +142,8 @@ def execute_notebook(notebook: Path, workspace_root: Path, notebooks_dir: Path,
     with tempfile.TemporaryDirectory(prefix="amlocal-notebook-") as scratch:
         record = Path(scratch) / "submitted"
         env = {**os.environ, "AMLOCAL_HOME": str(workspace_root), kernel.ENV_NOTEBOOK: str(notebook),
-               kernel.ENV_EXECUTOR: executor or "", kernel.ENV_RECORD: str(record),
+               kernel.ENV_EXECUTOR: executor or "", kernel.ENV_NO_WAIT: "1" if no_wait else "",
+               kernel.ENV_RECORD: str(record),
                "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p)}
         error: Exception | None = None
         try:

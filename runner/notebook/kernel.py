@@ -19,6 +19,7 @@ from runner.paths import COMPAT_DIR
 ENV_NOTEBOOK = "AMLOCAL_NOTEBOOK"
 ENV_EXECUTOR = "AMLOCAL_NOTEBOOK_EXECUTOR"
 ENV_RECORD = "AMLOCAL_NOTEBOOK_RECORD"
+ENV_NO_WAIT = "AMLOCAL_NOTEBOOK_NO_WAIT"  # "1": the cells' wait_for_completion returns at once
 
 
 def _notebook() -> Path | None:
@@ -51,7 +52,8 @@ class _QuietAboutLoopback(logging.Filter):
 def main(argv: list[str] | None = None) -> None:
     """Start the kernel; returns when Jupyter shuts it down."""
     _put_compat_first()
-    defaults = ScopeDefaults(script=_notebook(), executor=os.environ.get(ENV_EXECUTOR) or None)
+    defaults = ScopeDefaults(script=_notebook(), executor=os.environ.get(ENV_EXECUTOR) or None,
+                             no_wait=os.environ.get(ENV_NO_WAIT) == "1")
     record = os.environ.get(ENV_RECORD)
     # The scope is opened before the kernel's event loop starts, so every cell sees it.
     with submission_scope(defaults) as scope:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from runner.client import Client
+from runner.client import Client, scope_defaults
 from runner.engine import liveness
 from runner.engine.progress import ProgressPrinter
 from runner.sdk.port_data import PortDataReference
@@ -45,6 +45,13 @@ def _metrics_dict(conn: Any, run_id: str, name: str | None) -> dict[str, Any]:
     for value in store_metrics.metric_history(conn, run_id, name):
         grouped.setdefault(value.name, []).append(value.value)
     return {n: values[0] if len(values) == 1 else values for n, values in grouped.items()}
+
+
+def _waits() -> bool:
+    """Whether `wait_for_completion` waits: not in a submission scope with `no_wait`
+    (`amlocal run --no-wait`), where the script's own waits return at once."""
+    defaults = scope_defaults()
+    return defaults is None or not defaults.no_wait
 
 
 class _StoredRun(Run):
@@ -205,10 +212,16 @@ class PipelineRun(PipelineRunApi, _StoredRun):
                             raise_on_error: bool = True) -> str:
         """Wait until the run ends, printing step progress and logs; returns the final status.
 
-        Raises ActivityFailedException when the run failed and `raise_on_error` is set.
+        Raises ActivityFailedException when the run failed and `raise_on_error` is set. Under
+        `amlocal run --no-wait` it returns the current status at once (see `_waits`).
         """
-        printer = ProgressPrinter(self._conn, self.id, out=sys.stdout if show_output else None)
-        status = printer.follow(timeout_seconds, reconcile=lambda: self._record())
+        if _waits():
+            printer = ProgressPrinter(self._conn, self.id, out=sys.stdout if show_output else None)
+            status = printer.follow(timeout_seconds, reconcile=lambda: self._record())
+        else:
+            status = self.get_status()
+            if show_output:
+                print(f"PipelineRunId: {self.id}\nPipelineRun Status: {status}", flush=True)
         if status == st.FAILED and raise_on_error:
             run = self._record()
             failed = [s for s in store_runs.get_step_runs(self._conn, self.id) if s.status == st.FAILED]
@@ -317,9 +330,12 @@ class StepRun(StepRunApi, _StoredRun):
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize,
                             raise_on_error: bool = True) -> str:
-        printer = ProgressPrinter(self._conn, self._pipeline_run_id,
-                                  out=sys.stdout if show_output else None, only_step=self.id)
-        printer.follow(timeout_seconds, reconcile=lambda: self._record())
+        """Wait until the step ends, printing its progress; returns its final status (under
+        `amlocal run --no-wait`, its current status at once)."""
+        if _waits():
+            printer = ProgressPrinter(self._conn, self._pipeline_run_id,
+                                      out=sys.stdout if show_output else None, only_step=self.id)
+            printer.follow(timeout_seconds, reconcile=lambda: self._record())
         status = self.get_status()
         if status == st.FAILED and raise_on_error:
             raise ActivityFailedException(f"Activity Failed: step {self.name}: {self._record().error}")

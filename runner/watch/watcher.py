@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Sequence, TextIO
 
 import watchfiles
 
@@ -46,8 +46,9 @@ class PipelineWatcher:
     def __init__(self, layout: WorkspaceLayout, script: Path | None, run_id: str,
                  say: Callable[[str], None] = print, manual: bool = False,
                  progress: TextIO | None = sys.stdout, runs_in_process: bool = True,
-                 executor: str | None = None) -> None:
+                 executor: str | None = None, script_args: Sequence[str] = ()) -> None:
         self.layout = layout
+        self.script_args = list(script_args)  # the script's own arguments, each evaluation
         self.executor = executor  # the executor asked for (auto, docker, local), if any
         self.script = Path(script).resolve() if script else None
         self.progress = progress  # where runs' progress is printed (None: nowhere, as in the dashboard)
@@ -258,7 +259,7 @@ class PipelineWatcher:
             record = Path(scratch) / "submitted"
             choice = ["--executor", self.executor] if self.executor else []
             done = subprocess.run([sys.executable, "-m", "runner.pipeline_script", str(self.script),
-                                   "--record", str(record), *choice],
+                                   "--record", str(record), *choice, "--", *self.script_args],
                                   env=env, capture_output=True, text=True, cwd=self.script.parent)
             submitted = record.read_text().split() if record.exists() else []
         if done.returncode != 0 and not submitted:
