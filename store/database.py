@@ -15,7 +15,7 @@ from store.errors import SchemaVersionError, StoreError
 
 # Kept in step with store.schema.SCHEMA_VERSION (a test checks it); duplicated so that
 # opening an existing database does not import SQLModel.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # pipeline_run columns added in version 4 → the property that held them before.
 _OPTION_COLUMNS = {"script_path": "amlocal.script", "executor": "amlocal.executor",
                    "base_image": "amlocal.base_image",
@@ -79,6 +79,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "PRIMARY KEY (asset_id, step_run_id), "
         "FOREIGN KEY(asset_id) REFERENCES registered_asset (id))",
         "CREATE INDEX IF NOT EXISTS ix_asset_use_step_run_id ON asset_use (step_run_id)"],
+    # Datastore schedules: what they watch, and the files they saw last (a recurrence
+    # schedule keeps both NULL; a datastore schedule's recurrence_json is 'null').
+    8: ["ALTER TABLE schedule ADD COLUMN datastore_trigger_json VARCHAR",
+        "ALTER TABLE schedule ADD COLUMN watched_files_json VARCHAR"],
 }
 BUSY_TIMEOUT_MS = 10_000
 LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program

@@ -58,9 +58,11 @@ def test_a_version_7_database_gets_the_registry_tables(tmp_path):
     raw = sqlite3.connect(path)
     raw.execute("DROP TABLE asset_use")
     raw.execute("DROP TABLE registered_asset")
+    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")  # added in schema 9
+    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("PRAGMA user_version=7")
     raw.commit()
     raw.close()
     conn = database.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     assert add_version(conn, "environment", "env", {}).version == 1
