@@ -16,6 +16,7 @@ from runner.step_runtime.exceptions import UserErrorException
 from store.runs import get_pipeline_run
 from store.schedules import get_schedule
 from store.service_record import log_path
+from tests.conftest import amlocal
 
 READER = """
     import json, os, sys
@@ -73,7 +74,7 @@ def _seen(run) -> dict:
 
 def _quiet() -> None:
     """Longer than a burst's quiet period and a check: a run it started would be recorded."""
-    time.sleep(3.0)
+    time.sleep(4.0)
 
 
 def test_a_datastore_schedule_fires_once_per_burst_with_the_changed_path(workspace, write, tmp_path):
@@ -153,6 +154,11 @@ def test_a_datastore_schedule_without_a_parameter_runs_with_the_defaults(workspa
     assert get_pipeline_run(workspace._local.conn, run.id).parameters == {  # the default
         "input_path": {"datastore": "workspaceblobstore", "path": "in/old.txt"}}
     assert _seen(run) == {"name": "old.txt", "text": "there before the schedule"}
+    listed = amlocal("schedules", cwd=tmp_path, env={"AMLOCAL_HOME": str(layout.root)})
+    assert listed.returncode == 0, listed.stderr
+    row = listed.stdout.splitlines()[1].split()
+    assert row[:3] == [schedule.id, "root", "Active"]
+    assert row[3:5] == ["on", "workspaceblobstore/"] and row[-3:] == ["on", "change", run.id]
 
 
 def test_datastore_schedules_are_checked_as_the_sdk_checks_them(workspace, write, tmp_path):
