@@ -79,8 +79,12 @@ MIGRATIONS: dict[int, list[str]] = {
         "PRIMARY KEY (asset_id, step_run_id), "
         "FOREIGN KEY(asset_id) REFERENCES registered_asset (id))",
         "CREATE INDEX IF NOT EXISTS ix_asset_use_step_run_id ON asset_use (step_run_id)"],
-    # Steps a rerun forces to run (`amlocal rerun RUN --step NAME`).
-    8: ["ALTER TABLE pipeline_run ADD COLUMN forced_json VARCHAR NOT NULL DEFAULT '{}'"],
+    # Steps a rerun forces to run (`amlocal rerun RUN --step NAME`); datastore schedules: what
+    # they watch and the files they saw last (a recurrence schedule keeps both NULL; a
+    # datastore schedule's recurrence_json is 'null').
+    8: ["ALTER TABLE pipeline_run ADD COLUMN forced_json VARCHAR NOT NULL DEFAULT '{}'",
+        "ALTER TABLE schedule ADD COLUMN datastore_trigger_json VARCHAR",
+        "ALTER TABLE schedule ADD COLUMN watched_files_json VARCHAR"],
 }
 BUSY_TIMEOUT_MS = 10_000
 LOCK_PATIENCE_SECONDS = 3600.0  # how long a writer keeps retrying a lock held by another program

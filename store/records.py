@@ -338,8 +338,11 @@ class PipelineEndpointRecord(NamedTuple):
 
 
 class ScheduleRecord(NamedTuple):
-    """A recurrence schedule: what it submits (a published pipeline or an endpoint), where, with
-    what, how often (`recurrence`, a dict), its status and its last fire (epoch s, run id)."""
+    """A schedule: what it submits (a published pipeline or an endpoint), where, with what,
+    when: how often (`recurrence`, a dict) or on a datastore change (`datastore_trigger`, a
+    dict: datastore, path_on_datastore, polling_interval, data_path_parameter_name; then
+    `recurrence` is None), its status and its last fire (epoch s, run id). `watched_files`:
+    the files a datastore schedule saw last (name → [size, mtime_ns, sha256])."""
 
     id: str
     name: str
@@ -348,20 +351,24 @@ class ScheduleRecord(NamedTuple):
     pipeline_endpoint_id: str | None
     experiment_name: str
     parameters: Mapping[str, Any]
-    recurrence: Mapping[str, Any]
+    recurrence: Mapping[str, Any] | None
     continue_on_step_failure: bool | None
     status: str
     last_fired_at: float | None
     last_run_id: str | None
     created_at: float
+    datastore_trigger: Mapping[str, Any] | None = None
+    watched_files: Mapping[str, Any] = {}
 
     @staticmethod
     def of(row: sqlite3.Row) -> "ScheduleRecord":
         return ScheduleRecord(row["id"], row["name"], row["description"], row["pipeline_id"],
                               row["pipeline_endpoint_id"], row["experiment_name"],
-                              _json(row["parameters_json"], {}), _json(row["recurrence_json"], {}),
+                              _json(row["parameters_json"], {}), _json(row["recurrence_json"], None),
                               _flag(row["continue_on_step_failure"]), row["status"],
-                              row["last_fired_at"], row["last_run_id"], row["created_at"])
+                              row["last_fired_at"], row["last_run_id"], row["created_at"],
+                              _json(row["datastore_trigger_json"], None),
+                              _json(row["watched_files_json"], {}))
 
 
 class AssetRecord(NamedTuple):

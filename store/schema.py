@@ -80,7 +80,9 @@ class PipelineEndpointVersion(SQLModel, table=True):
 
 
 class Schedule(SQLModel, table=True):
-    """A recurrence schedule of a published pipeline or endpoint, fired by the service."""
+    """A recurrence or datastore schedule of a published pipeline or endpoint, fired by the
+    service. A datastore schedule's recurrence_json is 'null'; its trigger (datastore, path,
+    polling interval, data path parameter) and the files it saw last are JSON columns."""
 
     __tablename__ = "schedule"
 
@@ -97,6 +99,8 @@ class Schedule(SQLModel, table=True):
     last_fired_at: Optional[float] = None
     last_run_id: Optional[str] = None
     created_at: float
+    datastore_trigger_json: Optional[str] = None
+    watched_files_json: Optional[str] = None
 
 
 class PipelineRun(SQLModel, table=True):

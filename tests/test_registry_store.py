@@ -59,6 +59,8 @@ def test_a_version_7_database_gets_the_registry_tables(tmp_path):
     raw.execute("DROP TABLE asset_use")
     raw.execute("DROP TABLE registered_asset")
     raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # added in schema 9
+    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")  # added in schema 9
+    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("PRAGMA user_version=7")
     raw.commit()
     raw.close()
@@ -74,6 +76,8 @@ def test_a_version_8_database_gets_the_forced_steps_of_its_runs(tmp_path):
     database.connect(path).close()
     raw = sqlite3.connect(path)
     raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")
+    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")
+    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'x', 0, '{}')")
     raw.execute("INSERT INTO pipeline (id, name, spec_hash, spec_json, created_at) VALUES ('p', 'p', 'h', '{}', 0)")
     raw.execute("INSERT INTO pipeline_run (id, experiment_id, pipeline_id, status, created_at, "

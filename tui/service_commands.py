@@ -46,6 +46,12 @@ def cmd_published(layout: object) -> int:
     return 0
 
 
+def schedule_trigger_text(trigger: dict) -> str:
+    """A datastore schedule's trigger in words: `on datastore/path/` (path as given)."""
+    path = (trigger.get("path_on_datastore") or "").strip("/")
+    return f"on {trigger.get('datastore')}/{path + '/' if path else ''}"
+
+
 def cmd_schedules(layout: object) -> int:
     """Print every schedule with its next fire time (UTC) and its last run."""
     from runner.schedule_time import schedule_next_fire
@@ -56,14 +62,19 @@ def cmd_schedules(layout: object) -> int:
         schedules = list_schedules(local.conn)
     if not schedules:
         print("no schedules yet: create one with Schedule.create(ws, name, pipeline_id, "
-              "experiment_name, recurrence=ScheduleRecurrence(...))")
+              "experiment_name, recurrence=ScheduleRecurrence(...)) or datastore=...")
         return 0
     rows = []
     for s in schedules:
         r = s.recurrence
-        every = f"every {r['interval']} {r['frequency']}"
-        nxt = schedule_next_fire(r, s.last_fired_at, s.created_at).strftime("%Y-%m-%d %H:%M:%S UTC") \
-            if s.status == "Active" else "-"
+        if r is None:
+            every, nxt = schedule_trigger_text(s.datastore_trigger or {}), "on change"
+        else:
+            every = f"every {r['interval']} {r['frequency']}"
+            nxt = schedule_next_fire(r, s.last_fired_at, s.created_at).strftime(
+                "%Y-%m-%d %H:%M:%S UTC")
+        if s.status != "Active":
+            nxt = "-"
         rows.append([s.id, s.name, s.status, every, s.pipeline_id or f"endpoint {s.pipeline_endpoint_id}",
                      s.experiment_name, nxt, s.last_run_id or "-"])
     print(table(["ID", "NAME", "STATUS", "RECURRENCE", "PIPELINE", "EXPERIMENT", "NEXT FIRE",

@@ -14,7 +14,8 @@ from tui.dashboard.queries import PipelineRow
 
 class PipelinesScreen(LiveScreen):
     """Pipelines: `enter` opens a pipeline's runs, `r` reruns its latest run, `a` opens the
-    registries (datasets, models, environments)."""
+    registries (datasets, models, environments), `p` the published pipelines, endpoints and
+    schedules."""
 
     DEFAULT_CSS = """
     PipelinesScreen KeyedTable { height: 1fr; }
@@ -23,7 +24,8 @@ class PipelinesScreen(LiveScreen):
     """
     BINDINGS = [Binding("enter", "open", "Runs"), Binding("r", "rerun", "Rerun latest"),
                 Binding("w", "watch", "Watch / stop watching"),
-                Binding("a", "registries", "Registries")]
+                Binding("a", "registries", "Registries"),
+                Binding("p", "published", "Published")]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,6 +64,10 @@ class PipelinesScreen(LiveScreen):
     def action_registries(self) -> None:
         from tui.dashboard.registry_screen import RegistryScreen
         self.app.push_screen(RegistryScreen())
+
+    def action_published(self) -> None:
+        from tui.dashboard.published_screen import PublishedScreen
+        self.app.push_screen(PublishedScreen())
 
     def action_rerun(self) -> None:
         key = self.query_one(KeyedTable).current_key
