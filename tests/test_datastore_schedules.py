@@ -204,6 +204,7 @@ def test_a_version_8_database_gets_the_datastore_schedule_columns(tmp_path):
     raw = sqlite3.connect(path)
     raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")
     raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
+    raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # also added in schema 9
     raw.execute("INSERT INTO schedule (id, name, pipeline_id, experiment_name, parameters_json, "
                 "recurrence_json, status, created_at) VALUES ('s', 'nightly', 'p', 'e', '{}', "
                 "'{\"frequency\": \"Day\", \"interval\": 1}', 'Active', 0)")

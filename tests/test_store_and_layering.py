@@ -53,8 +53,6 @@ def test_a_version_1_database_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     raw.execute("DROP TABLE schedule")
     raw.execute("INSERT INTO experiment (id, name, created_at, tags_json) VALUES ('e', 'kept', 0, '{}')")
     raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # added in schema 9
-    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")
-    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("PRAGMA user_version=1")
     raw.commit()
     raw.close()
@@ -97,8 +95,6 @@ def test_a_version_3_database_moves_the_submit_options_out_of_the_properties(tmp
                 "regenerate_outputs, cancel_requested, run_dir) VALUES ('r', 'e', 'p', 'Finished', "
                 "0, '{}', '{}', ?, 0, 0, 0, '/runs/r')", (json.dumps(properties),))
     raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # added in schema 9
-    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")
-    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("PRAGMA user_version=3")
     raw.commit()
     raw.close()
@@ -130,8 +126,6 @@ def test_a_version_5_database_gets_the_ingested_offset_of_its_step_runs(tmp_path
                 "run_dir) VALUES ('s', 'r', 'n', 'train', 0, 'Finished', 0, '{}', '[]', '{}', '{}', "
                 "'{}', '/runs/r/s')")
     raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # added in schema 9
-    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")
-    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("PRAGMA user_version=5")
     raw.commit()
     raw.close()
@@ -151,8 +145,6 @@ def test_a_version_6_database_gets_the_pipeline_endpoint_tables(tmp_path):
     raw.execute("DROP TABLE asset_use")  # added in schema 8
     raw.execute("DROP TABLE registered_asset")
     raw.execute("ALTER TABLE pipeline_run DROP COLUMN forced_json")  # added in schema 9
-    raw.execute("ALTER TABLE schedule DROP COLUMN datastore_trigger_json")
-    raw.execute("ALTER TABLE schedule DROP COLUMN watched_files_json")
     raw.execute("PRAGMA user_version=6")
     raw.commit()
     raw.close()
