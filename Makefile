@@ -21,7 +21,7 @@ LOCAL_BASE_IMAGE := amlocal/python-base:bookworm
 demo: $(STAMP)
 	@if [ -z "$$AMLOCAL_BASE_IMAGE" ] && docker image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1 \
 	    && ! docker image inspect python:3.11-slim >/dev/null 2>&1 \
-	    && $(BIN)/amlocal config base_image | grep -q '(not set)'; then \
+	    && $(BIN)/amlocal config base_image | grep -q '(not set'; then \
 	  $(BIN)/amlocal config base_image $(LOCAL_BASE_IMAGE) >/dev/null && \
 	  echo "amlocal: python:3.11-slim is not on this machine; this workspace's steps use $(LOCAL_BASE_IMAGE)"; fi
 	$(BIN)/amlocal run sample_projects/compare_models/pipeline.py
