@@ -73,13 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--user", action="store_true",
                         help="change the user-wide settings file ($XDG_CONFIG_HOME/amlocal/settings, "
                              "~/.config/amlocal/settings), which every workspace reads under its own")
-    from tui import (kernel_command, registry_commands, rerun_command, resource_commands,
-                     service_commands)
+    from tui import (completion, kernel_command, registry_commands, rerun_command,
+                     resource_commands, service_commands)
     rerun_command.add_parser(sub)
     resource_commands.add_parsers(sub)
     registry_commands.add_parsers(sub)
     service_commands.add_parsers(sub)
     kernel_command.add_parser(sub)
+    completion.add_parser(sub)
     return parser
 
 
@@ -128,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             from tui.config_command import cmd_config
             return cmd_config(args.name, args.value, args.unset, args.entry, args.user)
+        if args.command == "completion":
+            from tui.completion import run as completion_script
+            return completion_script(args.shell)
         if args.command == "kernel":
             from tui import kernel_command
             return kernel_command.run(args)
