@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from store.settings import (DEFAULT, IMAGE_MAP, IMAGE_MAP_EXAMPLE, KNOWN_SETTINGS, USER, WORKSPACE, SettingsError,
+from store.settings import (IMAGE_MAP, IMAGE_MAP_EXAMPLE, KNOWN_SETTINGS, WORKSPACE, SettingsError,
                             check_setting, effective_settings, format_image_map, parse_image_map,
                             read_settings, read_user_settings, settings_path, write_setting,
                             write_user_setting)
@@ -105,5 +105,3 @@ def _say_written(name: str, value: str | None, path: Path) -> None:
     else:
         print(f"amlocal: set {name}={value} in {path}")
 
-
-__all__ = ["cmd_config", "setting_line", "defaults", "DEFAULT", "USER", "WORKSPACE"]
