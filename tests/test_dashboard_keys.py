@@ -66,3 +66,50 @@ def test_question_mark_toggles_the_keys_and_y_copies_the_run_id(workspace, write
             await pilot.press("y")
             assert copied == [run.id]
     asyncio.run(scenario())
+
+
+def test_a_reused_steps_logs_tab_shows_the_original_log_marked_as_such(workspace, write, tmp_path):
+    from textual.widgets import Log
+    write("steps/hello.py", "print('hello from the run that ran')\n")
+    step = PythonScriptStep("hello.py", name="hello", source_directory=str(tmp_path / "steps"))
+    first = Experiment(workspace, "logs").submit(Pipeline(workspace, [step]))
+    assert first.wait_for_completion(show_output=False) == "Finished"
+    again = Experiment(workspace, "logs").submit(Pipeline(workspace, [step]))
+    assert again.wait_for_completion(show_output=False) == "Finished"
+    (original,) = first.find_step_run("hello")
+    (reused,) = again.find_step_run("hello")
+    assert reused._record().decision == "reused"
+
+    async def scenario():
+        app = DashboardApp(workspace._local.layout)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open_run(app, pilot, again.id)
+            log = app.screen.query_one("#log", Log)
+            await _until(pilot, lambda: "hello from the run that ran" in log.lines)
+            assert log.lines[0] == (f"(reused: the log of step run {original.id} of run {first.id})")
+    asyncio.run(scenario())
+
+
+def test_the_logs_tab_starts_with_the_preparation_log(workspace, write, tmp_path):
+    from textual.widgets import Log
+
+    from runner.sdk import Environment, RunConfiguration
+    from runner.sdk.conda_dependencies import CondaDependencies
+    write("steps/hello.py", "print('step output')\n")
+    config = RunConfiguration()
+    config.environment = Environment("with-packages")
+    config.environment.python.conda_dependencies = CondaDependencies.create(pip_packages=["tqdm"])
+    step = PythonScriptStep("hello.py", name="hello", source_directory=str(tmp_path / "steps"),
+                            runconfig=config)
+    run = Experiment(workspace, "prep-log").submit(Pipeline(workspace, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+    async def scenario():
+        app = DashboardApp(workspace._local.layout)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open_run(app, pilot, run.id)
+            log = app.screen.query_one("#log", Log)
+            await _until(pilot, lambda: "step output" in log.lines)
+            assert log.lines[0].startswith("local executor: environment packages tqdm are not installed")
+            assert log.lines.index("step output") > 0
+    asyncio.run(scenario())

@@ -191,6 +191,19 @@ class Store:
         with self.query() as conn:
             return find_step_run(conn, step_run_id)
 
+    def log_source(self, step_run_id: str) -> tuple[str | None, str | None]:
+        """(run folder whose logs to show, a note before them) for a step run: a reused step's
+        are the step run's it reused, with a note saying so."""
+        from tui.logs_command import original_of, reused_note
+        with self.query() as conn:
+            step = find_step_run(conn, step_run_id)
+            if step is None:
+                return None, None
+            original = original_of(conn, step)
+        if original.id == step.id:
+            return str(step.run_dir), None
+        return str(original.run_dir), reused_note(original)
+
     def step_outputs(self, step_run_id: str) -> list[tuple[str, str, str, str]]:
         """(name, kind, size, where) of each output (datastore path) and artifact of a step run."""
         with self.query() as conn:

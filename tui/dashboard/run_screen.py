@@ -53,7 +53,7 @@ class RunScreen(LiveScreen):
         self.run_id = run_id
         self.detail: RunDetail | None = None
         self.step_id: str | None = None
-        self._tails: tuple[LogTail, LogTail] | None = None
+        self._tails: tuple[LogTail, ...] | None = None
         self._executors: dict[str, Executor] = {}  # by name: they keep the previous CPU sample
         self.search = ""
         self._cancel_asked = 0.0  # when `c` was pressed once (cancel waits for a second press)
@@ -134,16 +134,20 @@ class RunScreen(LiveScreen):
         step = next((s for s in self.detail.steps if s.id == self.step_id), None) if self.detail else None
         if step is None:
             return
-        files = StepRunFiles(Path(step.run_dir))
-        self._tails = (LogTail(files.stdout), LogTail(files.stderr))
+        folder, note = self.dashboard.store.log_source(step.id)
+        files = StepRunFiles(Path(folder or step.run_dir))
+        # the preparation (limits, image build) log first, then what the step printed
+        self._tails = (LogTail(files.preparation), LogTail(files.stdout), LogTail(files.stderr))
         self.query_one(LogsTab).clear()
+        if note:
+            self.query_one(LogsTab).append([note])
 
     @work(thread=True, exclusive=True, group="tail", exit_on_error=False)
     def tail(self) -> None:
         tails, step_id = self._tails, self.step_id
         if tails is None or step_id is None:
             return
-        lines = tails[0].read_lines() + tails[1].read_lines()
+        lines = [line for t in tails for line in t.read_lines()]
         if self.search:
             lines = [line for line in lines if self.search.lower() in line.lower()]
         if lines:
