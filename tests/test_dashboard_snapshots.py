@@ -83,6 +83,34 @@ def frozen(tmp_path, monkeypatch):
     return layout
 
 
+SMALL = (80, 24)
+DAG_SPEC = {"steps": [{"node_id": "node-prep", "name": "prep"},
+                      {"node_id": "node-train", "name": "train", "run_after": ["node-prep"]},
+                      {"node_id": "node-compare", "name": "compare",
+                       "run_after": ["node-prep", "node-train"]}]}
+
+
+@pytest.fixture
+def frozen_dag(frozen):
+    """`frozen` with a graph (prep → train → compare, prep → compare) and a second series,
+    `acc`, beside `loss` in every step."""
+    with open_workspace(frozen) as local:
+        conn = local.conn
+        with transaction(conn):
+            conn.execute("UPDATE pipeline SET spec_json = ?", (json.dumps(DAG_SPEC),))
+            for n, (run_id, *_) in enumerate(RUNS):
+                for name in STEPS:
+                    step_id = f"{run_id[:8]}-{name}"
+                    conn.executemany(
+                        "INSERT INTO metric (run_id, name, kind, seq, value, logged_at) "
+                        "VALUES (?, 'acc', 'scalar', ?, ?, ?)",
+                        [(step_id, seq, 0.5 + 0.1 * seq + 0.05 * n, T0) for seq in range(4)])
+                    conn.execute(
+                        "INSERT INTO metric_latest (run_id, name, kind, value, count, updated_at) "
+                        "VALUES (?, 'acc', 'scalar', ?, 4, ?)", (step_id, 0.8 + 0.05 * n, T0))
+    return frozen
+
+
 async def _wait_rows(pilot, selector: str, count: int) -> None:
     from textual.css.query import NoMatches
     for _ in range(400):

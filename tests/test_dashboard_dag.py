@@ -1,0 +1,113 @@
+"""The run screen's graph view (`d`), the metrics tab's series picker (`[`/`]`) and the
+compare screen's overlay of one metric across the marked runs, driven headless."""
+from __future__ import annotations
+
+import asyncio
+
+import graphlib
+import pytest
+
+from store.database import transaction
+from store.workspace import open_workspace
+from tests.test_dashboard_snapshots import (SMALL, _open_newest_run, _open_runs,  # noqa: F401
+                                            _wait_rows, frozen, frozen_dag)
+from tui.dashboard.app import DashboardApp
+from tui.dashboard.dag_view import DagStep, DagView, dag_layers, dag_order, render_dag
+from tui.dashboard.keyed_table import KeyedTable
+from tui.dashboard.queries import step_upstream
+
+DIAMOND = {"a": (), "b": ("a",), "c": ("a",), "d": ("c", "b")}
+
+
+async def _until(pilot, condition, tries: int = 300) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition never held")
+
+
+def test_dag_layers_put_each_node_below_the_deepest_node_it_waits_for():
+    assert dag_layers(DIAMOND) == [["a"], ["b", "c"], ["d"]]
+    assert dag_layers({"x": (), "y": ("x", "gone"), "z": ()}) == [["x", "z"], ["y"]]
+    assert dag_layers({"a": ("b",), "c": (), "b": ("c",)}) == [["c"], ["b"], ["a"]]
+    assert dag_layers({}) == []
+    with pytest.raises(graphlib.CycleError):
+        dag_layers({"a": ("b",), "b": ("a",)})
+
+
+def test_dag_order_is_layer_by_layer():
+    steps = [DagStep(k, k.upper(), "Finished", ups) for k, ups in DIAMOND.items()]
+    assert dag_order(steps) == ["a", "b", "c", "d"]
+
+
+def test_render_dag_draws_boxes_status_and_edges_and_never_reads_markup():
+    steps = [DagStep("1", "prep", "Finished"), DagStep("2", "[b]train[/b]", "Running", ("1",)),
+             DagStep("3", "x" * 30, "Failed", ("1", "2")), DagStep("4", "side", "NotStarted")]
+    text = render_dag(steps, selected="2")
+    assert text.plain == ("layer 1\n"
+                          "  [✓ prep]  Finished\n"
+                          "  [· side]  NotStarted\n"
+                          "layer 2\n"
+                          "  [▶ [b]train[/b]]  Running  ← prep\n"
+                          "layer 3\n"
+                          "  [✗ xxxxxxxxxxxxxxxxxxxxxxx…]  Failed  ← prep, [b]train[/b]")
+    assert max(len(line) for line in text.plain.splitlines()) <= 80
+    styles = {text.plain[s.start:s.end]: str(s.style) for s in text.spans}
+    assert styles["[✓ prep]"] == "green"
+    assert styles["[▶ [b]train[/b]]"] == "yellow reverse"  # the selected step
+    assert styles["[✗ xxxxxxxxxxxxxxxxxxxxxxx…]"] == "bold red"
+    assert styles["  ← prep"] == "dim"
+
+
+def test_step_upstream_maps_the_spec_graph_onto_step_runs():
+    spec = {"steps": [{"node_id": "n1", "name": "a"}, {"node_id": "n2", "name": "b", "run_after": ["n1"]},
+                      {"node_id": "n3", "name": "c", "run_after": ["n1", "n2"]}]}
+    assert step_upstream(spec, {"n1": "s1", "n2": "s2", "n3": "s3"}) == (
+        ("s1", ()), ("s2", ("s1",)), ("s3", ("s1", "s2")))
+    assert step_upstream(spec, {"n1": "s1", "n3": "s3"}) == (("s1", ()), ("s3", ("s1",)))
+    assert step_upstream({"format": 999, "steps": []}, {"n1": "s1"}) == ()
+
+
+def test_d_shows_the_graph_whose_arrows_select_the_step_for_the_tabs(frozen_dag):
+    async def scenario():
+        app = DashboardApp(frozen_dag)
+        async with app.run_test(size=SMALL) as pilot:
+            await _open_newest_run(pilot)
+            screen = app.screen
+            table = screen.query_one("#steps", KeyedTable)
+            await _until(pilot, lambda: screen.step_id == "33333333-compare")  # the failed step
+            await pilot.press("d")
+            dag = screen.query_one(DagView)
+            await _until(pilot, lambda: dag.steps != ())
+            assert (dag.display, table.display, app.focused is dag) == (True, False, True)
+            assert dag.render().plain == ("layer 1\n  [✓ prep]  Finished\n"
+                                          "layer 2\n  [✓ train]  Finished  ← prep\n"
+                                          "layer 3\n  [✗ compare]  Failed  ← prep, train")
+            await pilot.press("up")
+            assert (dag.selected, screen.step_id, table.current_key) == (
+                "33333333-train", "33333333-train", "33333333-train")
+            await pilot.press("left")
+            assert screen.step_id == "33333333-prep"
+            await pilot.press("G")
+            assert screen.step_id == "33333333-compare"
+            await pilot.press("g", "j")
+            assert screen.step_id == "33333333-train"
+            await pilot.press("d")
+            assert (dag.display, table.display, table.current_key) == (False, True, "33333333-train")
+    asyncio.run(scenario())
+
+
+def test_the_graph_shows_status_live(frozen_dag):
+    async def scenario():
+        app = DashboardApp(frozen_dag)
+        async with app.run_test(size=SMALL) as pilot:
+            await _open_newest_run(pilot)
+            await pilot.press("d")
+            dag = app.screen.query_one(DagView)
+            await _until(pilot, lambda: dag.steps != ())
+            with open_workspace(frozen_dag) as local, transaction(local.conn):
+                local.conn.execute("UPDATE step_run SET status = 'Running' WHERE id = '33333333-compare'")
+            await _until(pilot, lambda: "[▶ compare]  Running" in dag.render().plain, tries=200)
+            assert dag.render().plain.splitlines()[-1] == "  [▶ compare]  Running  ← prep, train"
+    asyncio.run(scenario())
