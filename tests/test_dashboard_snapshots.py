@@ -104,10 +104,10 @@ def frozen_dag(frozen):
                     conn.executemany(
                         "INSERT INTO metric (run_id, name, kind, seq, value, logged_at) "
                         "VALUES (?, 'acc', 'scalar', ?, ?, ?)",
-                        [(step_id, seq, 0.5 + 0.1 * seq + 0.05 * n, T0) for seq in range(4)])
+                        [(step_id, seq, 0.5 + seq / 8 + n / 16, T0) for seq in range(4)])
                     conn.execute(
                         "INSERT INTO metric_latest (run_id, name, kind, value, count, updated_at) "
-                        "VALUES (?, 'acc', 'scalar', ?, 4, ?)", (step_id, 0.8 + 0.05 * n, T0))
+                        "VALUES (?, 'acc', 'scalar', ?, 4, ?)", (step_id, 0.875 + n / 16, T0))
     return frozen
 
 

@@ -37,8 +37,9 @@ class RunScreen(LiveScreen):
     RunScreen.dag #dag { display: block; }
     RunScreen.dag #steps { display: none; }
     RunScreen TabbedContent { height: 1fr; }
-    RunScreen #metric-table { height: 8; }
-    RunScreen PlotextPlot { height: 1fr; min-height: 8; }
+    RunScreen #metric-table { height: 8; max-height: 35%; }
+    RunScreen #series { height: 1; }
+    RunScreen PlotextPlot { height: 1fr; min-height: 6; }
     RunScreen #metric-tables { height: auto; }
     """
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
@@ -48,6 +49,8 @@ class RunScreen(LiveScreen):
                 Binding("N", "previous_failure", "Previous failed step", show=False),
                 Binding("y", "copy_id", "Copy run id"),
                 Binding("d", "toggle_dag", "Graph / table"),
+                Binding("right_square_bracket", "series(1)", "Plot series", key_display="[ ]"),
+                Binding("left_square_bracket", "series(-1)", "Previous series", show=False),
                 Binding("escape", "app.pop_screen", "Back"),
                 Binding("1", "show_tab('logs')", "Logs tab", show=False),
                 Binding("2", "show_tab('metrics')", "Metrics tab", show=False),
@@ -87,6 +90,12 @@ class RunScreen(LiveScreen):
     def action_show_tab(self, tab: str) -> None:
         """1-4 switch the highlighted step's tabs without leaving the steps table."""
         self.query_one(TabbedContent).active = tab
+
+    def action_series(self, step: int) -> None:
+        """`]`/`[` plot the highlighted step's next/previous series (on the Metrics tab)."""
+        self.query_one(TabbedContent).active = "metrics"
+        if self.query_one(MetricsTab).cycle(step) is None:
+            self.notify("this step has no series to plot")
 
     def fetch(self) -> RunDetail:
         store = self.dashboard.store
