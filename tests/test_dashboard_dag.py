@@ -111,3 +111,83 @@ def test_the_graph_shows_status_live(frozen_dag):
             await _until(pilot, lambda: "[▶ compare]  Running" in dag.render().plain, tries=200)
             assert dag.render().plain.splitlines()[-1] == "  [▶ compare]  Running  ← prep, train"
     asyncio.run(scenario())
+
+
+def _plot_text(screen, selector: str) -> str:
+    from textual_plotext import PlotextPlot
+    return screen.query_one(selector, PlotextPlot).render().plain
+
+
+def test_brackets_pick_the_series_the_metrics_tab_plots(frozen_dag):
+    from textual.widgets import Static, TabbedContent
+    from tui.dashboard.step_tabs import MetricsTab
+
+    async def scenario():
+        app = DashboardApp(frozen_dag)
+        async with app.run_test(size=SMALL) as pilot:
+            await _open_newest_run(pilot)
+            screen = app.screen
+            await pilot.press("2")
+            await _wait_rows(pilot, "#metric-table", 2)
+            caption = screen.query_one("#series", Static)
+            tab = screen.query_one(MetricsTab)
+            assert (caption.render().plain, tab.series_name) == (
+                "series 1/2: acc   ([ ] other series)", "acc")
+            assert _plot_text(screen, "#plot").splitlines()[0].strip() == "acc"
+            await pilot.press("right_square_bracket")
+            assert (caption.render().plain, tab.series_name) == (
+                "series 2/2: loss   ([ ] other series)", "loss")
+            assert _plot_text(screen, "#plot").splitlines()[0].strip() == "loss"
+            await pilot.press("right_square_bracket")  # wraps around
+            assert tab.series_name == "acc"
+            await pilot.press("left_square_bracket")
+            assert tab.series_name == "loss"
+            await pilot.pause(1.2)  # a refresh keeps the choice
+            assert (tab.series_name, caption.render().plain) == (
+                "loss", "series 2/2: loss   ([ ] other series)")
+            await pilot.press("1", "right_square_bracket")  # from another tab: shows the metrics
+            assert (screen.query_one(TabbedContent).active, tab.series_name) == ("metrics", "acc")
+    asyncio.run(scenario())
+
+
+def test_pick_series_wraps_and_falls_back_to_the_first():
+    from tui.dashboard.step_tabs import pick_series
+    assert pick_series(["a", "b", "c"], "c", 1) == "a"
+    assert pick_series(["a", "b", "c"], "a", -1) == "c"
+    assert pick_series(["a", "b"], "gone", 1) == "a"
+    assert pick_series(["a", "b"], None) == "a"
+    assert pick_series([], "a", 1) is None
+
+
+def test_compare_overlays_one_metric_of_every_marked_run(frozen_dag):
+    from textual.widgets import Static
+    from tui.dashboard.compare_screen import CompareScreen
+
+    async def scenario():
+        app = DashboardApp(frozen_dag)
+        async with app.run_test(size=SMALL) as pilot:
+            await _open_runs(pilot)
+            await pilot.press("space", "down", "down", "space", "d")
+            await _until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                         and app.screen.comparison is not None)
+            await pilot.pause(0.1)
+            screen = app.screen
+            assert [name for name, _ in screen.comparison.series] == [
+                "compare.acc", "compare.loss", "prep.acc", "prep.loss", "train.acc", "train.loss"]
+            assert dict(screen.comparison.series)["train.acc"] == (
+                ("33333333-cccc-4000-8000-000000000003", (0.625, 0.75, 0.875, 1.0)),
+                ("11111111-aaaa-4000-8000-000000000001", (0.5, 0.625, 0.75, 0.875)))
+            caption, legend = screen.query_one("#overlay-caption", Static), screen.query_one("#legend", Static)
+            assert caption.render().plain == "metric 1/6: compare.acc   ([ ] other metric)"
+            assert legend.render().plain == "■ 33333333  ■ 11111111"
+            assert [(legend.render().plain[s.start:s.end], str(s.style)) for s in legend.render().spans] == [
+                ("■ 33333333", "ansi_blue"), ("■ 11111111", "ansi_red")]
+            plot = _plot_text(screen, "#overlay")
+            assert plot.splitlines()[0].strip() == "compare.acc"
+            assert "33333333" in plot and "11111111" in plot  # plotext's own legend
+            await pilot.press("right_square_bracket")
+            assert (screen.metric, caption.render().plain) == (
+                "compare.loss", "metric 2/6: compare.loss   ([ ] other metric)")
+            await pilot.press("left_square_bracket", "left_square_bracket")
+            assert screen.metric == "train.loss"
+    asyncio.run(scenario())

@@ -243,14 +243,22 @@ class Comparison:
 
     run_ids: tuple[str, ...]
     rows: tuple[tuple[str, tuple[str, ...]], ...]
+    # per metric ("train.loss") with more than one numeric value in some run: each run's values
+    series: tuple[tuple[str, tuple[tuple[str, tuple[float, ...]], ...]], ...] = ()
 
     def differing(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Only the rows whose values are not all the same."""
         return tuple(r for r in self.rows if len(set(r[1])) > 1)
 
 
+def _numbers(values: list) -> tuple[float, ...]:
+    return tuple(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
 def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
-    """Parameters and final metrics of `run_ids` (any experiments), side by side."""
+    """Parameters and final metrics of `run_ids` (any experiments), side by side, and the
+    series of each metric in each run (to overlay them)."""
+    series: dict[str, dict[str, tuple[float, ...]]] = {}
     with store.query() as conn:
         facts: list[dict[str, str]] = []
         for run_id in run_ids:
@@ -263,6 +271,16 @@ def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
             values |= {f"metric {names[m.run_id]}.{m.name}": short_value(m.value, 24)
                        for m in latest_metrics(conn, list(names))}
             facts.append(values)
+            for owner, name in names.items():
+                every: dict[str, list] = {}
+                for v in metric_history(conn, owner):
+                    every.setdefault(v.name, []).append(v.value)
+                for metric, history in every.items():
+                    series.setdefault(f"{name}.{metric}", {})[run_id] = _numbers(history)
     keys = list(dict.fromkeys(k for values in facts for k in values))
-    return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys))
+    plotted = tuple((metric, tuple((r, runs[r]) for r in run_ids if r in runs))
+                    for metric, runs in sorted(series.items())
+                    if any(len(values) > 1 for values in runs.values()))
+    return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys),
+                      plotted)
 
