@@ -172,3 +172,41 @@ def test_run_screen_metrics_tab(frozen, snap_compare):
         await _wait_rows(pilot, "#metric-table", 1)
         await pilot.pause(0.5)
     assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
+
+
+# ---- every screen usable at 80×24 (the graph view, the series picker and the overlay)
+
+def test_run_screen_small(frozen_dag, snap_compare):
+    async def ready(pilot):
+        await _open_newest_run(pilot)
+        await pilot.pause(0.5)  # the log tail
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
+
+
+def test_run_screen_dag_small(frozen_dag, snap_compare):
+    """`d`: the steps as a graph, the cursor on the failed step."""
+    async def ready(pilot):
+        await _open_newest_run(pilot)
+        await pilot.press("d")
+        await pilot.pause(0.5)
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
+
+
+def test_run_screen_metrics_tab_small(frozen_dag, snap_compare):
+    """The metrics tab with its second series picked (`]`): table, caption and plot fit."""
+    async def ready(pilot):
+        await _open_newest_run(pilot)
+        await pilot.press("2")
+        await _wait_rows(pilot, "#metric-table", 2)
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.5)
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
+
+
+def test_compare_screen_small(frozen_dag, snap_compare):
+    """Two marked runs: the differing facts and the overlay of their first metric's series."""
+    async def ready(pilot):
+        await _open_runs(pilot)
+        await pilot.press("space", "down", "down", "space", "d")
+        await pilot.pause(0.8)
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)

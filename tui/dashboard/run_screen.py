@@ -37,9 +37,11 @@ class RunScreen(LiveScreen):
     RunScreen.dag #dag { display: block; }
     RunScreen.dag #steps { display: none; }
     RunScreen TabbedContent { height: 1fr; }
-    RunScreen #metric-table { height: 8; max-height: 35%; }
-    RunScreen #series { height: 1; }
-    RunScreen PlotextPlot { height: 1fr; min-height: 6; }
+    RunScreen #metric-top { height: 1fr; min-height: 7; }
+    RunScreen #metric-table { width: 2fr; max-width: 48; height: 1fr; }
+    RunScreen #metric-plot { width: 3fr; }
+    RunScreen #series { height: 1; padding: 0 1; }
+    RunScreen PlotextPlot { height: 1fr; }
     RunScreen #metric-tables { height: auto; }
     """
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Log, Static, TabPane
 from textual_plotext import PlotextPlot
 
@@ -90,10 +91,12 @@ class MetricsTab(TabPane):
         self.series_name: str | None = None  # the plotted series, kept across refreshes
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
-                          ("count", "VALUES")], id="metric-table")
-        yield Static("", id="series")
-        yield PlotextPlot(id="plot")
+        with Horizontal(id="metric-top"):  # side by side, so the plot keeps its height on small screens
+            yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
+                              ("count", "VALUES")], id="metric-table")
+            with Vertical(id="metric-plot"):
+                yield Static("", id="series")
+                yield PlotextPlot(id="plot")
         yield Static("", id="metric-tables")
 
     def show(self, metrics: list[Metric]) -> None:
@@ -123,8 +126,7 @@ class MetricsTab(TabPane):
             name = self.series_name
             caption.update(plain(f"series {names.index(name) + 1}/{len(names)}: {name}"
                                  + ("   ([ ] other series)" if len(names) > 1 else "")))
-            plot.plt.plot(series[name], label=shown(name))
-            plot.plt.title(shown(name))
+            plot.plt.plot(series[name], label=shown(name))  # no title: the caption names it
         plot.refresh()
 
 
