@@ -12,7 +12,7 @@ from store.workspace import open_workspace
 from tests.test_dashboard_snapshots import (SMALL, _open_newest_run, _open_runs,  # noqa: F401
                                             _wait_rows, frozen, frozen_dag)
 from tui.dashboard.app import DashboardApp
-from tui.dashboard.dag_view import DagStep, DagView, dag_layers, dag_order, render_dag
+from tui.dashboard.dag_view import DagStep, DagView, dag_layers, dag_line, dag_order, render_dag
 from tui.dashboard.keyed_table import KeyedTable
 from tui.dashboard.queries import step_upstream
 
@@ -81,7 +81,7 @@ def test_d_shows_the_graph_whose_arrows_select_the_step_for_the_tabs(frozen_dag)
             dag = screen.query_one(DagView)
             await _until(pilot, lambda: dag.steps != ())
             assert (dag.display, table.display, app.focused is dag) == (True, False, True)
-            assert dag.render().plain == ("layer 1\n  [✓ prep]  Finished\n"
+            assert dag.render_text() == ("layer 1\n  [✓ prep]  Finished\n"
                                           "layer 2\n  [✓ train]  Finished  ← prep\n"
                                           "layer 3\n  [✗ compare]  Failed  ← prep, train")
             await pilot.press("up")
@@ -108,8 +108,8 @@ def test_the_graph_shows_status_live(frozen_dag):
             await _until(pilot, lambda: dag.steps != ())
             with open_workspace(frozen_dag) as local, transaction(local.conn):
                 local.conn.execute("UPDATE step_run SET status = 'Running' WHERE id = '33333333-compare'")
-            await _until(pilot, lambda: "[▶ compare]  Running" in dag.render().plain, tries=200)
-            assert dag.render().plain.splitlines()[-1] == "  [▶ compare]  Running  ← prep, train"
+            await _until(pilot, lambda: "[▶ compare]  Running" in dag.render_text(), tries=200)
+            assert dag.render_text().splitlines()[-1] == "  [▶ compare]  Running  ← prep, train"
     asyncio.run(scenario())
 
 
@@ -190,4 +190,36 @@ def test_compare_overlays_one_metric_of_every_marked_run(frozen_dag):
                 "compare.loss", "metric 2/6: compare.loss   ([ ] other metric)")
             await pilot.press("left_square_bracket", "left_square_bracket")
             assert screen.metric == "train.loss"
+    asyncio.run(scenario())
+
+
+def test_dag_line_names_the_line_of_each_step():
+    steps = [DagStep(k, k.upper(), "Finished", ups) for k, ups in DIAMOND.items()]
+    assert [dag_line(steps, k) for k in ("a", "b", "c", "d", "gone")] == [1, 3, 4, 6, None]
+
+
+def test_a_long_graph_scrolls_to_keep_the_cursor_in_view():
+    from textual.app import App
+
+    chain = [DagStep(f"s{i}", f"step{i}", "Finished", (f"s{i - 1}",) if i else ()) for i in range(12)]
+
+    class One(App):
+        def compose(self):
+            yield DagView(id="dag")
+
+    async def scenario():
+        app = One()
+        async with app.run_test(size=(80, 24)) as pilot:
+            dag = app.query_one(DagView)
+            dag.show_steps(chain, "s0")
+            dag.focus()
+            await pilot.pause(0.1)
+            assert dag.scroll_y == 0
+            await pilot.press("G")
+            await pilot.pause(0.1)
+            assert dag.selected == "s11"
+            assert dag.scroll_y == 23 - 10 + 1  # its line, 23 (of 0..23), at the bottom of 10 lines
+            await pilot.press("g")
+            await pilot.pause(0.1)
+            assert (dag.selected, dag.scroll_y) == ("s0", 0)
     asyncio.run(scenario())

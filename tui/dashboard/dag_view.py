@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.widgets import Static
 
 from tui.dashboard.keyed_table import STATUS_STYLE
@@ -55,6 +58,18 @@ def dag_order(steps: Sequence[DagStep]) -> list[str]:
     return [key for layer in dag_layers({s.key: s.upstream for s in steps}) for key in layer]
 
 
+def dag_line(steps: Sequence[DagStep], key: str | None) -> int | None:
+    """The line of `render_dag`'s text that shows step `key` (None if no step has that key)."""
+    line = 0
+    for layer in dag_layers({s.key: s.upstream for s in steps}):
+        line += 1  # the layer's header
+        for node in layer:
+            if node == key:
+                return line
+            line += 1
+    return None
+
+
 def _box(step: DagStep, selected: bool) -> Text:
     name = shown(step.name)
     if len(name) > NAME_WIDTH:
@@ -94,13 +109,15 @@ def render_dag(steps: Sequence[DagStep], selected: str | None = None) -> Text:
     return out
 
 
-class DagView(Static, can_focus=True):
-    """The steps as a graph (see `render_dag`); ↑/↓ (j/k) move step by step in graph order,
-    ←/→ to the previous/next layer, g/G to the first/last step."""
+class DagView(VerticalScroll, can_focus=True):
+    """The steps as a graph (see `render_dag`), scrolled to keep the cursor in view; ↑/↓ (j/k)
+    move step by step in graph order, ←/→ (h/l) to the previous/next layer, g/G to the first
+    and last step."""
 
     DEFAULT_CSS = """
-    DagView { height: 10; overflow-y: auto; padding: 0 1; }
+    DagView { height: 10; padding: 0 1; }
     DagView:focus { background: $boost; }
+    DagView #dag-text { width: auto; }
     """
     BINDINGS = [Binding("down,j", "move(1)", "Next step", show=False),
                 Binding("up,k", "move(-1)", "Previous step", show=False),
@@ -110,15 +127,27 @@ class DagView(Static, can_focus=True):
                 Binding("G", "end(-1)", "Last step", show=False)]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.steps: tuple[DagStep, ...] = ()
         self.selected: str | None = None
 
+    def compose(self) -> ComposeResult:
+        yield Static("", id="dag-text")
+
+    def render_text(self) -> str:
+        """What the graph shows, as plain text."""
+        return render_dag(self.steps, self.selected).plain
+
     def show_steps(self, steps: Sequence[DagStep], selected: str | None) -> None:
-        """Draw `steps` again (live status) with `selected` under the cursor."""
+        """Draw `steps` again (live status) with `selected` under the cursor, kept in view."""
+        changed = selected != self.selected
         self.steps = tuple(steps)
         self.selected = selected
-        self.update(render_dag(self.steps, selected))
+        self.query_one("#dag-text", Static).update(render_dag(self.steps, selected))
+        line = dag_line(self.steps, selected)
+        if changed and line is not None:
+            # the line and the one above (its layer header, for a layer's first step)
+            self.call_after_refresh(self.scroll_to_region, Region(0, line - 1, 1, 2), animate=False)
 
     def _go(self, key: str) -> None:
         if key != self.selected:
