@@ -223,3 +223,43 @@ def test_a_long_graph_scrolls_to_keep_the_cursor_in_view():
             await pilot.pause(0.1)
             assert (dag.selected, dag.scroll_y) == ("s0", 0)
     asyncio.run(scenario())
+
+
+def test_the_graph_of_a_real_pipeline_follows_its_data_and_run_after(workspace, write, tmp_path):
+    """prep → left, right (data) → join (data from both); `side` runs after prep only."""
+    from runner.sdk import Experiment, Pipeline, PipelineData, PythonScriptStep
+    from tests.test_dashboard import _open_run
+
+    write("steps/make.py", """
+        import os, sys
+        for folder in sys.argv[1:]:
+            os.makedirs(folder, exist_ok=True)
+            open(os.path.join(folder, "x.txt"), "w").write("x")
+    """)
+    ds = workspace.get_default_datastore()
+    a, b, left_out, right_out = (PipelineData(n, datastore=ds) for n in ("a", "b", "l", "r"))
+    src = str(tmp_path / "steps")
+    prep = PythonScriptStep("make.py", name="prep", source_directory=src, arguments=[a, b], outputs=[a, b])
+    left = PythonScriptStep("make.py", name="left", source_directory=src, arguments=[left_out],
+                            inputs=[a], outputs=[left_out])
+    right = PythonScriptStep("make.py", name="right", source_directory=src, arguments=[right_out],
+                             inputs=[b], outputs=[right_out])
+    join = PythonScriptStep("make.py", name="join", source_directory=src, inputs=[left_out, right_out])
+    side = PythonScriptStep("make.py", name="side", source_directory=src)
+    side.run_after(prep)
+    run = Experiment(workspace, "graph").submit(Pipeline(workspace, [join, side, right, left, prep]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+    async def scenario():
+        app = DashboardApp(workspace._local.layout)
+        async with app.run_test(size=SMALL) as pilot:
+            await _open_run(app, pilot, run.id, steps=5)
+            await pilot.press("d")
+            dag = app.screen.query_one(DagView)
+            await _until(pilot, lambda: dag.steps != ())
+            # within a layer, steps keep the run's order (the pipeline's, dependencies first)
+            assert dag.render_text() == ("layer 1\n  [✓ prep]  Finished\n"
+                                         "layer 2\n  [✓ side]  Finished  ← prep\n"
+                                         "  [✓ right]  Finished  ← prep\n  [✓ left]  Finished  ← prep\n"
+                                         "layer 3\n  [✓ join]  Finished  ← right, left")
+    asyncio.run(scenario())

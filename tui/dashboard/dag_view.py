@@ -89,11 +89,14 @@ def render_dag(steps: Sequence[DagStep], selected: str | None = None) -> Text:
           [✗ train]  Failed  ← prep
 
     Box and status are in the status colour, the selected step's box reversed; names are
-    plain text (never markup) and the edges name the steps each step waits for.
+    plain text (never markup) and the edges name the steps each step waits for, in the order
+    the graph shows them.
     """
     by_key = {s.key: s for s in steps}
+    layers = dag_layers({s.key: s.upstream for s in steps})
+    shown_at = {key: i for i, key in enumerate(k for layer in layers for k in layer)}
     out = Text(no_wrap=True, overflow="ellipsis")
-    for number, layer in enumerate(dag_layers({s.key: s.upstream for s in steps}), start=1):
+    for number, layer in enumerate(layers, start=1):
         if number > 1:
             out.append("\n")
         out.append(f"layer {number}", style="bold")
@@ -103,7 +106,8 @@ def render_dag(steps: Sequence[DagStep], selected: str | None = None) -> Text:
             out.append_text(_box(step, key == selected))
             out.append("  ")
             out.append(step.status, style=STATUS_STYLE.get(step.status, ""))
-            ups = [shown(by_key[u].name) for u in step.upstream if u in by_key]
+            ups = [shown(by_key[u].name) for u in sorted(
+                (u for u in step.upstream if u in by_key), key=shown_at.__getitem__)]
             if ups:
                 out.append("  ← " + ", ".join(ups), style="dim")
     return out
