@@ -263,3 +263,36 @@ def test_the_graph_of_a_real_pipeline_follows_its_data_and_run_after(workspace, 
                                          "  [✓ right]  Finished  ← prep\n  [✓ left]  Finished  ← prep\n"
                                          "layer 3\n  [✓ join]  Finished  ← right, left")
     asyncio.run(scenario())
+
+
+def test_metric_names_are_shown_as_written_never_as_markup():
+    from textual.app import App
+    from textual.widgets import Static
+    from tui.dashboard.step_tabs import MetricsTab
+
+    class One(App):
+        def compose(self):
+            yield MetricsTab()
+
+    async def scenario():
+        app = One()
+        async with app.run_test(size=(80, 24)) as pilot:
+            tab = app.query_one(MetricsTab)
+            tab.show([("[red]m[/red]", "scalar", "2", [1.0, 2.0], [1, 2]),
+                      ("single", "scalar", "1", [1.0], [1])])
+            await pilot.pause(0.1)
+            assert app.query_one("#series", Static).render().plain == "series 1/1: [red]m[/red]"
+            assert tab.cycle(1) == "[red]m[/red]"  # the only series: "single" has one value
+            tab.show([])
+            assert (app.query_one("#series", Static).render().plain, tab.series_name) == (
+                "no series to plot", None)
+            assert tab.cycle(1) is None
+    asyncio.run(scenario())
+
+
+def test_the_legend_names_each_plotted_run_in_its_colour_and_the_runs_without_values():
+    from tui.dashboard.compare_screen import legend
+    text = legend(["aaaaaaaa-1", "bbbbbbbb-2", "cccccccc-3"], ["cccccccc-3", "aaaaaaaa-1"])
+    assert text.plain == "■ cccccccc  ■ aaaaaaaa  (no values: bbbbbbbb)"
+    assert [(text.plain[s.start:s.end], str(s.style)) for s in text.spans] == [
+        ("■ cccccccc", "green"), ("■ aaaaaaaa", "blue"), ("  (no values: bbbbbbbb)", "dim")]
