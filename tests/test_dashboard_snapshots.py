@@ -83,6 +83,34 @@ def frozen(tmp_path, monkeypatch):
     return layout
 
 
+SMALL = (80, 24)
+DAG_SPEC = {"steps": [{"node_id": "node-prep", "name": "prep"},
+                      {"node_id": "node-train", "name": "train", "run_after": ["node-prep"]},
+                      {"node_id": "node-compare", "name": "compare",
+                       "run_after": ["node-prep", "node-train"]}]}
+
+
+@pytest.fixture
+def frozen_dag(frozen):
+    """`frozen` with a graph (prep → train → compare, prep → compare) and a second series,
+    `acc`, beside `loss` in every step."""
+    with open_workspace(frozen) as local:
+        conn = local.conn
+        with transaction(conn):
+            conn.execute("UPDATE pipeline SET spec_json = ?", (json.dumps(DAG_SPEC),))
+            for n, (run_id, *_) in enumerate(RUNS):
+                for name in STEPS:
+                    step_id = f"{run_id[:8]}-{name}"
+                    conn.executemany(
+                        "INSERT INTO metric (run_id, name, kind, seq, value, logged_at) "
+                        "VALUES (?, 'acc', 'scalar', ?, ?, ?)",
+                        [(step_id, seq, 0.5 + seq / 8 + n / 16, T0) for seq in range(4)])
+                    conn.execute(
+                        "INSERT INTO metric_latest (run_id, name, kind, value, count, updated_at) "
+                        "VALUES (?, 'acc', 'scalar', ?, 4, ?)", (step_id, 0.875 + n / 16, T0))
+    return frozen
+
+
 async def _wait_rows(pilot, selector: str, count: int) -> None:
     from textual.css.query import NoMatches
     for _ in range(400):
@@ -144,3 +172,41 @@ def test_run_screen_metrics_tab(frozen, snap_compare):
         await _wait_rows(pilot, "#metric-table", 1)
         await pilot.pause(0.5)
     assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
+
+
+# ---- every screen usable at 80×24 (the graph view, the series picker and the overlay)
+
+def test_run_screen_small(frozen_dag, snap_compare):
+    async def ready(pilot):
+        await _open_newest_run(pilot)
+        await pilot.pause(0.5)  # the log tail
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
+
+
+def test_run_screen_dag_small(frozen_dag, snap_compare):
+    """`d`: the steps as a graph, the cursor on the failed step."""
+    async def ready(pilot):
+        await _open_newest_run(pilot)
+        await pilot.press("d")
+        await pilot.pause(0.5)
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
+
+
+def test_run_screen_metrics_tab_small(frozen_dag, snap_compare):
+    """The metrics tab with its second series picked (`]`): table, caption and plot fit."""
+    async def ready(pilot):
+        await _open_newest_run(pilot)
+        await pilot.press("2")
+        await _wait_rows(pilot, "#metric-table", 2)
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.5)
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
+
+
+def test_compare_screen_small(frozen_dag, snap_compare):
+    """Two marked runs: the differing facts and the overlay of their first metric's series."""
+    async def ready(pilot):
+        await _open_runs(pilot)
+        await pilot.press("space", "down", "down", "space", "d")
+        await pilot.pause(0.8)
+    assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)

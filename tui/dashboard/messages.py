@@ -53,3 +53,10 @@ class AssetDetailLoaded(Message):
 
     asset_id: str
     text: str
+
+
+@dataclass
+class DagStepHighlighted(Message):
+    """The cursor of the run screen's graph view moved to step run `step_id`."""
+
+    step_id: str

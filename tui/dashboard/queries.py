@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
+from runner.spec import PipelineSpec, SpecError
 from store.artifacts import list_artifacts
+from store.catalog import get_pipeline
 from store.database import connect
 from store.disk_space import human_size
 from store.layout import WorkspaceLayout
@@ -114,6 +116,19 @@ class RunDetail:
     executor: str
     error: str
     steps: tuple[StepRow, ...]
+    # the step runs each step run waits for (the spec's graph), by step run id
+    upstream: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def step_upstream(spec: dict, step_of_node: dict[str, str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For each step run, the step runs it waits for, from the pipeline spec's graph (plain JSON
+    data); nodes without a step run are left out, and an unreadable spec gives no edges."""
+    try:
+        graph = PipelineSpec.from_json(spec).graph()
+    except SpecError:
+        return ()
+    return tuple((step_of_node[node], tuple(step_of_node[u] for u in sorted(ups) if u in step_of_node))
+                 for node, ups in graph.dependencies.items() if node in step_of_node)
 
 
 class Store:
@@ -159,6 +174,7 @@ class Store:
         with self.query() as conn:
             run = get_pipeline_run(conn, run_id)
             steps = get_step_runs(conn, run_id)
+            spec = get_pipeline(conn, run.pipeline_id).spec
         executors = sorted({s.executor for s in steps if s.executor})
         now = time.time()
         return RunDetail(
@@ -169,7 +185,8 @@ class Store:
             tuple(StepRow(s.id, s.name, s.status, duration(s.start_time, s.end_time),
                           s.executor or "-", s.error or s.reason or "", str(s.run_dir),
                           phase_breakdown(dict(s.phases), s.end_time or now))
-                  for s in steps))
+                  for s in steps),
+            step_upstream(spec, {s.node_id: s.id for s in steps}))
 
     def step_metrics(self, step_run_id: str) -> list[tuple[str, str, str, list[float], list]]:
         """(name, kind, latest value, numeric history, every value) of each metric of a step run."""
@@ -239,14 +256,22 @@ class Comparison:
 
     run_ids: tuple[str, ...]
     rows: tuple[tuple[str, tuple[str, ...]], ...]
+    # per metric ("train.loss") with more than one numeric value in some run: each run's values
+    series: tuple[tuple[str, tuple[tuple[str, tuple[float, ...]], ...]], ...] = ()
 
     def differing(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Only the rows whose values are not all the same."""
         return tuple(r for r in self.rows if len(set(r[1])) > 1)
 
 
+def _numbers(values: list) -> tuple[float, ...]:
+    return tuple(float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
 def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
-    """Parameters and final metrics of `run_ids` (any experiments), side by side."""
+    """Parameters and final metrics of `run_ids` (any experiments), side by side, and the
+    series of each metric in each run (to overlay them)."""
+    series: dict[str, dict[str, tuple[float, ...]]] = {}
     with store.query() as conn:
         facts: list[dict[str, str]] = []
         for run_id in run_ids:
@@ -259,6 +284,16 @@ def compare_runs(store: "Store", run_ids: list[str]) -> Comparison:
             values |= {f"metric {names[m.run_id]}.{m.name}": short_value(m.value, 24)
                        for m in latest_metrics(conn, list(names))}
             facts.append(values)
+            for owner, name in names.items():
+                every: dict[str, list] = {}
+                for v in metric_history(conn, owner):
+                    every.setdefault(v.name, []).append(v.value)
+                for metric, history in every.items():
+                    series.setdefault(f"{name}.{metric}", {})[run_id] = _numbers(history)
     keys = list(dict.fromkeys(k for values in facts for k in values))
-    return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys))
+    plotted = tuple((metric, tuple((r, runs[r]) for r in run_ids if r in runs))
+                    for metric, runs in sorted(series.items())
+                    if any(len(values) > 1 for values in runs.values()))
+    return Comparison(tuple(run_ids), tuple((k, tuple(v.get(k, "-") for v in facts)) for k in keys),
+                      plotted)
 

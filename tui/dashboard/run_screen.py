@@ -13,10 +13,11 @@ from runner.engine.progress import LogTail
 from runner.executors.base import Executor
 from runner.executors.registry import make_executor
 from tui.dashboard.actions import perform
+from tui.dashboard.dag_view import DagStep, DagView
 from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, literal, status_text
 from tui.dashboard.live_screen import LiveScreen
-from tui.dashboard.messages import LogLines, StepFactsLoaded
+from tui.dashboard.messages import DagStepHighlighted, LogLines, StepFactsLoaded
 from tui.dashboard.queries import RunDetail, Store
 from tui.dashboard.step_tabs import DetailsTab, LogsTab, MetricsTab, OutputsTab
 from store.layout import StepRunFiles
@@ -26,14 +27,21 @@ CONFIRM_SECONDS = 3.0  # how long a first `c` waits for the second that cancels
 
 
 class RunScreen(LiveScreen):
-    """A run's steps; 1-4 pick a tab, `f` toggles following the log, `r`/`R` rerun, `c` cancels."""
+    """A run's steps; 1-4 pick a tab, `d` shows them as a graph (and back), `f` toggles
+    following the log, `r`/`R` rerun, `c` cancels."""
 
     DEFAULT_CSS = """
     RunScreen #header { height: auto; padding: 0 1; background: $boost; }
-    RunScreen #steps { height: 10; }
+    RunScreen #steps { height: 10; max-height: 30%; }
+    RunScreen #dag { display: none; height: 10; max-height: 30%; }
+    RunScreen.dag #dag { display: block; }
+    RunScreen.dag #steps { display: none; }
     RunScreen TabbedContent { height: 1fr; }
-    RunScreen #metric-table { height: 8; }
-    RunScreen PlotextPlot { height: 1fr; min-height: 8; }
+    RunScreen #metric-top { height: 1fr; min-height: 7; }
+    RunScreen #metric-table { width: 2fr; max-width: 48; height: 1fr; }
+    RunScreen #metric-plot { width: 3fr; }
+    RunScreen #series { height: 1; padding: 0 1; }
+    RunScreen PlotextPlot { height: 1fr; }
     RunScreen #metric-tables { height: auto; }
     """
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
@@ -42,6 +50,9 @@ class RunScreen(LiveScreen):
                 Binding("n", "next_failure", "Next failed step"),
                 Binding("N", "previous_failure", "Previous failed step", show=False),
                 Binding("y", "copy_id", "Copy run id"),
+                Binding("d", "toggle_dag", "Graph / table"),
+                Binding("right_square_bracket", "series(1)", "Plot series", key_display="[ ]"),
+                Binding("left_square_bracket", "series(-1)", "Previous series", show=False),
                 Binding("escape", "app.pop_screen", "Back"),
                 Binding("1", "show_tab('logs')", "Logs tab", show=False),
                 Binding("2", "show_tab('metrics')", "Metrics tab", show=False),
@@ -64,6 +75,7 @@ class RunScreen(LiveScreen):
         yield KeyedTable([("name", "STEP"), ("status", "STATUS"), ("duration", "DURATION"),
                           ("executor", "EXECUTOR"), ("phases", "PHASES"), ("note", "REUSE / ERROR")],
                          id="steps")
+        yield DagView(id="dag")
         with TabbedContent(initial="logs"):
             yield LogsTab()
             yield MetricsTab()
@@ -80,6 +92,12 @@ class RunScreen(LiveScreen):
     def action_show_tab(self, tab: str) -> None:
         """1-4 switch the highlighted step's tabs without leaving the steps table."""
         self.query_one(TabbedContent).active = tab
+
+    def action_series(self, step: int) -> None:
+        """`]`/`[` plot the highlighted step's next/previous series (on the Metrics tab)."""
+        self.query_one(TabbedContent).active = "metrics"
+        if self.query_one(MetricsTab).cycle(step) is None:
+            self.notify("this step has no series to plot")
 
     def fetch(self) -> RunDetail:
         store = self.dashboard.store
@@ -115,6 +133,35 @@ class RunScreen(LiveScreen):
             if failed:  # a failed run opens on its first failed step
                 table.move_cursor(row=table.get_row_index(failed[0]), animate=False)
             self._select(table.current_key)
+        self._show_dag()
+
+    def _show_dag(self) -> None:
+        """Draw the graph view again: the steps' live status, the selected step under its cursor."""
+        if self.detail is None:
+            return
+        upstream = dict(self.detail.upstream)
+        self.query_one(DagView).show_steps(
+            [DagStep(s.id, s.name, s.status, upstream.get(s.id, ())) for s in self.detail.steps],
+            self.step_id)
+
+    def action_toggle_dag(self) -> None:
+        """`d` shows the steps as a graph instead of the table, and back; the selection stays."""
+        self.toggle_class("dag")
+        if self.has_class("dag"):
+            self._show_dag()
+            self.query_one(DagView).focus()
+        else:
+            table = self.query_one("#steps", KeyedTable)
+            if self.step_id is not None and self.step_id in table.rows:
+                table.move_cursor(row=table.get_row_index(self.step_id), animate=False)
+            table.focus()
+
+    def on_dag_step_highlighted(self, message: DagStepHighlighted) -> None:
+        """A step picked in the graph is selected for the tabs, as a table row is."""
+        table = self.query_one("#steps", KeyedTable)
+        if message.step_id in table.rows:
+            table.move_cursor(row=table.get_row_index(message.step_id), animate=False)
+        self._select(message.step_id)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "steps" and event.row_key is not None:
@@ -126,6 +173,7 @@ class RunScreen(LiveScreen):
         if not any(s.id == step_id for s in self.detail.steps):
             return
         self.step_id = step_id
+        self._show_dag()
         self._restart_log()
         self.load()
 

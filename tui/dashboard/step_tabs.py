@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Log, Static, TabPane
 from textual_plotext import PlotextPlot
 
@@ -65,29 +66,67 @@ class LogsTab(TabPane):
         return self.log.auto_scroll
 
 
+def series_of(metrics: list[Metric]) -> list[tuple[str, list[float]]]:
+    """The metrics that can be plotted (more than one numeric value), by name."""
+    return [(name, history) for name, _, _, history, _ in metrics if len(history) > 1]
+
+
+def pick_series(names: list[str], current: str | None, step: int = 0) -> str | None:
+    """The series `step` places after `current` among `names`, wrapping around; the first
+    one when `current` is gone (or None), None when there is none."""
+    if not names:
+        return None
+    if current not in names:
+        return names[0]
+    return names[(names.index(current) + step) % len(names)]
+
+
 class MetricsTab(TabPane):
-    """The step's metrics: latest values, a plot of a series, row and table metrics."""
+    """The step's metrics: latest values, a plot of one series (`[`/`]` pick which), row and
+    table metrics."""
 
     def __init__(self) -> None:
         super().__init__("Metrics", id="metrics")
+        self.metrics: list[Metric] = []
+        self.series_name: str | None = None  # the plotted series, kept across refreshes
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
-                          ("count", "VALUES")], id="metric-table")
-        yield PlotextPlot(id="plot")
+        with Horizontal(id="metric-top"):  # side by side, so the plot keeps its height on small screens
+            yield KeyedTable([("name", "METRIC"), ("kind", "KIND"), ("value", "LATEST"),
+                              ("count", "VALUES")], id="metric-table")
+            with Vertical(id="metric-plot"):
+                yield Static("", id="series")
+                yield PlotextPlot(id="plot")
         yield Static("", id="metric-tables")
 
     def show(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
         self.query_one("#metric-table", KeyedTable).sync(
             (name, (name, kind, value, str(len(values)))) for name, kind, value, _, values in metrics)
         self.query_one("#metric-tables", Static).update(metric_tables(metrics))
-        series = [(name, history) for name, _, _, history, _ in metrics if len(history) > 1]
+        self._plot()
+
+    def cycle(self, step: int) -> str | None:
+        """Plot the next (`step` 1) or previous (-1) series; returns its name (None: no series)."""
+        names = [name for name, _ in series_of(self.metrics)]
+        self.series_name = pick_series(names, self.series_name, step)
+        self._plot()
+        return self.series_name
+
+    def _plot(self) -> None:
+        series = dict(series_of(self.metrics))
+        names = list(series)
+        self.series_name = pick_series(names, self.series_name)
+        caption = self.query_one("#series", Static)
         plot = self.query_one(PlotextPlot)
         plot.plt.clear_data()
-        if series:
-            name, history = series[0]
-            plot.plt.plot(history, label=shown(name))
-            plot.plt.title(shown(name))
+        if self.series_name is None:
+            caption.update("no series to plot")
+        else:
+            name = self.series_name
+            caption.update(plain(f"series {names.index(name) + 1}/{len(names)}: {name}"
+                                 + ("   ([ ] other series)" if len(names) > 1 else "")))
+            plot.plt.plot(series[name], label=shown(name))  # no title: the caption names it
         plot.refresh()
 
 
