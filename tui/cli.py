@@ -68,10 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
     config.add_argument("value", nargs="?", help="its new value")
     config.add_argument("--unset", action="store_true", help="remove the setting")
-    from tui import (debug_command, kernel_command, registry_commands, rerun_command,
-                     resource_commands, service_commands)
+    from tui import (debug_command, gc_command, kernel_command, registry_commands,
+                     rerun_command, resource_commands, service_commands)
     rerun_command.add_parser(sub)
     debug_command.add_parser(sub)
+    gc_command.add_parsers(sub)
     resource_commands.add_parsers(sub)
     registry_commands.add_parsers(sub)
     service_commands.add_parsers(sub)
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "rerun":
             from tui.rerun_command import rerun_command
             return rerun_command(args, commands.open_existing())
+        if args.command in ("rm", "gc"):
+            from tui import gc_command
+            return gc_command.run(args, commands.open_existing())
         if args.command == "debug":
             from tui.debug_command import debug_command
             return debug_command(args, script_args, commands.open_existing())
