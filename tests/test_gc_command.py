@@ -146,3 +146,52 @@ def test_gc_keeps_an_old_run_that_a_newer_run_reuses(workspace, project, tmp_pat
     assert (done.returncode, done.stderr) == (
         2, "amlocal: error: argument --older-than: 'yesterday' is neither a date (2026-12-01, "
            "2026-12-01T09:30) nor a duration (90s, 15m, 2h, 3d, 1w) (see `amlocal gc --help`)\n")
+
+
+class _Image:
+    def __init__(self, image_id: str, tag: str, size: int) -> None:
+        self.id, self.tags, self.attrs = image_id, [tag], {"Size": size}
+
+
+class _Images:
+    """A Docker engine's images, as docker-py's client.images shows them."""
+
+    def __init__(self, images: list[_Image]) -> None:
+        self.by_id = {i.id: i for i in images}
+        self.removed: list[str] = []
+
+    def get(self, image_id: str) -> _Image:
+        return self.by_id[image_id]
+
+    def remove(self, tag: str, force: bool = False) -> None:
+        self.removed.append(tag)
+
+
+def test_gc_removes_the_environment_images_only_removed_runs_ran_in(workspace, write, tmp_path,
+                                                                      monkeypatch):
+    """An amlocal-env image the removed runs used and no kept run uses goes; one a kept run
+    uses, and a base image, stay (a fake engine: the real one's images are shared)."""
+    import json
+    import types
+    from runner.engine import workspace_gc
+    from runner.executors import docker_engine
+    old, new = _failed(workspace, write, tmp_path), _failed(workspace, write, tmp_path)
+    conn = workspace._local.conn
+    (old_step,), (new_step,) = get_step_runs(conn, old.id), get_step_runs(conn, new.id)
+    for step, image, image_id in ((old_step, "amlocal-env:aaaa", "sha256:a"),
+                                  (new_step, "amlocal-env:bbbb", "sha256:b")):
+        conn.execute("UPDATE step_run SET properties_json = ? WHERE id = ?",
+                     (json.dumps({"amlocal.image": image, "amlocal.image_id": image_id}), step.id))
+    conn.commit()
+    _age(workspace, old.id, 31)
+    images = _Images([_Image("sha256:a", "amlocal-env:aaaa", 380_000_000),
+                      _Image("sha256:b", "amlocal-env:bbbb", 290_000_000)])
+    monkeypatch.setattr(docker_engine, "engine_answers", lambda: (True, "27.0"))
+    monkeypatch.setattr(docker_engine, "docker_client", lambda: types.SimpleNamespace(images=images))
+    removal = workspace_gc.plan_gc(workspace._local, time.time() - 30 * 86400)
+    assert list(removal.runs) == [old.id]
+    assert removal.images == {"sha256:a": ("amlocal-env:aaaa", 380_000_000)}
+    freed = workspace_gc.apply(workspace._local, removal)
+    assert images.removed == ["amlocal-env:aaaa"]
+    assert freed == removal.total and type(freed) is int
+    assert freed >= 380_000_000
