@@ -14,16 +14,17 @@ $(STAMP): pyproject.toml
 
 # Where no registry answers, the image scripts/ensure-docker.sh builds stands in for the
 # default python:3.11-slim: the demo makes it this workspace's base image (`amlocal config
-# base_image`), so later runs, reruns and watch use it too. Without a Docker engine the demo
+# base_image`), so later runs, reruns and watch use it too; a base image set once for every
+# project (`amlocal config --user base_image IMAGE`) is kept. Without a Docker engine the demo
 # runs steps as local processes.
 LOCAL_BASE_IMAGE := amlocal/python-base:bookworm
 
 demo: $(STAMP)
 	@if [ -z "$$AMLOCAL_BASE_IMAGE" ] && docker image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1 \
 	    && ! docker image inspect python:3.11-slim >/dev/null 2>&1 \
-	    && $(BIN)/amlocal config base_image | grep -q '(not set)'; then \
+	    && $(BIN)/amlocal config base_image | grep -q '(not set'; then \
 	  $(BIN)/amlocal config base_image $(LOCAL_BASE_IMAGE) >/dev/null && \
-	  echo "amlocal: python:3.11-slim is not on this machine; this workspace's steps use $(LOCAL_BASE_IMAGE)"; fi
+	  echo "amlocal: python:3.11-slim is not on this machine; this workspace's steps use $(LOCAL_BASE_IMAGE) (for every project: amlocal config --user base_image $(LOCAL_BASE_IMAGE))"; fi
 	$(BIN)/amlocal run sample_projects/compare_models/pipeline.py
 	$(BIN)/amlocal runs -n 5
 	$(BIN)/amlocal show latest

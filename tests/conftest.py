@@ -14,6 +14,13 @@ AMLOCAL = [sys.executable, "-m", "tui.cli"]
 
 
 @pytest.fixture(autouse=True)
+def _no_user_settings(tmp_path_factory, monkeypatch):
+    """Every test (and every `amlocal` it starts) reads an empty user-wide settings folder,
+    never the settings of whoever runs the tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture(autouse=True)
 def _stop_services(tmp_path):
     """After each test, stop the workspace services its publishes started (scripts run with
     `amlocal run` start them detached; they would otherwise live until pytest removes the

@@ -233,12 +233,14 @@ def test_show_metrics_and_why_json(tmp_path, write):
 
 
 SETTING_LINES = [
-    "base_image   (not set; default python:3.11-slim) the Docker image steps run in when their "
-    "environment names none",
-    "executor     (not set; default auto)  where steps run: auto (Docker when an engine answers), "
-    "docker or local",
-    "reuse        (not set; default content) content: reuse only when input data is unchanged "
-    "(default); azure: as Azure, datastore inputs by path only",
+    "base_image   (not set; default python:3.11-slim) default   the Docker image steps run in "
+    "when their environment names none",
+    "executor     (not set; default auto)  default   where steps run: auto (Docker when an engine "
+    "answers), docker or local",
+    "image_map    (not set; default none)  default   NAME=LOCAL[,NAME=LOCAL]: run a step whose "
+    "environment names image NAME on the local image LOCAL",
+    "reuse        (not set; default content) default   content: reuse only when input data is "
+    "unchanged (default); azure: as Azure, datastore inputs by path only",
 ]
 
 
@@ -250,7 +252,7 @@ def test_reading_settings_creates_no_workspace(tmp_path):
     assert done.returncode == 0
     assert done.stdout.splitlines() == SETTING_LINES
     assert done.stderr == ("amlocal: no workspace here or in a parent folder (and AMLOCAL_HOME is "
-                           "not set): these are the defaults\n")
+                           "not set): these are the defaults and user-wide settings\n")
     one = amlocal("config", "executor", cwd=folder, env=env)
     assert (one.returncode, one.stdout.splitlines()) == (0, [SETTING_LINES[1]])
     bad = amlocal("config", "executor", "podman", cwd=folder, env=env)
@@ -268,8 +270,8 @@ def test_writing_a_setting_says_where_it_writes(tmp_path):
     assert done.returncode == 0
     assert done.stdout.splitlines() == [
         f"amlocal: set executor=local in {settings}",
-        "executor     local                    where steps run: auto (Docker when an engine "
-        "answers), docker or local"]
+        "executor     local                    workspace where steps run: auto (Docker when an "
+        "engine answers), docker or local"]
     assert done.stderr == f"amlocal: created a workspace in {folder / '.amlocal'}\n"
     assert (folder / ".amlocal" / "amlocal.db").is_file()
     again = amlocal("config", "--unset", "executor", cwd=folder / ".amlocal" / "..", env=env)

@@ -274,7 +274,7 @@ def test_a_running_containers_cpu_and_memory_are_shown(docker_workspace, write, 
     from runner.sdk import Experiment, Pipeline, PythonScriptStep
     write("steps/busy.py", """
         import time
-        block = bytearray(64 * 2**20)  # hold 64 MiB
+        block = b"x" * (64 * 2**20)  # hold 64 MiB, every page written (so resident)
         print("up", flush=True)
         end = time.time() + 120
         while time.time() < end:
@@ -292,7 +292,7 @@ def test_a_running_containers_cpu_and_memory_are_shown(docker_workspace, write, 
             await _until(pilot, lambda: "memory" in _rendered(app, usage))
             memory = int(_rendered(app, usage).split("memory ")[1].split(" MiB")[0])
             assert memory >= 64  # the container's own usage, from the engine
-            await pilot.press("c")
+            await pilot.press("c", "c")  # the first asks, the second cancels
             await _until(pilot, lambda: _cells(_table(app, "#steps"))[0][1] == "Canceled", timeout=30)
     asyncio.run(scenario())
 

@@ -125,13 +125,13 @@ def test_the_registry_screen_lists_versions_and_shows_each_ones_lineage(register
             assert f"  Made by      {RUN}/train (experiment churn)\n" in text
             assert "  Made from    dataset customers:2\n" in text
             assert screen.asset_id == "m1" and type(screen.asset_id) is str
-            await pilot.press("k")  # datasets only
+            await pilot.press("t")  # datasets only
             await _until(pilot, lambda: table.row_count == 2)
             assert screen.sub_title == "registries: datasets"
             assert [row[0] for row in _cells(table)] == ["dataset customers:2",
                                                          "dataset customers:1"]
             await _until(pilot, lambda: _rendered(lineage).startswith("dataset customers:"))
-            await pilot.press("k", "k")  # environments
+            await pilot.press("t", "t")  # environments
             await _until(pilot, lambda: table.row_count == 1)
             await _until(pilot, lambda: "  Image        python:3.11-slim\n" in _rendered(lineage))
             await pilot.press("escape")

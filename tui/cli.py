@@ -64,11 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     why.add_argument("step", nargs="?", help="step name (default: every step)")
     why.add_argument("--json", action="store_true", help="a JSON list (fields: see README)")
     sub.add_parser("ui", help="the terminal dashboard: pipelines, runs, steps, logs, metrics")
-    config = sub.add_parser("config", help="show or change workspace settings")
-    config.add_argument("name", nargs="?", help="a setting (executor, base_image, reuse)")
-    config.add_argument("value", nargs="?", help="its new value")
+    config = sub.add_parser("config", help="show or change settings (the workspace's, or with "
+                                           "--user everyone's), and where each comes from")
+    config.add_argument("name", nargs="?", help="a setting (base_image, executor, image_map, reuse)")
+    config.add_argument("value", nargs="?", help="its new value; for image_map also add or remove")
+    config.add_argument("entry", nargs="?", help="image_map add NAME=LOCAL, image_map remove NAME")
     config.add_argument("--unset", action="store_true", help="remove the setting")
-    from tui import (debug_command, gc_command, kernel_command, registry_commands,
+    config.add_argument("--user", action="store_true",
+                        help="change the user-wide settings file ($XDG_CONFIG_HOME/amlocal/settings, "
+                             "~/.config/amlocal/settings), which every workspace reads under its own")
+    from tui import (completion, debug_command, gc_command, kernel_command, registry_commands,
                      rerun_command, resource_commands, service_commands)
     rerun_command.add_parser(sub)
     debug_command.add_parser(sub)
@@ -77,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     registry_commands.add_parsers(sub)
     service_commands.add_parsers(sub)
     kernel_command.add_parser(sub)
+    completion.add_parser(sub)
     return parser
 
 
@@ -129,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             from tui.dashboard.app import run_dashboard
             return run_dashboard(require_workspace())
         if args.command == "config":
-            return commands.cmd_config(args.name, args.value, args.unset)
+            from tui.config_command import cmd_config
+            return cmd_config(args.name, args.value, args.unset, args.entry, args.user)
+        if args.command == "completion":
+            from tui.completion import run as completion_script
+            return completion_script(args.shell)
         if args.command == "kernel":
             from tui import kernel_command
             return kernel_command.run(args)

@@ -1,5 +1,5 @@
-"""The read-side commands `runs`, `show`, `metrics`, `why`, `config`, and `cancel` (`logs`
-is `tui.logs_command`).
+"""The read-side commands `runs`, `show`, `metrics`, `why` and `cancel` (`logs` is
+`tui.logs_command`, `config` `tui.config_command`).
 
 They read SQLite with the standard library only (no SQLModel, textual or docker import), so
 `amlocal runs` answers fast even on a large store.
@@ -17,7 +17,6 @@ from store.layout import require_workspace
 from store.metrics import latest_metrics
 from store.records import StepRunRecord
 from store.runs import get_pipeline_run, get_step_runs, list_pipeline_runs, resolve_run_id
-from store.settings import SettingsError
 from store.workspace import OpenWorkspace, open_workspace
 from tui.formatting import duration, short_value, shown, table, when
 from tui.json_output import metric_fields, print_json, run_fields, show_fields, why_fields
@@ -129,43 +128,6 @@ def cmd_cancel(run_prefix: str) -> int:
     from runner.client import Client
     local = open_existing()
     print(Client(local).cancel(resolve_run_id(local.conn, run_prefix)))
-    return 0
-
-
-def cmd_config(name: str | None, value: str | None, unset: bool) -> int:
-    """Show every setting, show one, set one, or (with --unset) remove one.
-
-    Reading never creates a workspace: with none here, it shows the defaults and says so.
-    Writing creates one if needed, and says which settings file it wrote.
-    """
-    from runner.executors.docker_engine import DEFAULT_BASE_IMAGE
-    from store.layout import find_or_create_workspace, find_workspace
-    from store.settings import (KNOWN_SETTINGS, check_setting, read_settings, settings_path,
-                                write_setting)
-    defaults = {"executor": "auto", "base_image": DEFAULT_BASE_IMAGE, "reuse": "content"}
-    if name is not None and name not in KNOWN_SETTINGS:
-        raise SettingsError(f"unknown setting {name!r}; settings: {', '.join(sorted(KNOWN_SETTINGS))}")
-    if unset or value is not None:
-        if name is None:
-            raise SettingsError("name the setting to change")
-        check_setting(name, None if unset else value)  # before anything is made
-        layout, created = find_or_create_workspace()
-        write_setting(layout, name, None if unset else value)
-        if created:
-            open_workspace(layout).conn.close()  # a whole workspace, its database made
-            print(f"amlocal: created a workspace in {layout.root}", file=sys.stderr)
-        print(f"amlocal: {'removed ' + name + ' from' if unset else f'set {name}={value} in'} "
-              f"{settings_path(layout)}")
-        settings = read_settings(layout)
-    else:
-        layout = find_workspace()
-        if layout is None or not layout.root.is_dir():
-            print("amlocal: no workspace here or in a parent folder (and AMLOCAL_HOME is not "
-                  "set): these are the defaults", file=sys.stderr)
-        settings = read_settings(layout) if layout is not None else {}
-    for key in ([name] if name else sorted(KNOWN_SETTINGS)):
-        current = settings.get(key, f"(not set; default {defaults.get(key, 'none')})")
-        print(f"{key:<12} {current:<24} {KNOWN_SETTINGS[key][1]}")
     return 0
 
 

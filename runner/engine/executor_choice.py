@@ -1,7 +1,7 @@
 """Which executor runs a pipeline run's steps, decided once at submit and recorded with the run.
 
 An explicit choice (`amlocal run --executor`, a rerun's override) wins, then $AMLOCAL_EXECUTOR,
-then the workspace's `executor` setting, then auto: Docker when an engine answers, local
+then the `executor` setting (the workspace's, else the user-wide one), then auto: Docker when an engine answers, local
 processes otherwise. The base image likewise: explicit, $AMLOCAL_BASE_IMAGE, the setting,
 the run a rerun repeats, the default.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from runner.errors import RunnerError
 from store.layout import WorkspaceLayout
-from store.settings import read_settings
+from store.settings import effective_settings
 
 EXECUTOR_ENV = "AMLOCAL_EXECUTOR"
 BASE_IMAGE_ENV = "AMLOCAL_BASE_IMAGE"
@@ -37,15 +37,16 @@ def choose_executor(layout: WorkspaceLayout, requested: str | None = None,
                     fallback_base_image: str | None = None) -> ExecutorChoice:
     """Decide where the steps of a new run execute (see the module docstring)."""
     from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, engine_answers
-    settings = read_settings(layout)
+    settings = effective_settings(layout)
+    executor = settings["executor"]
     sources = (("--executor", requested), (f"${EXECUTOR_ENV}", os.environ.get(EXECUTOR_ENV)),
-               ("workspace setting", settings.get("executor")))
+               (f"{executor.source} setting", executor.value))
     source, chosen = next(((s, v) for s, v in sources if v), ("auto", "auto"))
     if chosen not in CHOICES:
         raise ExecutorChoiceError(f"executor {chosen!r} ({source}) is not one of {', '.join(CHOICES)}")
     if chosen == "local":
         return ExecutorChoice("local", None, f"steps run as local processes ({source})")
-    base = (base_image or os.environ.get(BASE_IMAGE_ENV) or settings.get("base_image")
+    base = (base_image or os.environ.get(BASE_IMAGE_ENV) or settings["base_image"].value
             or fallback_base_image or DEFAULT_BASE_IMAGE)
     answers, detail = engine_answers()
     if answers:

@@ -13,7 +13,7 @@ from runner.engine.dataset_selection import (definition_selection_folder, needs_
 from store.datastore_paths import check_name, normalize_datastore_path, resolve_in_datastore
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.records import PipelineRunRecord, StoredOutput
-from store.settings import read_settings
+from store.settings import setting_values
 
 CONTENT_MODE, AZURE_MODE = "content", "azure"
 GLOB_CHARS = frozenset("*?[")
@@ -52,7 +52,7 @@ class RunContext:
     @staticmethod
     def of(layout: WorkspaceLayout, run: PipelineRunRecord, spec: PipelineSpec) -> "RunContext":
         """The context of `run`, with the workspace's reuse mode."""
-        return RunContext(layout, run, spec, read_settings(layout).get("reuse", CONTENT_MODE))
+        return RunContext(layout, run, spec, setting_values(layout).get("reuse", CONTENT_MODE))
 
     @property
     def run_id(self) -> str:

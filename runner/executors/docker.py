@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import psutil
 
@@ -33,6 +33,7 @@ from runner.spec import EnvironmentSpec
 from store.key_vault import secrets_dir
 from store.layout import WorkspaceLayout
 from store.records import StepRunRecord
+from store.settings import image_map as image_map_setting
 
 WORKSPACE_IN_CONTAINER = "/amlocal/workspace"
 LIB_IN_CONTAINER = "/amlocal/lib"
@@ -128,8 +129,10 @@ class DockerExecutor:
     capabilities = Capabilities(warm_start=True)  # a container's start costs ~0.2 s: pay it early
 
     def __init__(self, layout: WorkspaceLayout, base_image: str | None = None,
-                 may_build: bool = True) -> None:
+                 may_build: bool = True, image_map: Mapping[str, str] | None = None) -> None:
         self.layout = layout
+        # registry image → local image (the `image_map` setting, the workspace's over the user's)
+        self.image_map = dict(image_map) if image_map is not None else image_map_setting(layout)
         self.may_build = may_build  # False: a missing image raises ImageNotReady (client-side planning)
         self.base_image = base_image or DEFAULT_BASE_IMAGE
         self.client = docker_client()
@@ -154,13 +157,19 @@ class DockerExecutor:
     def resolve_environment(self, environment: EnvironmentSpec, log_path: Path) -> ResolvedEnvironment:
         """The image of `environment`, built if needed; it is identified by image id, not tag."""
         with open(log_path, "a") as log:
-            recipe = ImageRecipe.from_environment(environment, self._base_for(environment, log))
+            named = ImageRecipe.from_environment(environment, self._base_for(environment, log))
+            recipe = named.mapped(self.image_map, log)
             image, image_id = self.images.ensure(recipe, log, build=self.may_build)
             self._say_python(environment, image, image_id, log)
+        # A changed mapping is another image, even when both local images have one id.
+        mapping = f"{named.base_image}={recipe.base_image}" if recipe is not named else None
         text = json.dumps({"image_id": image_id, "variables": dict(environment.environment_variables),
+                           **({"image_map": mapping} if mapping else {}),
                            "docker_arguments": list(environment.docker_arguments),
                            "shm_size": environment.shm_size}, sort_keys=True)
-        label = environment_label(environment, f"image {image} ({image_id.removeprefix('sha256:')[:12]})",
+        runs_in = f"image {image} ({image_id.removeprefix('sha256:')[:12]})"
+        label = environment_label(environment, runs_in + (f", mapped from {named.base_image}"
+                                                          if mapping else ""),
                                   ("environment_variables", "docker_arguments", "shm_size"))
         return ResolvedEnvironment("docker:" + hashlib.sha256(text.encode()).hexdigest(), image,
                                    {"amlocal.image": image, "amlocal.image_id": image_id}, label)

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Mapping, TextIO
 
 from runner.executors.docker_engine import DockerProblem, explain
 from runner.executors.framework_pins import choose_framework_requirements, report_installed
@@ -67,6 +67,9 @@ class ImageRecipe:
     pip_options: tuple[str, ...] = ()
     name: str = "environment"
     framework: str = ""  # a framework estimator's pins (JSON), relaxed where pip cannot get them
+    # Where base_image comes from, for the advice when it is missing: "" the configured base
+    # image, "environment" the Environment's own, "image_map:NAME" the image map's for NAME.
+    origin: str = ""
 
     @staticmethod
     def from_environment(environment: EnvironmentSpec | None, default_base: str) -> "ImageRecipe":
@@ -77,12 +80,35 @@ class ImageRecipe:
                 f"environment {env.name}: docker.base_dockerfile is not built by amlocal; "
                 "build that image yourself and set environment.docker.base_image to its tag")
         base = env.base_image or default_base
+        origin = "environment" if env.base_image else ""
         if env.user_managed:
-            return ImageRecipe(base, name=env.name)
+            return ImageRecipe(base, name=env.name, origin=origin)
         requirements = [r for r in (conda_to_pip(c) for c in env.conda_packages) if r]
         requirements += [str(p) for p in env.pip_packages]
         return ImageRecipe(base, tuple(requirements), tuple(env.pip_options), env.name,
-                           json.dumps(dict(env.framework), sort_keys=True) if env.framework else "")
+                           json.dumps(dict(env.framework), sort_keys=True) if env.framework else "",
+                           origin)
+
+    def mapped(self, image_map: Mapping[str, str], log: TextIO) -> "ImageRecipe":
+        """This recipe on the local image `image_map` gives for its base image (itself when
+        the map has none), saying so in the preparation log."""
+        local = image_map.get(self.base_image)
+        if not local:
+            return self
+        log.write(f"image {self.base_image} is mapped to {local} (image_map)\n")
+        return replace(self, base_image=local, origin=f"image_map:{self.base_image}")
+
+    def missing_advice(self) -> str:
+        """What to do when the base image is neither here nor pullable, by where it came from."""
+        if self.origin == "environment":
+            return (f"pull or build it, or run the environment on an image you have: "
+                    f"`amlocal config image_map add {self.base_image}=LOCAL` (LOCAL e.g. "
+                    f"amlocal/python-base:bookworm; --user for every project)")
+        if self.origin.startswith("image_map:"):
+            return (f"it is image_map's image for {self.origin.removeprefix('image_map:')}: pull "
+                    f"or build it, or change the entry with `amlocal config image_map add NAME=LOCAL`")
+        return ("pull or build it, or choose an image you have with AMLOCAL_BASE_IMAGE or "
+                "`amlocal config base_image IMAGE`")
 
     def content_hash(self, base_image_id: str) -> str:
         text = json.dumps({"base": base_image_id, "requirements": list(self.requirements),
@@ -103,8 +129,9 @@ class ImageBuilder:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def base_image_id(self, name: str, log: TextIO, fetch: bool = True) -> str:
-        """The id of image `name`, pulling it once if it is not here (and `fetch` allows)."""
+    def base_image_id(self, name: str, log: TextIO, fetch: bool = True, advice: str = "") -> str:
+        """The id of image `name`, pulling it once if it is not here (and `fetch` allows);
+        `advice` ends the error when it can be neither found nor pulled."""
         import docker.errors
         with self._thread_lock("base:" + name):
             try:
@@ -122,15 +149,15 @@ class ImageBuilder:
                 reason = str(getattr(exc, "explanation", None) or exc).strip()
                 raise DockerProblem(
                     f"image {name} is not on this machine and could not be pulled ({reason}); "
-                    f"pull or build it, or choose an image you have with AMLOCAL_BASE_IMAGE or "
-                    f"`amlocal config base_image IMAGE`") from exc
+                    f"{advice or ImageRecipe(name).missing_advice()}") from exc
 
     def ensure(self, recipe: ImageRecipe, log: TextIO, build: bool = True) -> tuple[str, str]:
         """(image reference, image id) to run a step of `recipe` in; builds it if needed.
 
         With `build=False` an image that is not here yet raises ImageNotReady instead.
         """
-        base_id = self.base_image_id(recipe.base_image, log, fetch=build)
+        base_id = self.base_image_id(recipe.base_image, log, fetch=build,
+                                     advice=recipe.missing_advice())
         if not recipe.requirements:
             log.write(f"environment {recipe.name}: no packages to add; using {recipe.base_image} "
                       f"({base_id[:19]})\n")

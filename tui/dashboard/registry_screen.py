@@ -23,7 +23,7 @@ class RegistryScreen(LiveScreen):
     RegistryScreen #lineage { height: auto; max-height: 50%; padding: 0 1;
                               border-top: solid $accent; }
     """
-    BINDINGS = [Binding("k", "next_kind", "Kind"), Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("t", "next_kind", "Kind"), Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self) -> None:
         super().__init__()
