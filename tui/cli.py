@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_config(args.name, args.value, args.unset, args.entry, args.user)
         if args.command == "completion":
             from tui.completion import run as completion_script
-            return completion_script(args.shell)
+            return completion_script(args.shell, _parser())
         if args.command == "kernel":
             from tui import kernel_command
             return kernel_command.run(args)

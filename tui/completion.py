@@ -153,9 +153,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                  'eval "$(amlocal completion zsh)" in ~/.zshrc')
 
 
-def run(shell: str) -> int:
-    """Print the completion script of `shell`."""
-    from tui.cli import _parser
-    parser = _parser()
+def run(shell: str, parser: argparse.ArgumentParser) -> int:
+    """Print the completion script of `shell` for the command line `parser`."""
     print(bash_script(parser) if shell == "bash" else zsh_script(parser), end="")
     return 0
