@@ -83,6 +83,22 @@ def test_a_failed_steps_working_copy_is_kept_and_the_others_are_not(workspace, f
     assert (steps["prep"].run_dir / "wd").exists() is False
 
 
+def test_a_canceled_steps_working_copy_is_removed(workspace, write, tmp_path):
+    import time
+    write("wait/wait.py", "import time\nopen('partial.txt', 'w').write('x')\ntime.sleep(600)\n")
+    step = PythonScriptStep("wait.py", name="wait", source_directory=str(tmp_path / "wait"))
+    run = Experiment(workspace, "debug").submit(Pipeline(workspace, [step]))
+    deadline = time.monotonic() + 30
+    while not list(run.get_steps()) or not (
+            next(run.get_steps())._record().run_dir / "wd" / "partial.txt").exists():
+        assert time.monotonic() < deadline, "the step never started"
+        time.sleep(0.05)
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    (record,) = get_step_runs(workspace._local.conn, run.id)
+    assert (record.status, (record.run_dir / "wd").exists()) == ("Canceled", False)
+
+
 def test_debug_runs_a_command_in_the_failed_steps_environment(workspace, failed_run, tmp_path):
     run = failed_run()
     steps = _steps(workspace, run.id)
@@ -143,6 +159,16 @@ def test_debug_errors_are_one_line(workspace, failed_run, tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (
         1, "", f"amlocal: error: step after of run {short} never started: Canceled "
                "(not run: step train failed)\n")
+    conn = workspace._local.conn  # as if train had run in Docker (the test's own SQL)
+    conn.execute("UPDATE step_run SET executor = 'docker' WHERE id = ?",
+                 (_steps(workspace, run.id)["train"].id,))
+    conn.commit()
+    done = amlocal("debug", short, "train", "--", "true", cwd=tmp_path,
+                   env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("amlocal: error: step train ran in Docker, but no Docker "
+                                  "engine answers (")
+    assert done.stderr.count("\n") == 1
     done = amlocal("debug", "ffffffff", "train", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (
         1, "amlocal: error: no pipeline run matches 'ffffffff' (see `amlocal runs`)\n")
@@ -210,7 +236,10 @@ def test_debug_in_docker_sees_the_containers_environment(docker_workspace, faile
     steps = _steps(docker_workspace, run.id)
     train = steps["train"]
     assert train.executor == "docker"
-    assert (train.run_dir / "wd" / "partial.txt").read_text() == "epoch 1 of 0.1"
+    partial = train.run_dir / "wd" / "partial.txt"
+    assert partial.read_text() == "epoch 1 of 0.1"
+    owner = tmp_path.stat()
+    assert (partial.stat().st_uid, partial.stat().st_gid) == (owner.st_uid, owner.st_gid)
     done = amlocal("debug", run.id[:8], "train", "--", "python3", "-c", PROBE, cwd=tmp_path,
                    env={"AMLOCAL_EXECUTOR": "docker", "AMLOCAL_BASE_IMAGE": docker_image})
     assert done.returncode == 0, done.stderr
@@ -225,7 +254,6 @@ def test_debug_in_docker_sees_the_containers_environment(docker_workspace, faile
     done = amlocal("debug", run.id[:8], "train", "--", "sh", "-c", "id -u; echo x > mine.txt",
                    cwd=tmp_path, env={"AMLOCAL_EXECUTOR": "docker", "AMLOCAL_BASE_IMAGE": docker_image})
     assert done.returncode == 0, done.stderr
-    owner = tmp_path.stat()
     step_uid = 65532 if owner.st_uid == 0 else owner.st_uid  # a root workspace's steps: 65532
     assert done.stdout.splitlines()[-1] == str(step_uid)
     mine = (train.run_dir / "wd" / "mine.txt").stat()  # handed back to the owner, as after a step
