@@ -22,7 +22,8 @@ class StepRunFiles:
     """The files of one step run's folder: what the runner writes and reads back.
 
     The step's own process writes only its logs and events (and its artifacts folder); the
-    working copy `wd/` is where it runs, removed when it ends.
+    working copy `wd/` is where it runs, removed when it ends, unless it failed: then it stays
+    for `amlocal debug` until `amlocal gc` removes the run.
     """
 
     root: Path

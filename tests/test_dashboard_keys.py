@@ -112,4 +112,24 @@ def test_the_logs_tab_starts_with_the_preparation_log(workspace, write, tmp_path
             await _until(pilot, lambda: "step output" in log.lines)
             assert log.lines[0].startswith("local executor: environment packages tqdm are not installed")
             assert log.lines.index("step output") > 0
+def test_s_opens_amlocal_debug_on_the_highlighted_step(workspace, write, tmp_path, monkeypatch):
+    """`s` suspends the dashboard and runs `amlocal debug RUN STEP` on the highlighted (first
+    failed) step; a headless app cannot suspend, so the test stands in for the suspension."""
+    import contextlib
+    from tui.dashboard import run_screen
+    run = _failing_run(workspace, write, tmp_path)
+    opened: list[tuple[str, str]] = []
+    monkeypatch.setattr(run_screen, "open_debug_shell",
+                        lambda run_id, name: opened.append((run_id, name)) or 0)
+
+    async def scenario():
+        app = DashboardApp(workspace._local.layout)
+        app.suspend = contextlib.nullcontext  # headless: nothing to hand the terminal to
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open_run(app, pilot, run.id, steps=4)
+            await _until(pilot, lambda: app.screen.step_id is not None)
+            await pilot.press("s")
+            assert opened == [(run.id, "bad1")]
+            await pilot.press("n", "s")
+            assert opened == [(run.id, "bad1"), (run.id, "bad2")]
     asyncio.run(scenario())

@@ -61,9 +61,10 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 def split_script_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """(amlocal's own arguments, the script's): for a command that takes a script, what
-    follows the first `--` is the script's, untouched; otherwise nothing is."""
+    follows the first `--` is the script's, untouched (`amlocal debug`'s: the command to run);
+    otherwise nothing is."""
     argv = list(argv)
-    if command_of(argv) in SCRIPT_COMMANDS and "--" in argv:
+    if command_of(argv) in (*SCRIPT_COMMANDS, "debug") and "--" in argv:
         cut = argv.index("--")
         return argv[:cut], argv[cut + 1:]
     return argv, []

@@ -73,9 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--user", action="store_true",
                         help="change the user-wide settings file ($XDG_CONFIG_HOME/amlocal/settings, "
                              "~/.config/amlocal/settings), which every workspace reads under its own")
-    from tui import (completion, kernel_command, registry_commands, rerun_command,
-                     resource_commands, service_commands)
+    from tui import (completion, debug_command, gc_command, kernel_command, registry_commands,
+                     rerun_command, resource_commands, service_commands)
     rerun_command.add_parser(sub)
+    debug_command.add_parser(sub)
+    gc_command.add_parsers(sub)
     resource_commands.add_parsers(sub)
     registry_commands.add_parsers(sub)
     service_commands.add_parsers(sub)
@@ -122,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "rerun":
             from tui.rerun_command import rerun_command
             return rerun_command(args, commands.open_existing())
+        if args.command in ("rm", "gc"):
+            from tui import gc_command
+            return gc_command.run(args, commands.open_existing())
+        if args.command == "debug":
+            from tui.debug_command import debug_command
+            return debug_command(args, script_args, commands.open_existing())
         if args.command == "ui":
             from store.layout import require_workspace
             from tui.dashboard.app import run_dashboard

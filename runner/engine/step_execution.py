@@ -190,6 +190,7 @@ class StepExecution:
     def _execute(self, conn: sqlite3.Connection, history: StoreHistory, snapshot_id: str | None,
                  environment: ResolvedEnvironment, limits) -> StepResult:
         workdir = self.files.workdir
+        keep = False  # a failed step's working copy stays, for `amlocal debug` (until `gc`)
         try:
             SnapshotStore(self.ctx.layout.snapshots_dir, conn).materialize(snapshot_id or "", workdir)
             prepared = prepare_step(self.ctx, self.step, self.step_run_id, self.files, self.executor,
@@ -211,11 +212,19 @@ class StepExecution:
                         if self.stop.is_set():
                             return self._end(conn, StepResult(st.CANCELED, self.stop.reason))
                     handle.release()
-                return self._follow(conn, handle, prepared, ingestor, history)
+                result = self._follow(conn, handle, prepared, ingestor, history)
+                keep = result.status == st.FAILED and not (result.error or "").startswith(NO_SPACE)
+                return result
             finally:
                 handle.close()
+        except BaseException as exc:
+            # it fails the step (run() says why), unless it cancels it or fills the disk, whose
+            # handler frees the working copy
+            keep = not isinstance(exc, Canceled) and not is_disk_full(exc)
+            raise
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)  # the working copy, however the step ended
+            if not keep:  # finished or canceled: the working copy goes
+                shutil.rmtree(workdir, ignore_errors=True)
             shutil.rmtree(self.files.registrations, ignore_errors=True)  # registered or refused
 
     def _follow(self, conn: sqlite3.Connection, handle: RunningStep, prepared: PreparedStep,

@@ -26,9 +26,27 @@ TAIL_SECONDS = 0.3
 CONFIRM_SECONDS = 3.0  # how long a first `c` waits for the second that cancels
 
 
+def open_debug_shell(run_id: str, step_name: str) -> int:
+    """`amlocal debug RUN STEP` on this terminal (the dashboard suspended); its exit status.
+    When it fails it waits for Enter, so that its one-line error can be read."""
+    import subprocess
+    import sys
+    print(f"amlocal: a shell in step {step_name} of run {run_id[:8]}; exit it to return to "
+          "the dashboard", flush=True)
+    code = subprocess.run([sys.executable, "-m", "tui.cli", "debug", run_id, step_name]).returncode
+    if code != 0:
+        print(f"amlocal debug ended with exit status {code}; press Enter to return", flush=True)
+        try:
+            sys.stdin.readline()
+        except (OSError, KeyboardInterrupt):
+            pass
+    return code
+
+
 class RunScreen(LiveScreen):
     """A run's steps; 1-4 pick a tab, `d` shows them as a graph (and back), `f` toggles
-    following the log, `r`/`R` rerun, `c` cancels."""
+    following the log, `r`/`R` rerun, `c` cancels, `s` opens a shell in the highlighted step's
+    environment (`amlocal debug`)."""
 
     DEFAULT_CSS = """
     RunScreen #header { height: auto; padding: 0 1; background: $boost; }
@@ -53,6 +71,7 @@ class RunScreen(LiveScreen):
                 Binding("d", "toggle_dag", "Graph / table"),
                 Binding("right_square_bracket", "series(1)", "Plot series", key_display="[ ]"),
                 Binding("left_square_bracket", "series(-1)", "Previous series", show=False),
+                Binding("s", "debug_step", "Shell in the step (amlocal debug)", show=False),
                 Binding("escape", "app.pop_screen", "Back"),
                 Binding("1", "show_tab('logs')", "Logs tab", show=False),
                 Binding("2", "show_tab('metrics')", "Metrics tab", show=False),
@@ -260,6 +279,27 @@ class RunScreen(LiveScreen):
 
     def action_previous_failure(self) -> None:
         self._jump_failure(-1)
+
+    def action_debug_step(self) -> None:
+        """`s`: a shell in the highlighted step's exact environment (`amlocal debug`), the
+        dashboard suspended until it exits."""
+        from textual.app import SuspendNotSupported
+        step = next((s for s in self.detail.steps if s.id == self.step_id), None) \
+            if self.detail else None
+        if step is None:
+            self.notify("no step highlighted")
+            return
+        try:
+            with self.app.suspend():
+                code = open_debug_shell(self.run_id, step.name)
+        except SuspendNotSupported:
+            self.notify(f"this terminal cannot hand over to a shell: run `amlocal debug "
+                        f"{self.run_id[:8]} {step.name}`", severity="warning")
+            return
+        self.refresh()
+        if code != 0:
+            self.notify(f"amlocal debug {self.run_id[:8]} {step.name}: exit status {code}",
+                        severity="warning")
 
     def action_copy_id(self) -> None:
         """`y` puts the run id on the terminal's clipboard (OSC 52)."""
