@@ -8,8 +8,6 @@ import subprocess
 import sys
 from typing import Any
 
-from runner.engine.debug_session import DebugError, debugpy_missing, prepare_debug
-from runner.executors.debug_launch import launch
 from store.runs import resolve_run_id
 
 
@@ -31,6 +29,8 @@ def add_parser(sub: Any) -> None:
 def debug_command(args: argparse.Namespace, command: list[str], local: Any) -> int:
     """Prepare the step's environment, print the command that reruns the step, then start the
     shell (or the step under pdb/debugpy, or `command`); returns its exit status."""
+    from runner.engine.debug_session import DebugError, debugpy_missing, prepare_debug
+    from runner.executors.debug_launch import launch
     if command and (args.pdb or args.listen is not None):
         raise DebugError("give either a command after -- or --pdb/--listen, not both")
     if args.listen is not None and not 0 < args.listen < 65536:

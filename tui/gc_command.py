@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.engine.workspace_gc import Removal, apply, plan_gc, plan_rm
+if TYPE_CHECKING:
+    from runner.engine.workspace_gc import Removal
+
 from store.runs import resolve_run_id
 
 COMMANDS = ("rm", "gc")
@@ -40,7 +42,7 @@ def human(size: int) -> str:
     return f"{size} bytes ({value:.1f} PB)"
 
 
-def describe(removal: Removal) -> list[str]:
+def describe(removal: "Removal") -> list[str]:
     """What `removal` removes, a line per kind, and what it keeps and why."""
     lines = []
     if removal.runs:
@@ -78,6 +80,7 @@ def _confirm(question: str) -> bool:
 
 def run(args: argparse.Namespace, local: Any) -> int:
     """`amlocal rm` or `amlocal gc`: list what goes, ask unless --yes, remove, say what it freed."""
+    from runner.engine.workspace_gc import apply, plan_gc, plan_rm
     if args.command == "rm":
         ids = list(dict.fromkeys(resolve_run_id(local.conn, r) for r in args.run_ids))
         removal = plan_rm(local, ids)

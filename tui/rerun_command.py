@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from runner.client import Client
 from runner.errors import RunnerError
 from store.runs import get_pipeline_run, resolve_run_id
 
@@ -51,6 +50,7 @@ def parse_params(items: list[str], known: dict[str, Any]) -> dict[str, Any]:
 
 def rerun_command(args: argparse.Namespace, local: Any) -> int:
     """Submit the rerun, print its id and what it forces, and follow it unless --no-wait."""
+    from runner.client import Client
     from runner.engine.progress import ProgressPrinter
     run_id = resolve_run_id(local.conn, args.run_id)
     run = get_pipeline_run(local.conn, run_id)
