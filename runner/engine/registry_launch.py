@@ -24,6 +24,7 @@ from runner.engine.dataset_selection import needs_selection
 from runner.executors.base import Mount
 from runner.spec import StepSpec
 from runner.step_runtime import contract
+from runner.step_runtime.dataset_factory import glob_folder
 from runner.step_runtime.exceptions import AzureMLException, UserErrorException
 from runner.step_runtime.model import check_model_name
 from store import registry
@@ -63,14 +64,6 @@ def _entry(record: AssetRecord, kind: str, **extra: Any) -> dict[str, Any]:
             "made_by_pipeline_run_id": record.made_by_pipeline_run_id, **extra}
 
 
-def _glob_base(path: str) -> str:
-    parts = path.split("/") if path else []
-    for i, part in enumerate(parts):
-        if set("*?[") & set(part):
-            return "/".join(parts[:i])
-    return path
-
-
 def _input_definition(definition: dict[str, Any], host: Path, seen: str) -> dict[str, Any]:
     """A dataset input's definition as the step sees it: over the folder (or file) it got,
     without the selection it already had applied."""
@@ -107,7 +100,7 @@ def prepare_view(layout: WorkspaceLayout, assets: RegistryAssets, step: StepSpec
             datastores[name] = map_path(layout.datastore_dir(name))
             try:
                 base = resolve_in_datastore(layout.datastore_dir(name),
-                                            _glob_base(source.get("path") or ""))
+                                            glob_folder(source.get("path") or ""))
             except Exception:
                 continue
             if base.exists() and not base.is_symlink() and base not in mounted:

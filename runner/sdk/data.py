@@ -14,6 +14,7 @@ from runner.sdk.output_datasets import (OutputDatasetInput, OutputFileDatasetCon
                                         OutputTabularDatasetConfig)
 from runner.spec import InputSource
 from runner.step_runtime import dataset_factory as step_factory
+from runner.step_runtime.dataset_factory import glob_folder
 from runner.step_runtime import file_dataset as step_datasets
 from runner.step_runtime.exceptions import UserErrorException
 from store.datastore_paths import normalize_datastore_path, open_datastore_file
@@ -184,10 +185,10 @@ class HostDatasetInputs:
             raise UserErrorException("a dataset in a local folder cannot be a step input; "
                                      "upload its files to a datastore first")
         datastore, path = source["datastore"], normalize_datastore_path(source["path"])
-        if _glob_folder(path) != path and not self._listed_files():  # resolved when built
+        if glob_folder(path) != path and not self._listed_files():  # resolved when built
             raise UserErrorException(
                 f"Dataset path {datastore}:{path} matches no files (looked below "
-                f"{self._source_root(source) / _glob_folder(path)}); check the pattern or upload "
+                f"{self._source_root(source) / glob_folder(path)}); check the pattern or upload "
                 "the files first")
         if self._definition.get("filter") is not None:  # the step gets the selected files only
             return InputSource("datastore", datastore=datastore, path=path,
@@ -204,15 +205,6 @@ class FileDataset(HostDatasetInputs, step_datasets.FileDataset):
 
     def as_download(self, path_on_compute: str | None = None) -> "DatasetConsumptionConfig":
         return DatasetConsumptionConfig(f"input_{uuid.uuid4().hex[:8]}", self, "download", path_on_compute)
-
-
-def _glob_folder(path: str) -> str:
-    """The folder before the first path segment with a wildcard (`path` itself without one)."""
-    parts = path.split("/") if path else []
-    for i, part in enumerate(parts):
-        if set("*?[") & set(part):
-            return "/".join(parts[:i])
-    return path
 
 
 FileDatasetFactory = step_factory.FileDatasetFactory

@@ -54,7 +54,7 @@ def dataset_sources(path: Any) -> tuple[Any, list[dict[str, str]]]:
     return workspace, sources
 
 
-def _glob_folder(path: str) -> str:
+def glob_folder(path: str) -> str:
     """The folder before the first path segment with a wildcard (`path` itself without one)."""
     parts = path.split("/") if path else []
     for i, part in enumerate(parts):
@@ -77,7 +77,7 @@ def _make(kind: str, path: Any, validate: bool, call: str, **definition: Any) ->
             single = dataset._derive(sources=[source])
             if not single._listed_files():
                 folder = os.path.join(str(registry.datastore_folder(source["datastore"])),
-                                      _glob_folder(source["path"]))
+                                      glob_folder(source["path"]))
                 raise UserErrorException(
                     f"Dataset validation failed: {source['datastore']}:{source['path']} has no "
                     f"files (looked in {folder.rstrip('/')})")
