@@ -52,7 +52,7 @@ class _Handle:
 
     def update(self, obj: object) -> None:
         self.shown.append(obj)
-        if "Finished" in obj.data:
+        if ": <b>Finished</b>" in obj.data:  # the run's own status, not a step's
             self.done.set()
 
 
