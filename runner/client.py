@@ -22,11 +22,11 @@ from runner.engine.gitinfo import read_git_info
 from runner.engine.liveness import cancel_run
 from runner.engine.run_context import RunContext
 from runner.engine.run_plan import plan_run, record_plan
+from runner.engine.script_eval import record_script_hash
 from runner.engine.runner_process import start_runner
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
 from runner.errors import RunnerError
 from runner.executors.registry import make_executor
-from runner.script_eval import record_script_hash
 from runner.spec import PipelineSpec
 from store import catalog
 from store import status as st

@@ -19,8 +19,8 @@ from runner.client import Client
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
+from runner.engine.script_eval import evaluate_script
 from runner.errors import RunnerError
-from runner.script_eval import evaluate_script
 from runner.spec import PipelineSpec
 from runner.watch.content import ContentMemory
 from runner.watch.scope import WatchScope

@@ -1,6 +1,6 @@
 """Actions on runs started from the dashboard: they go through the client API, which starts a
 runner process of its own; nothing runs inside the UI process (a changed pipeline script is
-evaluated again in a fresh process, `runner.script_eval`)."""
+evaluated again in a fresh process, `runner.engine.script_eval`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ from typing import Mapping
 
 from runner.client import Client
 from runner.errors import RunnerError
-from runner.script_eval import evaluate_script, script_changed
+from runner.engine.script_eval import evaluate_script, script_changed
 from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run
 from store.workspace import open_workspace
