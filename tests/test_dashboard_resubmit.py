@@ -186,3 +186,24 @@ def test_r_with_the_script_unchanged_resubmits_the_stored_spec(project):
             await _until(pilot, lambda: len(app._notifications) > 0)
             assert [n.message for n in app._notifications] == [f"started run {new[:8]}"]
     asyncio.run(scenario())
+
+
+def test_r_after_the_script_broke_notifies_and_submits_nothing(project):
+    layout, script = project
+    script.write_text("raise ValueError('half saved')\n")
+
+    async def scenario():
+        app = DashboardApp(layout)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _open_runs(app, pilot, 1)
+            first = _table(app).current_key
+            await pilot.press("r")
+            await _until(pilot, lambda: len(app._notifications) > 0, timeout=60)
+            (note,) = list(app._notifications)
+            assert note.severity == "error"
+            assert note.message == (f"RunnerError: pipeline.py changed since run {first[:8]}, and "
+                                    "evaluating it submitted no run: amlocal: error: "
+                                    "pipeline.py:1: ValueError: half saved")
+            await asyncio.sleep(1.5)
+            assert _table(app).row_count == 1
+    asyncio.run(scenario())
