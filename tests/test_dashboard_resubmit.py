@@ -207,3 +207,17 @@ def test_r_after_the_script_broke_notifies_and_submits_nothing(project):
             await asyncio.sleep(1.5)
             assert _table(app).row_count == 1
     asyncio.run(scenario())
+
+
+def test_p_is_listed_in_the_keys_panel_and_the_command_palette(project):
+    layout, _ = project
+
+    async def scenario():
+        app = DashboardApp(layout)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _open_runs(app, pilot, 1)
+            bindings = {b.key: b.description for b in app.screen.BINDINGS}
+            assert bindings["p"] == "Resubmit with parameters"
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert "Resubmit with parameters" in titles
+    asyncio.run(scenario())

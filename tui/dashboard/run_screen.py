@@ -66,7 +66,7 @@ class RunScreen(LiveScreen):
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
                 Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate"), Binding("c", "cancel", "Cancel"),
-                Binding("p", "resubmit", "Resubmit with parameters"),
+                Binding("p", "resubmit", "Resubmit with parameters", show=False),
                 Binding("n", "next_failure", "Next failed step"),
                 Binding("N", "previous_failure", "Previous failed step", show=False),
                 Binding("y", "copy_id", "Copy run id"),

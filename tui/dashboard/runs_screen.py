@@ -21,7 +21,7 @@ class RunsScreen(LiveScreen):
     """
     BINDINGS = [Binding("enter", "open", "Open"), Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate outputs"),
-                Binding("p", "resubmit", "Resubmit with parameters"),
+                Binding("p", "resubmit", "Resubmit with parameters", show=False),
                 Binding("c", "cancel", "Cancel"), Binding("space", "mark", "Mark"),
                 Binding("d", "compare", "Compare marked"), Binding("slash", "filter", "Filter"),
                 Binding("m", "next_metric", "Headline metric"),
