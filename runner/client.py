@@ -22,6 +22,7 @@ from runner.engine.gitinfo import read_git_info
 from runner.engine.liveness import cancel_run
 from runner.engine.run_context import RunContext
 from runner.engine.run_plan import plan_run, record_plan
+from runner.engine.script_eval import record_script_hash
 from runner.engine.runner_process import start_runner
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
 from runner.errors import RunnerError
@@ -274,6 +275,7 @@ class Client:
             workspace_name=identity.workspace_name,
             forced={"nodes": sorted(options.forced_nodes), "reason": options.forced_reason}
             if options.forced_nodes else {}), steps)
+        record_script_hash(run_dir, options.script)
         return get_pipeline_run(conn, run_id)
 
     def _plan(self, spec: PipelineSpec, run: PipelineRunRecord, choice: ExecutorChoice) -> bool:

@@ -7,10 +7,7 @@ errors are shown while watching goes on.
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,8 +19,8 @@ from runner.client import Client
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
+from runner.engine.script_eval import evaluate_script
 from runner.errors import RunnerError
-from runner.paths import PACKAGE_PARENT
 from runner.spec import PipelineSpec
 from runner.watch.content import ContentMemory
 from runner.watch.scope import WatchScope
@@ -253,24 +250,15 @@ class PipelineWatcher:
 
     def _evaluate_script(self) -> str | None:
         """Run the pipeline script in a fresh process; the run it submitted (None on error)."""
-        env = {**os.environ, "AMLOCAL_HOME": str(self.layout.root),
-               "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")) if p)}
-        with tempfile.TemporaryDirectory(prefix="amlocal-watch-") as scratch:
-            record = Path(scratch) / "submitted"
-            choice = ["--executor", self.executor] if self.executor else []
-            done = subprocess.run([sys.executable, "-m", "runner.pipeline_script", str(self.script),
-                                   "--record", str(record), *choice, "--", *self.script_args],
-                                  env=env, capture_output=True, text=True, cwd=self.script.parent)
-            submitted = record.read_text().split() if record.exists() else []
-        if done.returncode != 0 and not submitted:
-            error = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-            self.say(f"{error}\nwatching goes on: the next good save reruns")
+        done = evaluate_script(self.layout.root, self.script, self.executor, self.script_args)
+        if done.returncode != 0 and not done.submitted:
+            self.say(f"{done.last_error}\nwatching goes on: the next good save reruns")
             return None
-        if not submitted:
+        if not done.submitted:
             self.say(f"{self.script.name} submitted no run; watching goes on")
             return None
-        self._follow_in_background(submitted[-1])
-        return submitted[-1]
+        self._follow_in_background(done.submitted[-1])
+        return done.submitted[-1]
 
     def shutdown(self) -> None:
         """Stop every run this watcher started, and the one in flight; leave nothing running."""

@@ -19,6 +19,7 @@ from tui.dashboard.keyed_table import STATUS_STYLE, KeyedTable, literal, status_
 from tui.dashboard.live_screen import LiveScreen
 from tui.dashboard.messages import DagStepHighlighted, LogLines, StepFactsLoaded
 from tui.dashboard.queries import RunDetail, Store
+from tui.dashboard.resubmit_dialog import ask_resubmit
 from tui.dashboard.step_tabs import DetailsTab, LogsTab, MetricsTab, OutputsTab
 from store.layout import StepRunFiles
 
@@ -65,6 +66,7 @@ class RunScreen(LiveScreen):
     BINDINGS = [Binding("f", "follow", "Follow log"), Binding("slash", "search", "Search log"),
                 Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate"), Binding("c", "cancel", "Cancel"),
+                Binding("p", "resubmit", "Resubmit with parameters", show=False),
                 Binding("n", "next_failure", "Next failed step"),
                 Binding("N", "previous_failure", "Previous failed step", show=False),
                 Binding("y", "copy_id", "Copy run id"),
@@ -247,6 +249,9 @@ class RunScreen(LiveScreen):
 
     def action_regenerate(self) -> None:
         self.act(lambda: perform(self.dashboard.store.layout, self.run_id, "regenerate"))
+
+    def action_resubmit(self) -> None:
+        ask_resubmit(self, self.run_id)
 
     def action_cancel(self) -> None:
         """`c` asks first; `c` again within CONFIRM_SECONDS cancels the run."""

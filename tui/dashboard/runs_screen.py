@@ -10,6 +10,7 @@ from tui.dashboard.filter_input import FilterInput
 from tui.dashboard.keyed_table import KeyedTable, status_text
 from tui.dashboard.live_screen import LiveScreen
 from tui.dashboard.queries import RunRow
+from tui.dashboard.resubmit_dialog import ask_resubmit
 
 
 class RunsScreen(LiveScreen):
@@ -20,6 +21,7 @@ class RunsScreen(LiveScreen):
     """
     BINDINGS = [Binding("enter", "open", "Open"), Binding("r", "rerun", "Rerun"),
                 Binding("R", "regenerate", "Rerun, regenerate outputs"),
+                Binding("p", "resubmit", "Resubmit with parameters", show=False),
                 Binding("c", "cancel", "Cancel"), Binding("space", "mark", "Mark"),
                 Binding("d", "compare", "Compare marked"), Binding("slash", "filter", "Filter"),
                 Binding("m", "next_metric", "Headline metric"),
@@ -117,6 +119,10 @@ class RunsScreen(LiveScreen):
 
     def action_cancel(self) -> None:
         self._perform("cancel")
+
+    def action_resubmit(self) -> None:
+        if (run_id := self._current()) is not None:
+            ask_resubmit(self, run_id)
 
     def _perform(self, what: str) -> None:
         if (run_id := self._current()) is not None:
