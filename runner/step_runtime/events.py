@@ -68,3 +68,16 @@ class EventWriter:
         with self._lock:
             if not self._file.closed:
                 self._file.close()
+
+
+_shared: dict[str, EventWriter] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_writer(path: str) -> EventWriter:
+    """The one EventWriter of this process for the event file `path`: every part of a step
+    (its run, its registrations) appends through it, so lines never interleave."""
+    with _shared_lock:
+        if path not in _shared:
+            _shared[path] = EventWriter(path)
+        return _shared[path]

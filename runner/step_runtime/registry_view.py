@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.step_runtime import contract
-from runner.step_runtime.events import EventWriter
+from runner.step_runtime.events import shared_writer
 from runner.step_runtime.exceptions import UserErrorException
 
 _views: dict[str, "StepRegistry"] = {}
@@ -56,7 +56,7 @@ class StepRegistry:
         if not events:
             raise UserErrorException("registering from a step needs the step's run "
                                      "(Run.get_context() inside a submitted step)")
-        writer = EventWriter(events)
+        writer = shared_writer(events)
         writer.write(os.environ.get(contract.RUN_ID, ""), kind, name, value)
         writer.flush()
 

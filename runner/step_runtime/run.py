@@ -10,21 +10,18 @@ from types import GeneratorType
 from typing import Any
 
 from runner.step_runtime import contract
-from runner.step_runtime.events import EventWriter
+from runner.step_runtime.events import EventWriter, shared_writer
 from runner.step_runtime.experiment_ref import StepExperiment
 from runner.step_runtime.metric_values import metric_name, scalar
 from runner.step_runtime.exceptions import RunEnvironmentException, UserErrorException
 from runner.step_runtime.run_readback import RunReadback
 
 _context_cache: dict[str, "Run"] = {}
-_writers: dict[str, EventWriter] = {}
 _METRIC_KINDS = frozenset({"scalar", "list", "row", "table", "image"})
 
 
 def _writer(path: str) -> EventWriter:
-    if path not in _writers:
-        _writers[path] = EventWriter(path)
-    return _writers[path]
+    return shared_writer(path)
 
 
 class Run(RunReadback):
