@@ -428,3 +428,21 @@ def test_workers_retries_and_init_failures_behave_the_same_in_docker(docker_work
     assert status == "Failed"
     assert step_run.get_details()["error"].endswith(
         "ParallelRunStep failed: init() of the entry script score.py raised OSError: no model")
+
+
+def test_amlocal_logs_of_a_parallel_step_summarises_its_azure_layout_logs(workspace, write, tmp_path):
+    from tests.conftest import amlocal
+    _script(write, fail_on={4})
+    ds = _files(workspace, tmp_path, 9)
+    step = ParallelRunStep("score", _config(tmp_path, run_max_try=1, error_threshold=3),
+                           inputs=[ds.as_named_input("numbers")], output=PipelineData("scores"))
+    status, step_run = _submit(workspace, step)
+    assert status == "Finished"
+    done = amlocal("logs", step_run._pipeline_run_id[:8], "score", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    tail = done.stdout.split("----- ParallelRunStep logs (kept with the step run, in Azure's layout) -----\n")[1]
+    lines = tail.splitlines()
+    assert lines[0].split(" ", 2)[2].startswith("2/3 mini-batches done, 1 failed, ")
+    assert lines[1] == "failed mini-batches (logs/job_error.txt):"
+    assert "mini-batch 1 (3 files, try 1): ValueError: cannot score 4" in tail
+    assert lines[-1].startswith("worker logs (") and "logs/user/stdout/" in lines[-1]

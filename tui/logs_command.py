@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from runner.engine.liveness import reconcile_run
@@ -68,6 +69,27 @@ def _print_logs(conn: sqlite3.Connection, step: StepRunRecord, header: bool,
     if step.status == st.FAILED and not out and not err:
         write(read_log(files.preparation), sys.stdout)  # it failed before its process started
     write(err, sys.stderr)
+    write(parallel_summary(files.artifacts), sys.stdout)
+
+
+def parallel_summary(artifacts: Path) -> str:
+    """For a ParallelRunStep, what its Azure-layout logs say: the last progress line, every
+    failed mini-batch (logs/job_error.txt), and where each worker's log is; else ""."""
+    logs = artifacts / "logs"
+    if not (logs / "sys" / "master_role.txt").is_file():
+        return ""
+    lines = ["----- ParallelRunStep logs (kept with the step run, in Azure's layout) -----"]
+    progress = [line for line in read_log(logs / "job_progress_overview.txt").splitlines() if line]
+    if progress:
+        lines.append(progress[-1])
+    errors = read_log(logs / "job_error.txt").strip() if (logs / "job_error.txt").is_file() else ""
+    if errors:
+        lines += ["failed mini-batches (logs/job_error.txt):", errors]
+    workers = sorted(p.relative_to(artifacts).as_posix() for p in (logs / "user").rglob("*")
+                     if p.is_file() and not p.is_symlink()) if (logs / "user").is_dir() else []
+    if workers:
+        lines.append(f"worker logs ({len(workers)}): " + ", ".join(workers))
+    return "\n".join(lines) + "\n"
 
 
 def cmd_logs(run_prefix: str, step_name: str | None, follow: bool) -> int:
