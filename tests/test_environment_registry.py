@@ -229,3 +229,21 @@ def test_a_parallel_run_config_yaml_names_a_registered_environment(workspace, tm
     config = ParallelRunConfig.load_yaml(workspace, str(tmp_path / "prc.yml"))
     assert config.environment.version == "1"
     assert config.environment._to_spec() == env._to_spec()
+
+
+def test_a_step_that_runs_in_a_registered_environment_is_recorded_as_its_user(workspace, write,
+                                                                                tmp_path):
+    write("step/hello.py", "print('hello')\n")
+    env = Environment("lineage")
+    env.python.user_managed_dependencies = True
+    registered = env.register(workspace)
+    config = RunConfiguration()
+    config.environment = Environment.get(workspace, "lineage")
+    step = PythonScriptStep("hello.py", name="hello", source_directory=str(tmp_path / "step"),
+                            runconfig=config, allow_reuse=False)
+    run = Experiment(workspace, "envs").submit(Pipeline(workspace, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    (step_run,) = run.find_step_run("hello")
+    used = registry.used_by_step_run(workspace._local.conn, step_run.id)
+    assert [(a.kind, a.name, a.version, a.id) for a in used] == [
+        ("environment", "lineage", 1, registered.asset_id)]

@@ -92,8 +92,9 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
     # lineage: what each step read by name
     used = {name: sorted((a.kind, a.name, a.version) for a in
                          registry.used_by_step_run(conn, step.id)) for name, step in steps1.items()}
-    assert used == {"prep": [("dataset", "churn-raw", 1)], "train": [],
-                    "evaluate": [("dataset", "churn-raw", 1)]}
+    env_v1 = ("environment", "mlops-env", 1)  # every step that ran, ran in it
+    assert used == {"prep": [("dataset", "churn-raw", 1), env_v1], "train": [env_v1],
+                    "evaluate": [("dataset", "churn-raw", 1), env_v1]}
     assert [a.name for a in registry.made_by_pipeline_run(conn, run1.id)] == ["churn-model"]
 
     # 2. the same data again: prep and train reused, evaluate keeps version 1
@@ -112,7 +113,8 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
         ("churn-model:1", {"accuracy": "0.8300", "dataset": "churn-raw:1"})]
     assert registry.made_by_pipeline_run(conn, run2.id) == []
     assert sorted((a.kind, a.name, a.version) for a in
-                  registry.used_by_step_run(conn, steps2["evaluate"].id)) == [("model", "churn-model", 1)]
+                  registry.used_by_step_run(conn, steps2["evaluate"].id)) == [
+        ("environment", "mlops-env", 1), ("model", "churn-model", 1)]
     assert steps2["evaluate"].get_tags()["decision"] == "kept"
     environment = Environment.get(workspace, "mlops-env")
     assert (environment.version, type(environment.version)) == ("1", str)
@@ -140,7 +142,7 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
     assert [s._record().decision for s in steps3.values()] == ["run", "run", "run"]
     assert sorted((a.kind, a.name, a.version) for a in
                   registry.used_by_step_run(conn, steps3["evaluate"].id)) == [
-        ("dataset", "churn-raw", 2), ("model", "churn-model", 1)]
+        ("dataset", "churn-raw", 2), ("environment", "mlops-env", 1), ("model", "churn-model", 1)]
     assert [(m.id, m.tags, m.run_id) for m in Model.list(workspace, name="churn-model")] == [
         ("churn-model:2", {"accuracy": "0.8750", "dataset": "churn-raw:2"}, steps3["evaluate"].id),
         ("churn-model:1", {"accuracy": "0.8300", "dataset": "churn-raw:1"}, steps1["evaluate"].id)]
@@ -156,15 +158,16 @@ def _check_three_runs(workspace, tmp_path, executor: str, image: str | None = No
         f"churn-model  2, 1      logistic regression on churn-raw  accuracy=0.8750, dataset=churn-raw:2  {run3.id[:8]}/evaluate  2\n")
     detail = amlocal("models", "churn-model", "-v", "2", cwd=tmp_path, env=env).stdout
     assert f"  Made by      {run3.id}/evaluate (experiment mlops-registry)\n" in detail
-    assert "  Made from    dataset churn-raw:2, model churn-model:1\n" in detail
+    assert "  Made from    dataset churn-raw:2, environment mlops-env:1, model churn-model:1\n" in detail
     assert "  Files        1: model.json\n" in detail
     datasets = amlocal("datasets", cwd=tmp_path, env=env).stdout
     assert datasets == (  # read by prep and evaluate of the first and the third run
         "NAME       VERSIONS  DESCRIPTION                               TAGS                   MADE BY  USED BY\n"
         "churn-raw  2, 1      telecom customers, one row each, with c\u2026  source=data/churn.csv  script   4\n")
     environments = amlocal("environments", cwd=tmp_path, env=env).stdout
-    # (USED BY, left out: a step run does not record the environment it ran in as a use)
-    assert environments.splitlines()[1].split()[:5] == ["mlops-env", "1", "-", "-", "script"]
+    # used by the 3 steps of the first run, evaluate of the second (the others were reused,
+    # so nothing ran) and the 3 of the third
+    assert environments.splitlines()[1].split() == ["mlops-env", "1", "-", "-", "script", "7"]
 
 
 def test_the_mlops_sample_registers_a_model_only_when_it_is_better(workspace, tmp_path):

@@ -56,6 +56,16 @@ class RegistryAssets:
         return assets
 
 
+def environment_asset(assets: RegistryAssets, step: StepSpec) -> AssetRecord | None:
+    """The registered environment version `step` runs in (same name and definition), if any:
+    the newest that matches, as `Environment.get` would have given it."""
+    wanted = json.loads(json.dumps(step.environment.to_json(), sort_keys=True))
+    for record in assets.environments:  # newest first within a name
+        if record.name == step.environment.name and record.definition.get("spec") == wanted:
+            return record
+    return None
+
+
 def _entry(record: AssetRecord, kind: str, **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "id": record.id, "name": record.name, "version": record.version,
             "description": record.description, "tags": dict(record.tags),

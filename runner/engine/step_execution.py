@@ -17,7 +17,8 @@ from runner.engine.reuse import decide
 from runner.engine.run_context import RunContext
 from runner.engine.run_plan import RUNNABLE_KINDS, record_decision, record_reuse
 from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
-from runner.engine.registry_launch import RegistryAssets, apply_registrations, register_outputs
+from runner.engine.registry_launch import (RegistryAssets, apply_registrations, environment_asset,
+                                           register_outputs)
 from runner.engine.step_launch import PreparedStep, prepare_step
 from runner.engine.step_outputs import check_outputs, collect_artifacts, copy_uploads
 from runner.errors import RunnerError
@@ -30,6 +31,7 @@ from store.disk_space import NO_SPACE, SpaceReserve, is_disk_full, no_space_mess
 from store.errors import StoreError
 from store.nofollow import Canceled, UnsafeFileError, copy_tree
 from store.records import StepRunRecord, StoredOutput
+from store.registry import record_use
 from store.runs import update_step_run
 from store.snapshots import SnapshotStore
 
@@ -193,8 +195,12 @@ class StepExecution:
         keep = False  # a failed step's working copy stays, for `amlocal debug` (until `gc`)
         try:
             SnapshotStore(self.ctx.layout.snapshots_dir, conn).materialize(snapshot_id or "", workdir)
+            assets = RegistryAssets.load(conn)
             prepared = prepare_step(self.ctx, self.step, self.step_run_id, self.files, self.executor,
-                                    environment, limits, snapshot_id, RegistryAssets.load(conn))
+                                    environment, limits, snapshot_id, assets)
+            used_environment = environment_asset(assets, self.step)
+            if used_environment is not None:  # lineage: this step ran in that version
+                record_use(conn, used_environment.id, self.step_run_id, self.ctx.run_id)
             update_step_run(conn, self.step_run_id, arguments=prepared.resolved_arguments,
                             outputs=prepared.outputs, phases=self._phase("starting"))
             ingestor = EventIngestor(conn, self.files.events, self.step_run_id, self.ctx.run_id,
