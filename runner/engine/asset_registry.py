@@ -53,6 +53,14 @@ class _LayoutWorkspace:
         return self._layout_registry
 
 
+def layout_dataset(layout: WorkspaceLayout, definition: Mapping[str, Any]) -> Any:
+    """The dataset `definition` describes, over `layout`'s datastore folders (the step-side
+    classes: enough to list its files on the host)."""
+    workspace = _LayoutWorkspace(layout)
+    return workspace._registry().dataset_class(definition["kind"])._from_definition(
+        dict(definition), workspace)
+
+
 def _sha256(path: str) -> str:
     digest = hashlib.sha256()
     with os.fdopen(open_file(path, "dataset file"), "rb") as f:
@@ -65,9 +73,7 @@ def dataset_content(conn: sqlite3.Connection, layout: WorkspaceLayout,
                     definition: Mapping[str, Any]) -> dict[str, str]:
     """`datastore:path` → sha256 of each file `definition` selects now (hashes of unchanged
     files come from the stat cache)."""
-    workspace = _LayoutWorkspace(layout)
-    dataset = workspace._registry().dataset_class(definition["kind"])._from_definition(
-        dict(definition), workspace)
+    dataset = layout_dataset(layout, definition)
     files = []
     for f in dataset._selected_files():
         try:  # never through a link a step wrote into the datastore

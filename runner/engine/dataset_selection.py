@@ -36,14 +36,8 @@ def selection_folder(layout: WorkspaceLayout, source: dict) -> Path:
 def definition_selection_folder(layout: WorkspaceLayout, definition: dict) -> Path:
     """The folder of the files a dataset definition selects (its filter, and for a
     FileDataset its take / skip / samples)."""
-    from runner.engine.asset_registry import LayoutRegistry
-    registry = LayoutRegistry(layout)
-
-    class _Workspace:
-        def _registry(self) -> LayoutRegistry:
-            return registry
-
-    dataset = registry.dataset_class(definition["kind"])._from_definition(definition, _Workspace())
+    from runner.engine.asset_registry import layout_dataset
+    dataset = layout_dataset(layout, definition)
     files = dataset._selected_files() if definition["kind"] == "file" else dataset._listed_files()
     return _materialize(layout, {"definition": definition},
                         [(f.local_path, f.path.lstrip("/")) for f in files])

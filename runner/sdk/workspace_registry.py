@@ -12,7 +12,6 @@ from typing import Any
 from runner.engine import asset_registry
 from runner.step_runtime.exceptions import UserErrorException
 from store import registry
-from store.datastore_paths import normalize_datastore_path
 from store.errors import NotFoundError
 from store.records import AssetRecord
 from store.workspace import OpenWorkspace
@@ -27,26 +26,17 @@ def registration_of(record: AssetRecord) -> dict[str, Any]:
             "made_by_pipeline_run_id": record.made_by_pipeline_run_id}
 
 
-class HostRegistry:
-    """The workspace database's registries, for the SDK in a script or notebook."""
+class HostRegistry(asset_registry.LayoutRegistry):
+    """The workspace database's registries, for the SDK in a script or notebook (datastore
+    paths and folders as `LayoutRegistry` has them; the host SDK's dataset classes)."""
 
     def __init__(self, local: OpenWorkspace) -> None:
+        super().__init__(local.layout)
         self._local = local
 
     @property
     def conn(self) -> Any:
         return self._local.conn
-
-    @property
-    def layout(self) -> Any:
-        return self._local.layout
-
-    # ----------------------------------------------------------------- datastores
-    def normalize_path(self, path: str | None) -> str:
-        return normalize_datastore_path(path)
-
-    def datastore_folder(self, name: str) -> Path:
-        return self.layout.datastore_dir(name)
 
     # ----------------------------------------------------------------- datasets
     def dataset_class(self, kind: str) -> type:
