@@ -27,6 +27,7 @@ from tui.dashboard.app import DashboardApp  # noqa: E402
 from tui.dashboard.keyed_table import KeyedTable  # noqa: E402
 from tui.dashboard.pipelines_screen import PipelinesScreen  # noqa: E402
 from tui.dashboard.published_screen import PublishedScreen  # noqa: E402
+from tests.test_dashboard import _cells, _until as dashboard_until  # noqa: E402
 
 T0 = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
 P1, P2, P3 = ("aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002",
@@ -94,21 +95,7 @@ def _rendered(widget: Static) -> str:
 
 
 async def _until(pilot, predicate, timeout: float = 20.0) -> None:
-    from textual.css.query import NoMatches
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except NoMatches:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("the dashboard never showed it")
-        await pilot.pause(0.05)
-
-
-def _cells(table: KeyedTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    await dashboard_until(pilot, predicate, timeout)
 
 
 async def _open(app, pilot, schedules: int) -> None:

@@ -21,6 +21,7 @@ from tui.dashboard.app import DashboardApp  # noqa: E402
 from tui.dashboard.keyed_table import KeyedTable  # noqa: E402
 from tui.dashboard.pipelines_screen import PipelinesScreen  # noqa: E402
 from tui.dashboard.registry_screen import RegistryScreen  # noqa: E402
+from tests.test_dashboard import _cells, _until  # noqa: E402
 
 T0 = 1_790_000_000.0
 RUN = "44444444-dddd-4000-8000-000000000004"
@@ -73,24 +74,6 @@ def _rendered(widget: Static) -> str:
     console = Console(width=120, record=True, file=open("/dev/null", "w"))
     console.print(widget.content)
     return console.export_text()
-
-
-async def _until(pilot, predicate, timeout: float = 15.0) -> None:
-    from textual.css.query import NoMatches
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except NoMatches:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("the dashboard never showed it")
-        await pilot.pause(0.05)
-
-
-def _cells(table: KeyedTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 async def _open(app, pilot) -> None:
