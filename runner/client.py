@@ -15,26 +15,23 @@ import contextvars
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from runner.engine.executor_choice import ExecutorChoice, choose_executor
-from runner.engine.gitinfo import read_git_info
+from runner.engine.gitinfo import GitInfo, read_git_info
 from runner.engine.liveness import cancel_run
-from runner.engine.run_context import RunContext
-from runner.engine.run_plan import plan_run, record_plan
 from runner.engine.script_eval import record_script_hash
 from runner.engine.runner_process import start_runner
-from runner.engine.step_facts import FactGatherer, SnapshotCache, StoreHistory
+from runner.engine.submit_plan import plan_at_submit, source_folder
 from runner.errors import RunnerError
-from runner.executors.registry import make_executor
 from runner.spec import PipelineSpec
 from store import catalog
 from store import status as st
 from store.catalog import get_pipeline
-from store.records import PipelineRunRecord
 from store.errors import StoreError
+from store.records import PipelineRunRecord
 from store.runs import (NewPipelineRun, NewStepRun, create_pipeline_run, finish_open_step_runs,
-                        finish_pipeline_run, get_pipeline_run, get_step_runs, mark_runner_started)
+                        finish_pipeline_run, get_pipeline_run, mark_runner_started)
 from store.workspace import OpenWorkspace
 
 _TYPE_CODES = {bool: "int", int: "int", float: "float", str: "str"}
@@ -203,17 +200,29 @@ def refuse_cycles(spec: PipelineSpec) -> None:
 def _git_folder(spec: PipelineSpec, options: SubmitOptions) -> Path:
     if options.source_folder is not None:
         return options.source_folder
-    for step in spec.steps:
-        if step.source_directory:
-            return Path(step.source_directory)
-    return Path.cwd()
+    folder = source_folder(spec)
+    return Path(folder) if folder is not None else Path.cwd()
+
+
+class RunQueue(Protocol):
+    """Where a client with a queue puts its submits (the workspace service's dispatcher)."""
+
+    owner: tuple[int, float]  # the pid and create time of the process that owns the queue
+
+    def notify(self) -> None:
+        """Say that a run was queued."""
 
 
 class Client:
-    """Submits, reruns and cancels runs of one open workspace."""
+    """Submits, reruns and cancels runs of one open workspace.
 
-    def __init__(self, local: OpenWorkspace) -> None:
+    With a `queue` (the workspace service), a submit records the run as Queued and returns
+    at once; the queue starts it (`start_queued`) when it has a free slot.
+    """
+
+    def __init__(self, local: OpenWorkspace, queue: RunQueue | None = None) -> None:
         self.local = local
+        self.queue = queue
 
     def submit(self, spec: PipelineSpec, options: SubmitOptions, *, start: bool = True,
                fallback_base_image: str | None = None) -> Submitted:
@@ -228,18 +237,19 @@ class Client:
             options = replace(options, script=options.script or d.script,
                               executor=options.executor or d.executor,
                               base_image=options.base_image or d.base_image)
+        if self.queue is not None and start:
+            submitted = self.enqueue(spec, options, self.queue.owner)
+            self.queue.notify()
+            return submitted
         refuse_cycles(spec)
         values = check_parameters(spec, options.parameters)
         choice = choose_executor(self.local.layout, options.executor, options.base_image,
                                  fallback_base_image)
-        run = self._record(spec, options, values, choice)
+        run = get_pipeline_run(self.local.conn, self._record(spec, options, values, choice))
         try:
             finished = self._plan(spec, run, choice)
         except BaseException as exc:  # the run is recorded: it ends with the reason, not NotStarted
-            error = str(exc) if isinstance(exc, (RunnerError, StoreError)) else \
-                f"could not submit: {type(exc).__name__}: {exc}"
-            finish_open_step_runs(self.local.conn, run.id, st.FAILED, error)
-            finish_pipeline_run(self.local.conn, run.id, st.FAILED, error)
+            self._fail_unstarted(run.id, exc)
             raise
         if start and not finished:
             start_runner(self.local, run.id)
@@ -248,10 +258,40 @@ class Client:
             scope.submitted.append(submitted)
         return submitted
 
+    def enqueue(self, spec: PipelineSpec, options: SubmitOptions,
+                owner: tuple[int, float]) -> Submitted:
+        """Record a new run of `spec` and put it in the queue of the service process `owner`
+        (pid, create time), for `start_queued` to start when a slot is free.
+
+        What a REST submit does before it answers, so it is short: the parameters are checked
+        and the run recorded, and its git facts, reuse decisions and runner come later.
+        """
+        refuse_cycles(spec)
+        values = check_parameters(spec, options.parameters)
+        choice = choose_executor(self.local.layout, options.executor, options.base_image)
+        run_id = self._record(spec, options, values, choice, queued_by=owner)
+        return Submitted(run_id, choice, False)
+
+    def start_queued(self, run_id: str, on_runner_exit: Callable[[int], None] | None = None,
+                     niceness: int = 0) -> int:
+        """Start the runner of the queued run `run_id`; its pid. The runner claims the run and
+        does what `enqueue` left for later: the git facts and the reuse decisions
+        (`runner.engine.submit_plan`). `on_runner_exit(returncode)` is called when it ends;
+        `niceness` lowers its CPU priority."""
+        return start_runner(self.local, run_id, on_runner_exit, niceness)
+
+    def _fail_unstarted(self, run_id: str, exc: BaseException) -> None:
+        """End a recorded run that could not be started with the reason, not NotStarted."""
+        error = str(exc) if isinstance(exc, (RunnerError, StoreError)) else \
+            f"could not submit: {type(exc).__name__}: {exc}"
+        finish_open_step_runs(self.local.conn, run_id, st.FAILED, error)
+        finish_pipeline_run(self.local.conn, run_id, st.FAILED, error)
+
     def _record(self, spec: PipelineSpec, options: SubmitOptions, values: dict[str, Any],
-                choice: ExecutorChoice) -> PipelineRunRecord:
+                choice: ExecutorChoice, queued_by: tuple[int, float] | None = None) -> str:
+        """Record the run (Queued under `queued_by`, its git facts read later); its id."""
         conn, layout = self.local.conn, self.local.layout
-        git = read_git_info(_git_folder(spec, options))
+        git = read_git_info(_git_folder(spec, options)) if queued_by is None else GitInfo()
         run_id = str(uuid.uuid4())
         run_dir = layout.pipeline_run_dir(run_id)
         run_dir.mkdir(parents=True)
@@ -274,25 +314,13 @@ class Client:
             subscription_id=identity.subscription_id, resource_group=identity.resource_group,
             workspace_name=identity.workspace_name,
             forced={"nodes": sorted(options.forced_nodes), "reason": options.forced_reason}
-            if options.forced_nodes else {}), steps)
+            if options.forced_nodes else {}, queued_by=queued_by), steps)
         record_script_hash(run_dir, options.script)
-        return get_pipeline_run(conn, run_id)
+        return run_id
 
     def _plan(self, spec: PipelineSpec, run: PipelineRunRecord, choice: ExecutorChoice) -> bool:
         """Decide and record what can be decided now; True when every step was reused."""
-        conn = self.local.conn
-        ctx = RunContext.of(self.local.layout, run, spec)
-        try:
-            executor = make_executor(choice.name, self.local.layout, choice.base_image, may_build=False)
-        except RunnerError:
-            return False  # the runner meets the same problem and says so
-        step_run_ids = {r.node_id: r.id for r in get_step_runs(conn, run.id)}
-        gatherer = FactGatherer(StoreHistory(conn, ctx), executor, SnapshotCache())
-        plans = plan_run(ctx, step_run_ids, gatherer)
-        if record_plan(conn, ctx, executor.name, plans):
-            finish_pipeline_run(conn, run.id, st.FINISHED)
-            return True
-        return False
+        return plan_at_submit(self.local, spec, run, choice.name, choice.base_image)
 
     def start_interactive(self, options: SubmitOptions) -> str:
         """Record a run with no steps that this process logs to (`Experiment.start_logging`):
@@ -301,10 +329,10 @@ class Client:
         import psutil
         spec = PipelineSpec(steps=(), description=options.pipeline_name)
         choice = ExecutorChoice("local", None, "an interactive run logs from this process")
-        run = self._record(spec, options, dict(options.parameters), choice)
+        run_id = self._record(spec, options, dict(options.parameters), choice)
         me = psutil.Process()
-        mark_runner_started(self.local.conn, run.id, me.pid, me.create_time())
-        return run.id
+        mark_runner_started(self.local.conn, run_id, me.pid, me.create_time())
+        return run_id
 
     def finish_interactive(self, run_id: str, status: str, error: str | None = None) -> None:
         """End an interactive run with `status` (Finished, Failed, Canceled)."""

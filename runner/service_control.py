@@ -13,9 +13,8 @@ import subprocess
 import sys
 import time
 
-import psutil
-
 from runner.errors import RunnerError
+from runner.executors.processes import process_alive
 from store.layout import WorkspaceLayout
 from store.service_record import (ServiceRecord, log_path, read_service_record,
                                   service_lock_held)
@@ -33,8 +32,8 @@ class ServiceError(RunnerError):
 def running_service(layout: WorkspaceLayout) -> ServiceRecord | None:
     """The service serving this workspace, or None (a stale record counts as none)."""
     record = read_service_record(layout)
-    if record is None or not psutil.pid_exists(record.pid) or not service_lock_held(layout):
-        return None
+    if record is None or not process_alive(record.pid, None) or not service_lock_held(layout):
+        return None  # a zombie, or a killed one whose threads still go, serves nothing
     return record
 
 
@@ -70,7 +69,7 @@ def ensure_service(layout: WorkspaceLayout, *, quiet: bool = False) -> ServiceRe
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         record = read_service_record(layout)
-        if record is not None and psutil.pid_exists(record.pid) and service_lock_held(layout):
+        if record is not None and process_alive(record.pid, None) and service_lock_held(layout):
             if not quiet:
                 print(f"amlocal: started the workspace service on {base_url(record)} "
                       f"(pid {record.pid}; `amlocal service stop` ends it)", file=sys.stderr)
@@ -96,9 +95,10 @@ def stop_service(layout: WorkspaceLayout) -> ServiceRecord | None:
     except ProcessLookupError:
         return record
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and service_lock_held(layout):
-        time.sleep(0.05)
-    if service_lock_held(layout):
+    while time.monotonic() < deadline and (service_lock_held(layout)
+                                           or process_alive(record.pid, None)):
+        time.sleep(0.05)  # gone, not only unlocked: what it owned is then seen as ownerless
+    if service_lock_held(layout) or process_alive(record.pid, None):
         try:
             os.kill(record.pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -42,6 +42,8 @@ class NewPipelineRun:
     resource_group: str | None = None
     workspace_name: str | None = None
     forced: Mapping[str, Any] = field(default_factory=dict)  # {"nodes": [...], "reason": ...}
+    # (pid, create time) of the service whose queue it waits in (status Queued); None: NotStarted
+    queued_by: tuple[int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,27 @@ class NewStepRun:
 
 def create_pipeline_run(conn: sqlite3.Connection, run: NewPipelineRun,
                         steps: Iterable[NewStepRun] = ()) -> None:
-    """Insert a queued pipeline run (status NotStarted) and its step runs, in one transaction."""
+    """Insert a new pipeline run (status NotStarted, or Queued under the service `queued_by`)
+    and its step runs, in one transaction."""
     now = time.time()
+    owner_pid, owner_time = run.queued_by or (None, None)
     with transaction(conn):
         conn.execute(
             "INSERT INTO pipeline_run (id, experiment_id, pipeline_id, published_pipeline_id, "
             "status, created_at, parameters_json, tags_json, properties_json, "
             "continue_on_step_failure, regenerate_outputs, cancel_requested, git_repository, "
             "git_branch, git_commit, git_dirty, run_dir, script_path, executor, base_image, "
-            "subscription_id, resource_group, workspace_name, forced_json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run.id, run.experiment_id, run.pipeline_id, run.published_pipeline_id, st.NOT_STARTED,
+            "subscription_id, resource_group, workspace_name, forced_json, runner_pid, "
+            "runner_create_time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.id, run.experiment_id, run.pipeline_id, run.published_pipeline_id,
+             st.QUEUED if run.queued_by else st.NOT_STARTED,
              now, json.dumps(dict(run.parameters)), json.dumps(dict(run.tags)),
              json.dumps(dict(run.properties)), run.continue_on_step_failure,
              run.regenerate_outputs, run.git_repository, run.git_branch, run.git_commit,
              run.git_dirty, run.run_dir, run.script, run.executor, run.base_image,
              run.subscription_id, run.resource_group, run.workspace_name,
-             json.dumps(dict(run.forced))))
+             json.dumps(dict(run.forced)), owner_pid, owner_time))
         conn.executemany(
             "INSERT INTO step_run (id, pipeline_run_id, node_id, name, position, status, "
             "created_at, compute_target, arguments_json, outputs_json, properties_json, "
@@ -184,12 +190,15 @@ def runs_of_pipeline(conn: sqlite3.Connection, pipeline_name: str, limit: int) -
 
 
 def mark_runner_started(conn: sqlite3.Connection, run_id: str, pid: int,
-                        create_time: float) -> None:
-    """Record the runner process that owns `run_id` and mark the run Running."""
+                        create_time: float) -> bool:
+    """Record the runner process that owns `run_id` and mark the run Running; False (nothing
+    changed) when the run has ended already, e.g. canceled while it waited in a queue."""
     with transaction(conn):
-        conn.execute("UPDATE pipeline_run SET runner_pid = ?, runner_create_time = ?, status = ?, "
-                     "start_time = coalesce(start_time, ?) WHERE id = ?",
-                     (pid, create_time, st.RUNNING, time.time(), run_id))
+        done = conn.execute(
+            "UPDATE pipeline_run SET runner_pid = ?, runner_create_time = ?, status = ?, "
+            f"start_time = coalesce(start_time, ?) WHERE id = ? AND status IN ({st.ACTIVE_PLACEHOLDERS})",
+            (pid, create_time, st.RUNNING, time.time(), run_id, *sorted(st.ACTIVE)))
+    return done.rowcount == 1
 
 
 def finish_pipeline_run(conn: sqlite3.Connection, run_id: str, status: str,

@@ -20,6 +20,7 @@ from store.workspace_token import private_dir
 RECORD_NAME = "service.json"
 LOCK_NAME = "service.lock"
 LOG_NAME = "service.log"
+PORT_NAME = "service.port"  # the port it listened on last, kept after it stops
 
 
 class ServiceRecord(NamedTuple):
@@ -69,6 +70,15 @@ def write_service_record(layout: WorkspaceLayout, record: ServiceRecord) -> None
     """Record where this workspace's service listens (owner-only file)."""
     folder = ensure_private_dir(private_dir(layout))
     write_private_file(folder / RECORD_NAME, json.dumps(record._asdict()).encode())
+    write_private_file(folder / PORT_NAME, str(record.port).encode())
+
+
+def remembered_port(layout: WorkspaceLayout) -> int | None:
+    """The port the workspace's service listened on last (None: never, or unreadable)."""
+    data = read_private_file(private_dir(layout) / PORT_NAME) \
+        if private_dir(layout).is_dir() else None
+    text = data.decode(errors="replace").strip() if data else ""
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
 def read_service_record(layout: WorkspaceLayout) -> ServiceRecord | None:

@@ -23,6 +23,7 @@ from store.layout import WorkspaceLayout
 SETTINGS_NAME = "settings.json"
 USER_SETTINGS_NAME = "settings"
 IMAGE_MAP = "image_map"
+SERVICE_RUNS = "service_runs"
 WORKSPACE, USER, DEFAULT = "workspace", "user", "default"
 
 # name → (allowed values or None for free text, what it means)
@@ -32,6 +33,8 @@ KNOWN_SETTINGS: dict[str, tuple[tuple[str, ...] | None, str]] = {
     "base_image": (None, "the Docker image steps run in when their environment names none"),
     IMAGE_MAP: (None, "NAME=LOCAL[,NAME=LOCAL]: run a step whose environment names image NAME "
                       "on the local image LOCAL"),
+    SERVICE_RUNS: (None, "how many runs the workspace service runs at once (the others wait "
+                         "as Queued); default: one per CPU"),
     "reuse": (("content", "azure"),
               "content: reuse only when input data is unchanged (default); azure: as Azure, "
               "datastore inputs by path only"),
@@ -144,6 +147,8 @@ def check_setting(name: str, value: str | None) -> None:
         raise SettingsError(f"setting {name} takes one of {', '.join(allowed)}, not {value!r}")
     if value is not None and name == IMAGE_MAP:
         parse_image_map(value)
+    if value is not None and name == SERVICE_RUNS and not (value.isdigit() and int(value) >= 1):
+        raise SettingsError(f"setting {SERVICE_RUNS} is a number of runs (1 or more), not {value!r}")
 
 
 def _write(path: Path, name: str, value: str | None) -> None:

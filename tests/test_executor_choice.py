@@ -62,7 +62,7 @@ def test_amlocal_config_sets_shows_and_unsets(tmp_path):
     bad = amlocal("config", "colour", "red", cwd=tmp_path, env=env)
     assert bad.returncode == 1
     assert bad.stderr.strip() == ("amlocal: error: unknown setting 'colour'; "
-                                  "settings: base_image, executor, image_map, reuse")
+                                  "settings: base_image, executor, image_map, reuse, service_runs")
     amlocal("config", "--unset", "executor", cwd=tmp_path, env=env)
     assert amlocal("config", "executor", cwd=tmp_path, env=env).stdout.split()[1] == "(not"
 

@@ -100,7 +100,7 @@ def test_config_image_map_errors_are_one_line(tmp_path):
         (("executor", "local", "extra"), "amlocal: error: unexpected argument 'extra' (only image_map "
                                          "takes add/remove)\n"),
         (("colour", "red"), "amlocal: error: unknown setting 'colour'; settings: base_image, executor, "
-                            "image_map, reuse\n"),
+                            "image_map, reuse, service_runs\n"),
     ]
     for args, stderr in cases:
         done = amlocal("config", *args, cwd=tmp_path, env=env)

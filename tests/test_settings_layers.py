@@ -81,7 +81,7 @@ def test_an_unreadable_user_file_is_one_clear_error(tmp_path, monkeypatch):
     assert str(err.value).startswith(f"{path} is not readable JSON (")
     assert str(err.value).endswith("); fix or delete it")
     with pytest.raises(SettingsError, match=r"^unknown setting 'colour'; settings: base_image, "
-                                            r"executor, image_map, reuse$"):
+                                            r"executor, image_map, reuse, service_runs$"):
         write_user_setting("colour", "red")
 
 
@@ -134,7 +134,7 @@ def test_config_user_refuses_an_unknown_setting_in_one_line(tmp_path):
     bad = amlocal("config", "--user", "colour", "red", cwd=tmp_path, env=env)
     assert (bad.returncode, bad.stdout) == (1, "")
     assert bad.stderr == ("amlocal: error: unknown setting 'colour'; settings: base_image, "
-                          "executor, image_map, reuse\n")
+                          "executor, image_map, reuse, service_runs\n")
     wrong = amlocal("config", "--user", "executor", "podman", cwd=tmp_path, env=env)
     assert (wrong.returncode, wrong.stderr) == \
         (1, "amlocal: error: setting executor takes one of auto, docker, local, not 'podman'\n")

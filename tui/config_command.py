@@ -6,10 +6,12 @@ entry at a time: `amlocal config image_map add NAME=LOCAL`, `… image_map remov
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from store.settings import (IMAGE_MAP, IMAGE_MAP_EXAMPLE, KNOWN_SETTINGS, WORKSPACE, SettingsError,
+from store.settings import (IMAGE_MAP, IMAGE_MAP_EXAMPLE, KNOWN_SETTINGS, SERVICE_RUNS, WORKSPACE,
+                            SettingsError,
                             check_setting, effective_settings, format_image_map, parse_image_map,
                             read_settings, read_user_settings, settings_path, write_setting,
                             write_user_setting)
@@ -21,7 +23,7 @@ def defaults() -> dict[str, str]:
     """Each setting's value when neither settings file sets it."""
     from runner.executors.docker_engine import DEFAULT_BASE_IMAGE
     return {"executor": "auto", "base_image": DEFAULT_BASE_IMAGE, "reuse": "content",
-            IMAGE_MAP: "none"}
+            IMAGE_MAP: "none", SERVICE_RUNS: f"{os.cpu_count() or 1} (one per CPU)"}
 
 
 def setting_line(name: str, value: str | None, source: str) -> str:

@@ -14,11 +14,15 @@ from store import status as st
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.nofollow import UnsafeFileError
 from store.records import PipelineRunRecord, StepRunRecord
+from store.run_queue import CANCELED_IN_QUEUE, end_queued_run
+from store.service_record import service_lock_held
 from store.runs import (active_run_ids, find_pipeline_run, finish_open_step_runs,
                         finish_pipeline_run, get_pipeline_run, get_step_runs, request_cancel,
                         update_step_run)
 
 RUNNER_LOST = "runner lost: the runner process of this run is gone (killed or crashed)"
+QUEUE_LOST = ("the workspace service that queued this run stopped before starting it; "
+              "submit it again")
 STARTED_GRACE_SECONDS = 30.0
 
 
@@ -44,6 +48,10 @@ def reconcile_run(conn: sqlite3.Connection, layout: WorkspaceLayout, run_id: str
     run = get_pipeline_run(conn, run_id)
     if run.status not in st.ACTIVE or _runner_alive(run, started_grace):
         return False
+    if run.status == st.QUEUED:  # its service is gone; a service running now takes it over
+        if service_lock_held(layout):
+            return False
+        return end_queued_run(conn, run_id, st.FAILED, QUEUE_LOST)
     active = [s for s in get_step_runs(conn, run_id) if s.status in st.ACTIVE and s.executor]
     if active:  # only then: `amlocal runs` reconciles every active run and should stay light
         from runner.executors.registry import make_executor
@@ -95,6 +103,12 @@ def cancel_run(conn: sqlite3.Connection, layout: WorkspaceLayout, run_id: str) -
     if run.status in st.TERMINAL:
         return f"run {run_id} is already {run.status}"
     request_cancel(conn, run_id)
+    if run.status == st.QUEUED:  # its owner is the service's queue, never to be signalled
+        if end_queued_run(conn, run_id, st.CANCELED, CANCELED_IN_QUEUE):
+            return f"run {run_id} canceled before it started"
+        run = get_pipeline_run(conn, run_id)  # a runner claimed it meanwhile: ask that one
+        if run.status in st.TERMINAL:
+            return f"run {run_id} is already {run.status}"
     if process_alive(run.runner_pid, run.runner_create_time):
         try:
             os.kill(run.runner_pid, signal.SIGTERM)  # type: ignore[arg-type]

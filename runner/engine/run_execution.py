@@ -70,7 +70,8 @@ class PipelineRunExecution:
         """Run every step that is not finished yet; returns the run's final status."""
         conn = self.local.conn
         me = psutil.Process()
-        mark_runner_started(conn, self.run_id, me.pid, me.create_time())
+        if not mark_runner_started(conn, self.run_id, me.pid, me.create_time()):
+            return get_pipeline_run(conn, self.run_id).status  # it ended before we came
         SpaceReserve(self.local.layout.root).keep()  # what lets a full disk's failure be recorded
         run = get_pipeline_run(conn, self.run_id)
         spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)

@@ -13,9 +13,13 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+from typing import Callable
+
+import psutil
 
 from runner.engine.liveness import runner_alive
 from runner.engine.run_execution import PipelineRunExecution
+from runner.engine.submit_plan import prepare_queued_run
 from runner.errors import RunnerError
 from runner.executors.base import Executor
 from runner.executors.registry import make_executor
@@ -68,8 +72,11 @@ def execute_run(local: OpenWorkspace, run_id: str, execution: PipelineRunExecuti
         return st.FAILED
 
 
-def start_runner(local: OpenWorkspace, run_id: str) -> int:
-    """Start the detached runner process of `run_id`; returns its pid."""
+def start_runner(local: OpenWorkspace, run_id: str,
+                 on_exit: Callable[[int], None] | None = None, niceness: int = 0) -> int:
+    """Start the detached runner process of `run_id`; returns its pid. `on_exit(returncode)`
+    is called (in another thread) when it ends; `niceness` lowers its CPU priority (and its
+    step processes'), as the workspace service does so that it keeps answering under load."""
     log = open(local.layout.runner_log(run_id), "ab")
     try:
         env = dict(os.environ)
@@ -81,9 +88,32 @@ def start_runner(local: OpenWorkspace, run_id: str) -> int:
             close_fds=True, cwd=str(local.layout.pipeline_run_dir(run_id)), env=env)
     finally:
         log.close()
-    # Reap the runner when it ends, so a long-lived client leaves no zombie behind.
-    threading.Thread(target=proc.wait, name=f"reap-runner-{run_id[:8]}", daemon=True).start()
+    if niceness:
+        try:
+            os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
+        except OSError:
+            pass  # it has already exited: nothing to lower
+    def reap() -> None:  # so a long-lived client leaves no zombie behind
+        code = proc.wait()
+        if on_exit is not None:
+            on_exit(code)
+
+    threading.Thread(target=reap, name=f"reap-runner-{run_id[:8]}", daemon=True).start()
     return proc.pid
+
+
+def _prepare_if_queued(local: OpenWorkspace, run_id: str) -> str | None:
+    """For a run the workspace service queued, claim it and do what its submit left for
+    later; the status it ended with, or None when it is to be executed (see submit_plan)."""
+    if get_pipeline_run(local.conn, run_id).status != st.QUEUED:
+        return None
+    me = psutil.Process()
+    try:
+        return prepare_queued_run(local, run_id, me.pid, me.create_time())
+    except RunnerError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the run ends with the reason, not Running for ever
+        raise RunnerError(f"could not start the run: {type(exc).__name__}: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root, run_id = Path(args[0]), args[1]
     local = open_workspace_at(root)
+    asked: list[str] = []  # a cancel that comes before the execution exists
+    signal.signal(signal.SIGTERM, lambda *_: asked.append("canceled by user"))
+    signal.signal(signal.SIGINT, lambda *_: asked.append("canceled by user"))
     try:
+        ended = _prepare_if_queued(local, run_id)
+        if ended is not None:
+            local.close()
+            return 0 if ended == st.FINISHED else 1
         executor = executor_for_run(local, run_id)
     except RunnerError as exc:
         fail_run(local, run_id, str(exc))
@@ -103,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     execution = PipelineRunExecution(local, run_id, executor)
     signal.signal(signal.SIGTERM, lambda *_: execution.request_stop("canceled by user"))
     signal.signal(signal.SIGINT, lambda *_: execution.request_stop("canceled by user"))
+    if asked:
+        execution.request_stop(asked[0])
     try:
         status = execute_run(local, run_id, execution)
     finally:

@@ -2,7 +2,8 @@
 
 Every route needs `Authorization: Bearer <workspace token>`; a missing or wrong token is a
 401 and never starts a run. Errors are Azure's `ErrorResponse` JSON. A submit goes through
-the client API (runner/client.py), like every other client.
+the client API (runner/client.py), like every other client, with the service's queue: it
+records the run (Queued) and answers; the dispatcher (runner/service/dispatch.py) starts it.
 """
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from fastapi.responses import JSONResponse
 
 from runner.client import Client, SubmitOptions, WorkspaceIdentity
 from runner.errors import RunnerError
-from runner.service.scheduler import run_schedules
 from runner.service.assignments import AssignmentError, parameter_values
+from runner.service.dispatch import RunDispatcher, runner_slots
+from runner.service.scheduler import run_schedules
+from runner.service.token_gate import TokenGate
 from runner.service_control import API_PREFIX, SCHEDULE_TAG
 from runner.spec import PipelineSpec
 from store import catalog
@@ -29,7 +32,6 @@ from store.pipeline_endpoints import get_endpoint
 from store.records import PipelineRunRecord, PublishedPipelineRecord
 from store.runs import get_pipeline_run
 from store.workspace import OpenWorkspace
-from store.workspace_token import token_matches
 
 MAX_BODY_BYTES = 1 << 20
 WORKSPACE = (API_PREFIX + "/subscriptions/{sub}/resourceGroups/{rg}/providers/"
@@ -112,44 +114,40 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return parsed
 
 
-def create_app(local: OpenWorkspace) -> FastAPI:
-    """The service's ASGI app for the open workspace `local`."""
+def create_app(local: OpenWorkspace, slots: int | None = None) -> FastAPI:
+    """The service's ASGI app for the open workspace `local`; its queue runs at most `slots`
+    runs at once (None: the `service_runs` setting, else one per CPU)."""
+    dispatcher = RunDispatcher(local.layout, slots or runner_slots(local.layout))
+    client = Client(local, queue=dispatcher)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        task = asyncio.create_task(run_schedules(local))
+        dispatcher.start()
+        task = asyncio.create_task(run_schedules(local, client=client))
         try:
             yield
         finally:
             task.cancel()
+            dispatcher.stop()
 
     app = FastAPI(title="amlocal workspace service", lifespan=lifespan,
                   description="Azure ML pipelines REST (v1.0) for a local workspace. Every call "
                               "needs `Authorization: Bearer <token>` (`amlocal service token`).")
-    client = Client(local)
+    app.state.dispatcher = dispatcher
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        log.info("%d %s %s: %s", exc.status, request.method, request.url.path, exc.message)
         return JSONResponse(error_body(exc.status, exc.code, exc.message), status_code=exc.status)
 
-    @app.middleware("http")
-    async def _require_token(request: Request, call_next: Any) -> Any:
-        if request.url.path.startswith(API_PREFIX):
-            header = request.headers.get("authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token_matches(local.layout, token.strip()):
-                log.warning("401 %s %s: %s token", request.method, request.url.path,
-                            "wrong" if header else "no")
-                return JSONResponse(error_body(401, "AuthenticationFailed",
-                                               "Authorization: Bearer <token> is missing or "
-                                               "wrong; get the header from get_authentication_"
-                                               "header() or the token from `amlocal service token`"),
-                                    status_code=401)
-        try:
-            return await call_next(request)
-        except Exception as exc:  # a failing request never takes the service down
-            log.exception("500 %s %s", request.method, request.url.path)
-            return JSONResponse(error_body(500, "InternalError", f"{type(exc).__name__}: {exc}"),
-                                status_code=500)
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # a failing request never takes the service down: it is answered 500 and logged
+        log.error("500 %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return JSONResponse(error_body(500, "InternalError", f"{type(exc).__name__}: {exc}"),
+                            status_code=500)
+
+    app.add_middleware(TokenGate, layout=local.layout, error_body=error_body)
 
     def _published(pipeline_id: str) -> tuple[PublishedPipelineRecord, PipelineSpec]:
         try:

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import watchfiles
 
+from runner.client import Client
 from runner.service.schedule_fire import fire
 from store.datastore_changes import changed_files, folder_files, watched_folder
 from store.datastore_paths import normalize_datastore_path
@@ -42,7 +43,7 @@ def changed_path(trigger: Mapping[str, Any], name: str) -> dict[str, str]:
 
 
 def settle(local: OpenWorkspace, record: ScheduleRecord, current: dict[str, list],
-           now: float | None = None) -> str | None:
+           now: float | None = None, client: Client | None = None) -> str | None:
     """Record `current` as seen; fire `record` once when files were added or modified since
     what it saw last. The run id (None: nothing changed, or the submit failed)."""
     changed = changed_files(record.watched_files, current)
@@ -56,10 +57,11 @@ def settle(local: OpenWorkspace, record: ScheduleRecord, current: dict[str, list
         assignments[parameter] = changed_path(trigger, changed[0])
     log.info("schedule %s (%s): %d file(s) changed in %s (%s)", record.name, record.id,
              len(changed), trigger.get("path_on_datastore") or "/", ", ".join(changed[:5]))
-    return fire(local, record, time.time() if now is None else now, assignments)
+    return fire(local, record, time.time() if now is None else now, assignments, client)
 
 
-async def check(local: OpenWorkspace, schedule_id: str) -> str | None:
+async def check(local: OpenWorkspace, schedule_id: str,
+                client: Client | None = None) -> str | None:
     """Look at the schedule's folder now (reading files in a thread) and settle it."""
     record = get_schedule(local.conn, schedule_id)
     if record.status != "Active" or record.datastore_trigger is None:
@@ -69,10 +71,11 @@ async def check(local: OpenWorkspace, schedule_id: str) -> str | None:
     record = get_schedule(local.conn, schedule_id)  # what was seen may have been reset meanwhile
     if record.status != "Active":
         return None
-    return settle(local, record, current)
+    return settle(local, record, current, client=client)
 
 
-async def watch_schedule(local: OpenWorkspace, schedule_id: str) -> None:
+async def watch_schedule(local: OpenWorkspace, schedule_id: str,
+                         client: Client | None = None) -> None:
     """Watch one datastore schedule's folder until cancelled (or the schedule is gone)."""
     while True:
         try:
@@ -86,14 +89,14 @@ async def watch_schedule(local: OpenWorkspace, schedule_id: str) -> None:
                 if not announced:  # the first batch (or timeout): the watch is in place, so
                     announced = True  # what changed while nobody watched is looked at now
                     log.info("schedule %s (%s) watches %s", record.name, record.id, folder)
-                    await check(local, schedule_id)
+                    await check(local, schedule_id, client)
                     continue
                 if changes and began is None:
                     began = time.monotonic()
                 if began is None or (changes and time.monotonic() - began < MAX_BURST_S):
                     continue  # nothing yet, or the burst goes on
                 began = None
-                await check(local, schedule_id)
+                await check(local, schedule_id, client)
         except asyncio.CancelledError:
             raise
         except NotFoundError:
@@ -112,8 +115,9 @@ def _watch_key(record: ScheduleRecord) -> str:
 class DatastoreWatches:
     """The watchers of the active datastore schedules, kept in step with the store."""
 
-    def __init__(self, local: OpenWorkspace) -> None:
+    def __init__(self, local: OpenWorkspace, client: Client | None = None) -> None:
         self.local = local
+        self.client = client  # what fires submit with (the service's, with its queue)
         self.tasks: dict[str, tuple[str, asyncio.Task]] = {}
 
     def sync(self, active: list[ScheduleRecord]) -> None:
@@ -126,7 +130,7 @@ class DatastoreWatches:
                 del self.tasks[schedule_id]
         for schedule_id, key in wanted.items():
             if schedule_id not in self.tasks:
-                task = asyncio.create_task(watch_schedule(self.local, schedule_id))
+                task = asyncio.create_task(watch_schedule(self.local, schedule_id, self.client))
                 self.tasks[schedule_id] = (key, task)
 
     def stop(self) -> None:

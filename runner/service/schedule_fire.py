@@ -25,12 +25,13 @@ def _published_id(local: OpenWorkspace, schedule: ScheduleRecord) -> str:
 
 
 def submit_schedule(local: OpenWorkspace, schedule: ScheduleRecord,
-                    assignments: dict[str, Any] | None = None) -> str:
+                    assignments: dict[str, Any] | None = None, client: Client | None = None) -> str:
     """Submit one run of `schedule` through the client API; its run id. Raises when its
     pipeline is gone or disabled, or the client refuses the submit.
 
     `assignments` are parameter values on top of the schedule's own (a datastore schedule's
-    changed path)."""
+    changed path). `client` is the service's (whose submits wait in its queue); None: a
+    client of `local` that starts the run at once."""
     published = catalog.get_published_pipeline(local.conn, _published_id(local, schedule))
     if published.status != "Active":
         raise ValueError(f"published pipeline {published.id} is {published.status}")
@@ -38,7 +39,7 @@ def submit_schedule(local: OpenWorkspace, schedule: ScheduleRecord,
     continue_on_failure = schedule.continue_on_step_failure
     if continue_on_failure is None:
         continue_on_failure = published.continue_on_step_failure
-    submitted = Client(local).submit(spec, SubmitOptions(
+    submitted = (client or Client(local)).submit(spec, SubmitOptions(
         experiment_name=schedule.experiment_name, pipeline_name=published.name,
         parameters={**schedule.parameters, **(assignments or {})},
         tags={SCHEDULE_TAG: schedule.id},
@@ -48,7 +49,7 @@ def submit_schedule(local: OpenWorkspace, schedule: ScheduleRecord,
 
 
 def fire(local: OpenWorkspace, schedule: ScheduleRecord, now: float | None,
-         assignments: dict[str, Any] | None = None) -> str | None:
+         assignments: dict[str, Any] | None = None, client: Client | None = None) -> str | None:
     """Submit one run of `schedule` and record the fire; its run id (None when the submit
     failed, which is logged and never raised: a bad schedule never stops the others).
 
@@ -57,7 +58,7 @@ def fire(local: OpenWorkspace, schedule: ScheduleRecord, now: float | None,
     """
     run_id = None
     try:
-        run_id = submit_schedule(local, schedule, assignments)
+        run_id = submit_schedule(local, schedule, assignments, client)
         log.info("schedule %s (%s) started run %s", schedule.name, schedule.id, run_id)
     except Exception as exc:  # noqa: BLE001 - a bad schedule never stops the others
         log.error("schedule %s (%s) could not submit: %s", schedule.name, schedule.id, exc)

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 
+from runner.client import Client
 from runner.schedule_time import schedule_next_fire
 from runner.service.datastore_watch import DatastoreWatches
 from runner.service.schedule_fire import fire
@@ -25,8 +26,10 @@ TICK_SECONDS = 1.0
 log = logging.getLogger("amlocal.service.scheduler")
 
 
-def fire_due(local: OpenWorkspace, now: float | None = None) -> list[str]:
-    """Fire every active schedule that is due at `now`; the run ids started."""
+def fire_due(local: OpenWorkspace, now: float | None = None,
+             client: Client | None = None) -> list[str]:
+    """Fire every active schedule that is due at `now` (submitting with `client`); the run ids
+    started."""
     now = time.time() if now is None else now
     started = []
     for schedule in list_schedules(local.conn, active_only=True):
@@ -34,16 +37,17 @@ def fire_due(local: OpenWorkspace, now: float | None = None) -> list[str]:
             continue  # a datastore schedule: its watcher fires it
         due = schedule_next_fire(schedule.recurrence, schedule.last_fired_at, schedule.created_at)
         if due.timestamp() <= now:
-            run_id = fire(local, schedule, now)
+            run_id = fire(local, schedule, now, client=client)
             if run_id is not None:
                 started.append(run_id)
     return started
 
 
-async def run_schedules(local: OpenWorkspace, tick: float = TICK_SECONDS) -> None:
+async def run_schedules(local: OpenWorkspace, tick: float = TICK_SECONDS,
+                        client: Client | None = None) -> None:
     """Check the schedules every `tick` seconds until cancelled; stop the service (SIGTERM to
     itself) when its workspace folder has been removed, so none outlives its workspace."""
-    watches = DatastoreWatches(local)
+    watches = DatastoreWatches(local, client)
     try:
         while True:
             if not local.layout.db_path.exists():
@@ -52,7 +56,7 @@ async def run_schedules(local: OpenWorkspace, tick: float = TICK_SECONDS) -> Non
                 return
             try:
                 watches.sync(list_schedules(local.conn, active_only=True))
-                fire_due(local)
+                fire_due(local, client=client)
             except Exception:  # noqa: BLE001 - the loop outlives a damaged row or a busy database
                 log.exception("checking the schedules failed")
             await asyncio.sleep(tick)

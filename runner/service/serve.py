@@ -13,16 +13,20 @@ from pathlib import Path
 import uvicorn
 
 from runner.errors import RunnerError
+from runner.executors.processes import process_alive
 from runner.service.app import create_app
+from runner.service.dispatch import runner_slots
 from runner.service_control import base_url
 from store.layout import WorkspaceLayout
+from store.errors import StoreError
 from store.service_record import (ServiceLockHeld, ServiceRecord, acquire_service_lock,
-                                  read_service_record, remove_service_record,
+                                  read_service_record, remembered_port, remove_service_record,
                                   write_service_record)
 from store.workspace import open_workspace
 from store.workspace_token import workspace_token
 
 LOOPBACK = "127.0.0.1"
+LOCK_WAIT_S = 3.0
 
 
 class ServiceRunning(RunnerError):
@@ -31,7 +35,10 @@ class ServiceRunning(RunnerError):
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections of a socket that says
+    # so, and without it every answer on a kept-alive connection waits ~40 ms (Nagle against
+    # the client's delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -42,15 +49,43 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _take_lock(layout: WorkspaceLayout) -> int:
+    """The service lock; when the recorded service is dead but its lock still held (a killed
+    process whose threads are still ending), wait for it a moment."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return acquire_service_lock(layout)
+        except ServiceLockHeld:
+            found = read_service_record(layout)
+            if found is None or process_alive(found.pid, None) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _listen_again(layout: WorkspaceLayout, host: str) -> socket.socket:
+    """Listen on the port the workspace's service had last, so saved endpoint URLs keep
+    working; on a free port when it is taken (or there was none)."""
+    last = remembered_port(layout)
+    if last is not None:
+        try:
+            return _listen(host, last)
+        except RunnerError as exc:
+            print(f"amlocal: the service's last port is not free ({exc}); listening on another, "
+                  "so endpoint URLs saved before change", file=sys.stderr)
+    return _listen(host, 0)
+
+
 def _exit_quietly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
 def serve(layout: WorkspaceLayout, host: str = LOOPBACK, port: int = 0,
           announce: bool = True) -> None:
-    """Serve the workspace at `layout` until SIGINT/SIGTERM (port 0: a free port)."""
+    """Serve the workspace at `layout` until SIGINT/SIGTERM (port 0: the port it had last
+    when that is free, else a free one)."""
     try:
-        lock_fd = acquire_service_lock(layout)
+        lock_fd = _take_lock(layout)
     except ServiceLockHeld:
         found = read_service_record(layout)
         where = f" on {base_url(found)} (pid {found.pid})" if found else ""
@@ -58,13 +93,14 @@ def serve(layout: WorkspaceLayout, host: str = LOOPBACK, port: int = 0,
                              "`amlocal service stop` ends it") from None
     try:
         workspace_token(layout)  # made before the first request needs it
+        app_slots = runner_slots(layout)  # a bad setting stops the start, in one line
+        sock = _listen_again(layout, host) if port == 0 else _listen(host, port)
         local = open_workspace(layout)
-        sock = _listen(host, port)
         actual = sock.getsockname()[1]
         record = ServiceRecord(os.getpid(), host, actual, time.time())
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        config = uvicorn.Config(create_app(local), log_level="info", access_log=True,
+        config = uvicorn.Config(create_app(local, app_slots), log_level="info", access_log=False,
                                 lifespan="on")
         server = uvicorn.Server(config)
         write_service_record(layout, record)
@@ -97,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(WorkspaceLayout(Path(args.workspace)), args.host, args.port,
               announce=not args.background)
-    except RunnerError as exc:
+    except (RunnerError, StoreError) as exc:
         print(f"amlocal: error: {exc}", file=sys.stderr)
         return 1
     return 0
