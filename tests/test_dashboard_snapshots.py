@@ -124,6 +124,21 @@ async def _wait_rows(pilot, selector: str, count: int) -> None:
     raise AssertionError(f"{selector} never had {count} rows")
 
 
+async def _wait_log(pilot) -> None:
+    """Until the step's log tail is in the Logs tab (it is read by a worker)."""
+    from textual.css.query import NoMatches
+    from textual.widgets import Log
+    for _ in range(400):
+        try:
+            if pilot.app.screen.query_one("#log", Log).line_count > 0:
+                await pilot.pause(0.2)
+                return
+        except NoMatches:
+            pass
+        await pilot.pause(0.02)
+    raise AssertionError("the log tail never came")
+
+
 async def _open_runs(pilot) -> None:
     """Pipelines → the runs of the (only) pipeline."""
     await _wait_rows(pilot, "KeyedTable", 1)
@@ -151,7 +166,7 @@ def test_runs_screen(frozen, snap_compare):
 def test_run_screen(frozen, snap_compare):
     async def ready(pilot):
         await _open_newest_run(pilot)
-        await pilot.pause(0.5)  # the log tail
+        await _wait_log(pilot)
     assert snap_compare(DashboardApp(frozen), terminal_size=SIZE, run_before=ready)
 
 
@@ -179,7 +194,7 @@ def test_run_screen_metrics_tab(frozen, snap_compare):
 def test_run_screen_small(frozen_dag, snap_compare):
     async def ready(pilot):
         await _open_newest_run(pilot)
-        await pilot.pause(0.5)  # the log tail
+        await _wait_log(pilot)
     assert snap_compare(DashboardApp(frozen_dag), terminal_size=SMALL, run_before=ready)
 
 
