@@ -4,7 +4,9 @@ Every client goes through here: the SDK (`Experiment.submit`, `PublishedPipeline
 `PipelineRun.cancel`), the command line, the dashboard and the watcher. A submit records the
 run with its options as columns, decides at once what can be reused (`runner.engine.run_plan`)
 and starts a detached runner process for the rest, so the client may exit while the run goes
-on. A pipeline script evaluated by `runner.pipeline_script` submits inside a
+on. The workspace service's client has a queue (runner/service/dispatch.py): its submits only
+record the run, as Queued, and the queue starts the runner, which then makes the reuse
+decisions itself (runner/engine/submit_plan.py). A pipeline script evaluated by `runner.pipeline_script` submits inside a
 `submission_scope`, which gives its submits their options (the script, the executor) and
 collects what they submitted.
 """

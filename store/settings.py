@@ -34,7 +34,7 @@ KNOWN_SETTINGS: dict[str, tuple[tuple[str, ...] | None, str]] = {
     IMAGE_MAP: (None, "NAME=LOCAL[,NAME=LOCAL]: run a step whose environment names image NAME "
                       "on the local image LOCAL"),
     SERVICE_RUNS: (None, "how many runs the workspace service runs at once (the others wait "
-                         "as Queued); default: one per CPU"),
+                         "as Queued)"),
     "reuse": (("content", "azure"),
               "content: reuse only when input data is unchanged (default); azure: as Azure, "
               "datastore inputs by path only"),

@@ -241,6 +241,8 @@ SETTING_LINES = [
     "environment names image NAME on the local image LOCAL",
     "reuse        (not set; default content) default   content: reuse only when input data is "
     "unchanged (default); azure: as Azure, datastore inputs by path only",
+    "service_runs (not set; default one per CPU) default   how many runs the workspace service "
+    "runs at once (the others wait as Queued)",
 ]
 
 

@@ -6,7 +6,6 @@ entry at a time: `amlocal config image_map add NAME=LOCAL`, `… image_map remov
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ def defaults() -> dict[str, str]:
     """Each setting's value when neither settings file sets it."""
     from runner.executors.docker_engine import DEFAULT_BASE_IMAGE
     return {"executor": "auto", "base_image": DEFAULT_BASE_IMAGE, "reuse": "content",
-            IMAGE_MAP: "none", SERVICE_RUNS: f"{os.cpu_count() or 1} (one per CPU)"}
+            IMAGE_MAP: "none", SERVICE_RUNS: "one per CPU"}
 
 
 def setting_line(name: str, value: str | None, source: str) -> str:

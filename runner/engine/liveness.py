@@ -15,10 +15,10 @@ from store.layout import StepRunFiles, WorkspaceLayout
 from store.nofollow import UnsafeFileError
 from store.records import PipelineRunRecord, StepRunRecord
 from store.run_queue import CANCELED_IN_QUEUE, end_queued_run
-from store.service_record import service_lock_held
 from store.runs import (active_run_ids, find_pipeline_run, finish_open_step_runs,
                         finish_pipeline_run, get_pipeline_run, get_step_runs, request_cancel,
                         update_step_run)
+from store.service_record import service_lock_held
 
 RUNNER_LOST = "runner lost: the runner process of this run is gone (killed or crashed)"
 QUEUE_LOST = ("the workspace service that queued this run stopped before starting it; "

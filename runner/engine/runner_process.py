@@ -93,6 +93,7 @@ def start_runner(local: OpenWorkspace, run_id: str,
             os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
         except OSError:
             pass  # it has already exited: nothing to lower
+
     def reap() -> None:  # so a long-lived client leaves no zombie behind
         code = proc.wait()
         if on_exit is not None:

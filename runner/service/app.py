@@ -133,7 +133,6 @@ def create_app(local: OpenWorkspace, slots: int | None = None) -> FastAPI:
     app = FastAPI(title="amlocal workspace service", lifespan=lifespan,
                   description="Azure ML pipelines REST (v1.0) for a local workspace. Every call "
                               "needs `Authorization: Bearer <token>` (`amlocal service token`).")
-    app.state.dispatcher = dispatcher
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
