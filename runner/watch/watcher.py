@@ -31,8 +31,8 @@ from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run, get_step_runs, run_status
 from store.workspace import open_workspace
 
-QUIET_MS = 40         # a burst of saves ends after this long without another save
-STEP_MS = 20          # how often watchfiles looks for more changes of a batch
+QUIET_MS = 30         # a burst of saves ends after this long without another save
+STEP_MS = 10          # how often watchfiles looks for more changes of a batch
 DEBOUNCE_MS = 400     # and a burst is never held longer than this
 STOP_WAIT_SECONDS = 15.0
 
@@ -66,6 +66,8 @@ class PipelineWatcher:
         self.memory = ContentMemory()
         self.scope = self._scope_of(run_id)
         self._remember()
+        self._reaped = False  # containers of dead runners are removed before the first rerun
+        self._image_cache = False  # True: this watcher started remembering image lookups
 
     def _remember(self) -> None:
         """Note what the watched files hold now: data and the script by content."""
@@ -84,10 +86,27 @@ class PipelineWatcher:
     def run(self) -> None:
         """Watch until `stop()` (or Ctrl-C); then stop every run this watcher started."""
         try:
+            self._warm_engine()
             while not self.stop_event.is_set() and not self._watch_once():
                 pass
         finally:
             self.shutdown()
+
+    def _warm_engine(self) -> None:
+        """For runs in Docker: connect to the engine now, and remember image lookups while
+        watching (until an image changes; see `runner.executors.image_cache`), so a save
+        does not wait for them."""
+        if not self.runs_in_process:
+            return
+        run = get_pipeline_run(self.local.conn, self.current_run)
+        if "docker" not in (self.executor, run.executor):
+            return
+        from runner.executors.docker_engine import DockerUnavailable, docker_client
+        from runner.executors.image_cache import start_image_cache
+        try:
+            self._image_cache = start_image_cache(docker_client())
+        except DockerUnavailable:
+            pass  # the rerun says so, with the step it fails
 
     def _watch_once(self) -> bool:
         """Watch the current folders until they change shape (False) or watching stops (True).
@@ -193,7 +212,9 @@ class PipelineWatcher:
             return
         local = open_workspace(self.layout)
         try:
-            execution = PipelineRunExecution(local, run_id, executor_for_run(local, run_id))
+            executor = executor_for_run(local, run_id, reap=not self._reaped)
+            self._reaped = True
+            execution = PipelineRunExecution(local, run_id, executor)
         except RunnerError as exc:  # e.g. the Docker engine went away: the run says so
             fail_run(local, run_id, str(exc))
             local.close()
@@ -270,4 +291,7 @@ class PipelineWatcher:
             if self.runs_in_process and run_status(self.local.conn, self.current_run) not in st.TERMINAL:
                 self._cancel_current("watch stopped")
         finally:
+            if self._image_cache:
+                from runner.executors.image_cache import stop_image_cache
+                stop_image_cache()
             self.local.close()
