@@ -16,6 +16,7 @@ from typing import Callable, Sequence, TextIO
 import watchfiles
 
 from runner.client import Client
+from runner.engine.head_start import HeadStart, make_head_start
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
@@ -68,6 +69,9 @@ class PipelineWatcher:
         self._remember()
         self._reaped = False  # containers of dead runners are removed before the first rerun
         self._image_cache = False  # True: this watcher started remembering image lookups
+        # the next rerun's ids and the containers made for it while a burst settles
+        self._head: HeadStart | None = None
+        self._head_thread: threading.Thread | None = None
 
     def _remember(self) -> None:
         """Note what the watched files hold now: data and the script by content."""
@@ -132,6 +136,7 @@ class PipelineWatcher:
             relevant = self._relevant({Path(p) for _, p in changes})
             if relevant and not burst:
                 began = time.monotonic()
+                self._begin_head_start(relevant)
             burst |= relevant
             if burst and (not relevant or time.monotonic() - began > DEBOUNCE_MS / 1000):
                 batch, burst = burst, set()
@@ -141,6 +146,37 @@ class PipelineWatcher:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _begin_head_start(self, paths: set[Path]) -> None:
+        """While the burst of saves that begins with `paths` settles, reserve the rerun's ids
+        and create the containers of the steps it will start first (see
+        `runner.engine.head_start`); not for a changed script (it is evaluated again), in
+        manual mode, while paused, or when the runs do not execute in this process."""
+        if self.manual or self.paused or not self.runs_in_process or self._head_thread is not None:
+            return
+        if any(self.scope.is_script(p) for p in paths):
+            return
+        nodes: set[str] = set()
+        for p in paths:
+            nodes |= self.scope.steps_fed_by(p)
+        stale, run_id = self.scope.invalidated(nodes), self.current_run
+
+        def make() -> None:
+            try:
+                self._head = make_head_start(self.layout, run_id, stale, self.executor)
+            except Exception:
+                self._head = None  # the rerun goes the usual way, and says what is wrong
+        self._head_thread = threading.Thread(target=make, name="head-start", daemon=True)
+        self._head_thread.start()
+
+    def _take_head_start(self) -> HeadStart | None:
+        """The head start made for the rerun about to be submitted (once it is made)."""
+        thread, self._head_thread = self._head_thread, None
+        if thread is None:
+            return None
+        thread.join()
+        head, self._head = self._head, None
+        return head
 
     def trigger(self) -> None:
         """Manual mode: run what the pending changes invalidated."""
@@ -175,7 +211,10 @@ class PipelineWatcher:
         return ", ".join(sorted(p.name for p in paths))
 
     def _act(self, paths: set[Path]) -> bool:
+        head = self._take_head_start()
         if self.script is not None and any(self.scope.is_script(p) for p in paths):
+            if head is not None:
+                head.end()
             self.say(f"{self.script.name} changed → evaluating the pipeline again")
             new_run = self._evaluate_script()
             if new_run is None:
@@ -192,20 +231,26 @@ class PipelineWatcher:
         self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
         self._cancel_current(f"superseded: {self._names(paths)} changed")
         try:
-            submitted = self.client.rerun(self.current_run, executor=self.executor, start=False)
+            submitted = self.client.rerun(self.current_run, executor=self.executor, start=False,
+                                          reserved=head.ids if head is not None else None)
         except (RunnerError, StoreError) as exc:  # e.g. a source folder deleted: say so, go on
+            if head is not None:
+                head.end()
             self.say(f"could not rerun: {exc}\nwatching goes on: the next good save reruns")
             return False
-        self._start(submitted.run_id, submitted.finished_at_submit)
+        self._start(submitted.run_id, submitted.finished_at_submit, head)
         return False
 
     # --- runs -------------------------------------------------------------------------------
 
-    def _start(self, run_id: str, finished: bool) -> None:
+    def _start(self, run_id: str, finished: bool, head: HeadStart | None = None) -> None:
         """Execute `run_id` (in this process, or in a runner process), printing its progress;
-        a run `finished` at submit (everything reused) only has its progress printed."""
+        a run `finished` at submit (everything reused) only has its progress printed. What
+        `head` made ahead and no step took is removed once the run ends."""
         self.current_run = run_id
+        end_head = head.end if head is not None else (lambda: None)
         if finished or not self.runs_in_process:
+            end_head()
             if not finished:
                 start_runner(self.local, run_id)
             self._follow_in_background(run_id)
@@ -218,6 +263,7 @@ class PipelineWatcher:
         except RunnerError as exc:  # e.g. the Docker engine went away: the run says so
             fail_run(local, run_id, str(exc))
             local.close()
+            end_head()
             self.say(f"run {run_id[:8]} could not start: {exc}")
             return
 
@@ -226,6 +272,7 @@ class PipelineWatcher:
                 execute_run(local, run_id, execution)
             finally:
                 local.close()
+                end_head()
         thread = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
         self.executions[run_id] = (execution, thread)
         thread.start()
@@ -283,6 +330,9 @@ class PipelineWatcher:
 
     def shutdown(self) -> None:
         """Stop every run this watcher started, and the one in flight; leave nothing running."""
+        head = self._take_head_start()
+        if head is not None:
+            head.end()  # a burst that never ended: its rerun was never submitted
         for execution, _ in self.executions.values():
             execution.request_stop("canceled: watch stopped")
         for _, thread in self.executions.values():
