@@ -9,6 +9,8 @@ is handed back afterwards), with no capabilities, no-new-privileges and a pids l
 files of its run folder that the runner reads back (logs, events, artifacts) are mounted one
 by one, so the step cannot replace them with links. Output goes straight to the step's log files through the
 mounted run folder, so nothing is lost if the runner dies, and nothing streams through it.
+A watcher may create a step's container ahead (`precreate`); its start then only starts it,
+if it is exactly the container the start would create (`runner.executors.precreated`).
 """
 from __future__ import annotations
 
