@@ -55,7 +55,8 @@ class HeadStart:
     ids: ReservedIds
     layout: WorkspaceLayout
     executor: Any = None  # the executor that made them (None: nothing was made)
-    # each step run set up ahead: its folder's files, and the output folders made for it
+    # each step run set up ahead: its folder's files, and the output folders its setup
+    # created (none that existed before), deepest first
     made: list[tuple[StepRunFiles, list[Path]]] = field(default_factory=list)
 
     def end(self) -> None:
@@ -69,9 +70,11 @@ class HeadStart:
             if files.root.name in started:
                 continue  # a step that ran: what its folders hold is its own
             _undo_setup(files)
-            for folder in outputs:
-                _remove_empty(folder)
-                _remove_empty(folder.parent)  # <datastore>/azureml/<step run id>
+            for folder in outputs:  # deepest first; only folders, and only when empty
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    pass
         if not recorded:
             shutil.rmtree(self.layout.pipeline_run_dir(self.ids.run_id), ignore_errors=True)
         self.made = []
@@ -126,14 +129,27 @@ def make_head_start(layout: WorkspaceLayout, previous_run_id: str, stale: set[st
                 environment = executor.resolve_environment(step.environment, Path(os.devnull))
                 limits, _ = step_limits(conn, step)
                 files.workdir.mkdir(parents=True, exist_ok=True)  # the snapshot goes in later
-                head.made.append((files, [ctx.output(step_run_id, out).local_path
-                                          for out in step.outputs]))
+                new_folders: list[Path] = []
+                head.made.append((files, new_folders))
+                for out in step.outputs:
+                    new_folders += _missing_folders(ctx.output(step_run_id, out).local_path,
+                                                    layout.datastores_dir)
                 prepared = prepare_step(ctx, step, step_run_id, files, executor, environment,
                                         limits, None, assets)
                 executor.precreate(prepared.invocation)
             except Exception:
                 continue  # its start meets the same problem and says so
         return head
+
+
+def _missing_folders(folder: Path, top: Path) -> list[Path]:
+    """`folder` and its parents below `top` that do not exist yet, deepest first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path == top or top not in path.parents or path.exists():
+            break
+        missing.append(path)
+    return missing
 
 
 def _next_run_number(conn, experiment_id: str) -> int:
