@@ -105,7 +105,8 @@ def make_head_start(layout: WorkspaceLayout, previous_run_id: str, stale: set[st
             return head
         try:
             choice = choose_executor(layout, requested_executor, None, run.base_image)
-            executor = make_executor(choice.name, layout, choice.base_image) \
+            # never pulls or builds (an image not here yet: the step's own start does, logging it)
+            executor = make_executor(choice.name, layout, choice.base_image, may_build=False) \
                 if choice.name == "docker" else None
         except RunnerError:
             return head  # the rerun says what is wrong
