@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from runner.engine.registry_launch import RegistryAssets
 from runner.engine.run_context import RunContext
 from runner.engine.step_launch import prepare_step
 from runner.errors import RunnerError
+from runner.executors.precreated import expect_precreated, settle_precreated
 from runner.executors.registry import make_executor
 from runner.spec import PipelineSpec, StepSpec
 from store import status as st
@@ -50,7 +52,11 @@ class ReservedIds:
 
 @dataclass
 class HeadStart:
-    """What was made ahead for one reserved run: the step runs with a container waiting."""
+    """What is made ahead for one reserved run: the step runs with a container waiting.
+
+    `begin` reserves the ids at once (the rerun may be submitted with them right away) and
+    makes the containers in a thread; a start of one of those steps waits for its container.
+    """
 
     ids: ReservedIds
     layout: WorkspaceLayout
@@ -58,10 +64,38 @@ class HeadStart:
     # each step run set up ahead: its folder's files, and the output folders its setup
     # created (none that existed before), deepest first
     made: list[tuple[StepRunFiles, list[Path]]] = field(default_factory=list)
+    _thread: threading.Thread | None = None
+
+    @staticmethod
+    def begin(layout: WorkspaceLayout, previous_run_id: str, spec: PipelineSpec,
+              stale: set[str], requested_executor: str | None = None) -> "HeadStart":
+        """Reserve the ids of the rerun of `previous_run_id` (whose pipeline is `spec`) and
+        start making the containers of its first `stale` steps (see `make_containers`)."""
+        head = HeadStart(ReservedIds.new(spec), layout)
+        steps = first_to_run(spec, stale)
+        if not steps:
+            return head
+        expected = [head.ids.step_ids[s.node_id] for s in steps]
+        expect_precreated(expected)
+
+        def make() -> None:
+            try:
+                head.make_containers(previous_run_id, spec, steps, stale, requested_executor)
+            except Exception:
+                pass  # each step is created at its start, which says what is wrong
+            finally:
+                for step_run_id in expected:
+                    settle_precreated(step_run_id)
+        head._thread = threading.Thread(target=make, name="head-start", daemon=True)
+        head._thread.start()
+        return head
 
     def end(self) -> None:
         """Remove the containers no step took, and what was set up for a step run that never
         started (empty files and folders only; a run never recorded loses its folder)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         if self.executor is None:
             return
         started, recorded = _started_step_runs(self.layout, self.ids.run_id)
@@ -79,6 +113,58 @@ class HeadStart:
             shutil.rmtree(self.layout.pipeline_run_dir(self.ids.run_id), ignore_errors=True)
         self.made = []
 
+    def make_containers(self, previous_run_id: str, spec: PipelineSpec, steps: list[StepSpec],
+                        stale: set[str], requested_executor: str | None) -> None:
+        """When the rerun's steps run in Docker (with `requested_executor`, as the rerun asks
+        for), create the containers of `steps` as their launch in the rerun of
+        `previous_run_id` will: with the upstream outputs that run used."""
+        layout = self.layout
+        with open_workspace(layout) as local:
+            conn = local.conn
+            run = get_pipeline_run(conn, previous_run_id)
+            try:
+                choice = choose_executor(layout, requested_executor, None, run.base_image)
+                if choice.name != "docker":
+                    return
+                # never pulls or builds (an image not here yet: the step's own start does)
+                executor = make_executor(choice.name, layout, choice.base_image, may_build=False)
+            except RunnerError:
+                return  # the rerun says what is wrong
+            if not hasattr(executor, "precreate"):
+                return
+            self.executor = executor
+            record = run._replace(id=self.ids.run_id, created_at=time.time(),
+                                  status=st.NOT_STARTED, start_time=None, end_time=None,
+                                  runner_pid=None, runner_create_time=None,
+                                  cancel_requested=False, error=None,
+                                  run_dir=layout.pipeline_run_dir(self.ids.run_id), forced={})
+            ctx = RunContext.of(layout, record, spec)
+            ctx.run_number = _next_run_number(conn, run.experiment_id)
+            for previous in get_step_runs(conn, previous_run_id):
+                if previous.node_id not in stale and previous.status == st.FINISHED:
+                    ctx.producer_outputs[previous.node_id] = previous.outputs
+            assets = RegistryAssets.load(conn)
+            for step in steps:
+                self._make_one(conn, ctx, step, assets)
+
+    def _make_one(self, conn: Any, ctx: RunContext, step: StepSpec, assets: RegistryAssets) -> None:
+        step_run_id = self.ids.step_ids[step.node_id]
+        files = ctx.step_files(step_run_id)
+        try:
+            environment = self.executor.resolve_environment(step.environment, Path(os.devnull))
+            limits, _ = step_limits(conn, step)
+            files.workdir.mkdir(parents=True, exist_ok=True)  # the snapshot goes in later
+            new_folders: list[Path] = []
+            self.made.append((files, new_folders))
+            for out in step.outputs:
+                new_folders += _missing_folders(ctx.output(step_run_id, out).local_path,
+                                                self.layout.datastores_dir)
+            prepared = prepare_step(ctx, step, step_run_id, files, self.executor, environment,
+                                    limits, None, assets)
+            self.executor.precreate(prepared.invocation)
+        except Exception:
+            pass  # its start meets the same problem and says so
+
 
 def first_to_run(spec: PipelineSpec, stale: set[str]) -> list[StepSpec]:
     """The steps of `stale` that start with the run: none of their upstream steps is stale.
@@ -88,59 +174,6 @@ def first_to_run(spec: PipelineSpec, stale: set[str]) -> list[StepSpec]:
     return [s for s in spec.ordered_steps() if s.node_id in stale
             and not (graph.dependencies[s.node_id] & stale) and s.kind == "python"
             and s.parallel is None and all((i.mode or "mount") == "mount" for i in s.inputs)]
-
-
-def make_head_start(layout: WorkspaceLayout, previous_run_id: str, stale: set[str],
-                    requested_executor: str | None = None) -> HeadStart:
-    """Reserve the ids of the rerun of `previous_run_id` (with `requested_executor`, as the
-    rerun asks for) and, when its steps run in Docker, create the containers of its first
-    stale steps. A step whose container cannot be made ahead is simply created at its start."""
-    with open_workspace(layout) as local:
-        conn = local.conn
-        run = get_pipeline_run(conn, previous_run_id)
-        spec = PipelineSpec.from_json(get_pipeline(conn, run.pipeline_id).spec)
-        head = HeadStart(ReservedIds.new(spec), layout)
-        steps = first_to_run(spec, stale)
-        if not steps:
-            return head
-        try:
-            choice = choose_executor(layout, requested_executor, None, run.base_image)
-            # never pulls or builds (an image not here yet: the step's own start does, logging it)
-            executor = make_executor(choice.name, layout, choice.base_image, may_build=False) \
-                if choice.name == "docker" else None
-        except RunnerError:
-            return head  # the rerun says what is wrong
-        if executor is None or not hasattr(executor, "precreate"):
-            return head
-        head.executor = executor
-        record = run._replace(id=head.ids.run_id, created_at=time.time(), status=st.NOT_STARTED,
-                              start_time=None, end_time=None, runner_pid=None,
-                              runner_create_time=None, cancel_requested=False, error=None,
-                              run_dir=layout.pipeline_run_dir(head.ids.run_id), forced={})
-        ctx = RunContext.of(layout, record, spec)
-        ctx.run_number = _next_run_number(conn, run.experiment_id)
-        for previous in get_step_runs(conn, previous_run_id):
-            if previous.node_id not in stale and previous.status == st.FINISHED:
-                ctx.producer_outputs[previous.node_id] = previous.outputs
-        assets = RegistryAssets.load(conn)
-        for step in steps:
-            step_run_id = head.ids.step_ids[step.node_id]
-            files = ctx.step_files(step_run_id)
-            try:
-                environment = executor.resolve_environment(step.environment, Path(os.devnull))
-                limits, _ = step_limits(conn, step)
-                files.workdir.mkdir(parents=True, exist_ok=True)  # the snapshot goes in later
-                new_folders: list[Path] = []
-                head.made.append((files, new_folders))
-                for out in step.outputs:
-                    new_folders += _missing_folders(ctx.output(step_run_id, out).local_path,
-                                                    layout.datastores_dir)
-                prepared = prepare_step(ctx, step, step_run_id, files, executor, environment,
-                                        limits, None, assets)
-                executor.precreate(prepared.invocation)
-            except Exception:
-                continue  # its start meets the same problem and says so
-        return head
 
 
 def _missing_folders(folder: Path, top: Path) -> list[Path]:

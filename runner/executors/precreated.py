@@ -14,6 +14,25 @@ from typing import Any, Callable, Mapping
 _lock = threading.Lock()
 # step run id → (create_container arguments, container id, undo what the creation set up)
 _made: dict[str, tuple[dict[str, Any], str, Callable[[], None]]] = {}
+# step run ids whose container is being made ahead: set once it is made (or will not be)
+_pending: dict[str, threading.Event] = {}
+WAIT_SECONDS = 10.0  # the longest a start waits for a container being made ahead
+
+
+def expect_precreated(step_run_ids: list[str]) -> None:
+    """Say that the containers of `step_run_ids` are being made ahead: a start of one of
+    them waits for it (`settle_precreated` ends the wait when one is not made after all)."""
+    with _lock:
+        for step_run_id in step_run_ids:
+            _pending.setdefault(step_run_id, threading.Event())
+
+
+def settle_precreated(step_run_id: str) -> None:
+    """The container of `step_run_id` is made ahead, or will not be: a start waits no more."""
+    with _lock:
+        event = _pending.pop(step_run_id, None)
+    if event is not None:
+        event.set()
 
 
 def keep_precreated(step_run_id: str, args: Mapping[str, Any], container_id: str,
@@ -21,12 +40,18 @@ def keep_precreated(step_run_id: str, args: Mapping[str, Any], container_id: str
     """Remember the container `container_id`, created with `args` for step run `step_run_id`."""
     with _lock:
         _made[step_run_id] = (dict(args), container_id, undo)
+    settle_precreated(step_run_id)
 
 
 def take_precreated(api: Any, step_run_id: str, args: Mapping[str, Any]) -> str | None:
     """The id of the container made ahead for `step_run_id` when it was created with exactly
     `args` (it is no longer kept); one created otherwise is removed and None returned. Its
-    `undo` is not called: the start that asks has set the step's files up again."""
+    `undo` is not called: the start that asks has set the step's files up again. While
+    that container is being made, this waits for it (WAIT_SECONDS at most)."""
+    with _lock:
+        pending = _pending.get(step_run_id)
+    if pending is not None:
+        pending.wait(WAIT_SECONDS)
     with _lock:
         found = _made.pop(step_run_id, None)
     if found is None:

@@ -16,7 +16,7 @@ from typing import Callable, Sequence, TextIO
 import watchfiles
 
 from runner.client import Client
-from runner.engine.head_start import HeadStart, make_head_start
+from runner.engine.head_start import HeadStart
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
@@ -33,7 +33,7 @@ from store.runs import get_pipeline_run, get_step_runs, run_status
 from store.workspace import open_workspace
 
 QUIET_MS = 30         # a burst of saves ends after this long without another save
-STEP_MS = 10          # how often watchfiles looks for more changes of a batch
+STEP_MS = 5           # how often watchfiles looks for more changes of a batch
 DEBOUNCE_MS = 400     # and a burst is never held longer than this
 STOP_WAIT_SECONDS = 15.0
 
@@ -71,7 +71,6 @@ class PipelineWatcher:
         self._image_cache = False  # True: this watcher started remembering image lookups
         # the next rerun's ids and the containers made for it while a burst settles
         self._head: HeadStart | None = None
-        self._head_thread: threading.Thread | None = None
 
     def _remember(self) -> None:
         """Note what the watched files hold now: data and the script by content."""
@@ -152,29 +151,18 @@ class PipelineWatcher:
         and create the containers of the steps it will start first (see
         `runner.engine.head_start`); not for a changed script (it is evaluated again), in
         manual mode, while paused, or when the runs do not execute in this process."""
-        if self.manual or self.paused or not self.runs_in_process or self._head_thread is not None:
+        if self.manual or self.paused or not self.runs_in_process or self._head is not None:
             return
         if any(self.scope.is_script(p) for p in paths):
             return
         nodes: set[str] = set()
         for p in paths:
             nodes |= self.scope.steps_fed_by(p)
-        stale, run_id = self.scope.invalidated(nodes), self.current_run
-
-        def make() -> None:
-            try:
-                self._head = make_head_start(self.layout, run_id, stale, self.executor)
-            except Exception:
-                self._head = None  # the rerun goes the usual way, and says what is wrong
-        self._head_thread = threading.Thread(target=make, name="head-start", daemon=True)
-        self._head_thread.start()
+        self._head = HeadStart.begin(self.layout, self.current_run, self.scope.spec,
+                                     self.scope.invalidated(nodes), self.executor)
 
     def _take_head_start(self) -> HeadStart | None:
-        """The head start made for the rerun about to be submitted (once it is made)."""
-        thread, self._head_thread = self._head_thread, None
-        if thread is None:
-            return None
-        thread.join()
+        """The head start begun for the rerun about to be submitted, if any."""
         head, self._head = self._head, None
         return head
 
