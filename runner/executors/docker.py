@@ -30,7 +30,8 @@ from runner.executors.base import (Capabilities, Mount, ResolvedEnvironment, Ste
                                    StepOutcome, Usage, environment_label)
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
-from runner.executors.precreated import discard_precreated, keep_precreated, take_precreated
+from runner.executors.precreated import (discard_precreated, keep_precreated, take_precreated,
+                                          wait_precreated)
 from runner.paths import PACKAGE_PARENT
 from runner.spec import EnvironmentSpec
 from store.key_vault import secrets_dir
@@ -315,6 +316,7 @@ class DockerExecutor:
         return discard_precreated(self.client.api, step_run_id)
 
     def start(self, invocation: StepInvocation, held: bool = False) -> ContainerStep:
+        wait_precreated(invocation.step_run_id)  # its setup (same folders) is done first
         args, hand_back, gate = self._launch_setup(invocation, held)
         api = self.client.api
         container_id = take_precreated(api, invocation.step_run_id, args)

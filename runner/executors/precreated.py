@@ -35,6 +35,15 @@ def settle_precreated(step_run_id: str) -> None:
         event.set()
 
 
+def wait_precreated(step_run_id: str) -> None:
+    """Wait while the container of `step_run_id` is being made ahead (WAIT_SECONDS at most):
+    a start sets the step's files up only once that setup is done."""
+    with _lock:
+        pending = _pending.get(step_run_id)
+    if pending is not None:
+        pending.wait(WAIT_SECONDS)
+
+
 def keep_precreated(step_run_id: str, args: Mapping[str, Any], container_id: str,
                     undo: Callable[[], None]) -> None:
     """Remember the container `container_id`, created with `args` for step run `step_run_id`."""
@@ -47,11 +56,8 @@ def take_precreated(api: Any, step_run_id: str, args: Mapping[str, Any]) -> str 
     """The id of the container made ahead for `step_run_id` when it was created with exactly
     `args` (it is no longer kept); one created otherwise is removed and None returned. Its
     `undo` is not called: the start that asks has set the step's files up again. While
-    that container is being made, this waits for it (WAIT_SECONDS at most)."""
-    with _lock:
-        pending = _pending.get(step_run_id)
-    if pending is not None:
-        pending.wait(WAIT_SECONDS)
+    that container is being made, this waits for it (see `wait_precreated`)."""
+    wait_precreated(step_run_id)
     with _lock:
         found = _made.pop(step_run_id, None)
     if found is None:
