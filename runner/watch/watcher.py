@@ -123,11 +123,12 @@ class PipelineWatcher:
         burst: set[Path] = set()
         began = 0.0
         # yield_on_timeout: an empty batch says QUIET_MS passed with nothing changing (the
-        # first one also says the watches are in place).
+        # first one also says the watches are in place): a batch comes once a step passed
+        # with nothing new, so the quiet after it is counted from there, STEP_MS less.
         for changes in watchfiles.watch(*paths, watch_filter=None, debounce=DEBOUNCE_MS,
                                         step=STEP_MS, stop_event=self.stop_event,
                                         raise_interrupt=False, yield_on_timeout=True,
-                                        rust_timeout=QUIET_MS):
+                                        rust_timeout=QUIET_MS - STEP_MS):
             if not announced:
                 announced = True
                 self.say(f"watching {len(paths)} folder(s) for "
