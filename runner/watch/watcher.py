@@ -32,7 +32,7 @@ from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run, get_step_runs, run_status
 from store.workspace import open_workspace
 
-QUIET_MS = 30         # a burst of saves ends after this long without another save
+QUIET_MS = 25         # a burst of saves ends after this long without another save
 STEP_MS = 5           # how often watchfiles looks for more changes of a batch
 DEBOUNCE_MS = 400     # and a burst is never held longer than this
 STOP_WAIT_SECONDS = 15.0
