@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from runner.engine.executor_choice import ExecutorChoice, choose_executor
 from runner.engine.gitinfo import GitInfo, read_git_info
+from runner.engine.head_start import ReservedIds
 from runner.engine.liveness import cancel_run
 from runner.engine.script_eval import record_script_hash
 from runner.engine.runner_process import start_runner
@@ -227,11 +228,13 @@ class Client:
         self.queue = queue
 
     def submit(self, spec: PipelineSpec, options: SubmitOptions, *, start: bool = True,
-               fallback_base_image: str | None = None) -> Submitted:
+               fallback_base_image: str | None = None,
+               reserved: ReservedIds | None = None) -> Submitted:
         """Record a new run of `spec`, decide what can be reused, and start its runner.
 
         With `start=False` no runner process is started: the caller executes the run itself
-        (a watcher). `fallback_base_image` is the image of the run a rerun repeats.
+        (a watcher). `fallback_base_image` is the image of the run a rerun repeats;
+        `reserved` the ids to record it with (a watcher's head start set up for them).
         """
         scope = _scope.get()
         if scope is not None:
@@ -247,7 +250,8 @@ class Client:
         values = check_parameters(spec, options.parameters)
         choice = choose_executor(self.local.layout, options.executor, options.base_image,
                                  fallback_base_image)
-        run = get_pipeline_run(self.local.conn, self._record(spec, options, values, choice))
+        run = get_pipeline_run(self.local.conn,
+                               self._record(spec, options, values, choice, reserved=reserved))
         try:
             finished = self._plan(spec, run, choice)
         except BaseException as exc:  # the run is recorded: it ends with the reason, not NotStarted
@@ -290,16 +294,19 @@ class Client:
         finish_pipeline_run(self.local.conn, run_id, st.FAILED, error)
 
     def _record(self, spec: PipelineSpec, options: SubmitOptions, values: dict[str, Any],
-                choice: ExecutorChoice, queued_by: tuple[int, float] | None = None) -> str:
-        """Record the run (Queued under `queued_by`, its git facts read later); its id."""
+                choice: ExecutorChoice, queued_by: tuple[int, float] | None = None,
+                reserved: ReservedIds | None = None) -> str:
+        """Record the run (Queued under `queued_by`, its git facts read later; with the ids
+        `reserved` for it, if any); its id."""
         conn, layout = self.local.conn, self.local.layout
         git = read_git_info(_git_folder(spec, options)) if queued_by is None else GitInfo()
-        run_id = str(uuid.uuid4())
+        run_id = reserved.run_id if reserved is not None else str(uuid.uuid4())
         run_dir = layout.pipeline_run_dir(run_id)
-        run_dir.mkdir(parents=True)
+        run_dir.mkdir(parents=True, exist_ok=reserved is not None)  # a head start made it
         experiment_id = catalog.ensure_experiment(conn, options.experiment_name)
         pipeline_id = catalog.ensure_pipeline(conn, options.pipeline_name, spec.to_json())
-        step_ids = [str(uuid.uuid4()) for _ in spec.steps]
+        step_ids = [(reserved.step_ids.get(s.node_id) if reserved is not None else None)
+                    or str(uuid.uuid4()) for s in spec.steps]
         steps = [NewStepRun(step_id, s.node_id, s.name, i, str(layout.step_run_dir(run_id, step_id)),
                             s.compute_target) for i, (step_id, s) in enumerate(zip(step_ids, spec.steps))]
         identity = options.identity
@@ -343,7 +350,8 @@ class Client:
     def rerun(self, run_id: str, *, regenerate_outputs: bool = False,
               parameters: Mapping[str, Any] | None = None, executor: str | None = None,
               base_image: str | None = None, start: bool = True,
-              steps: tuple[str, ...] = (), from_step: str | None = None) -> Submitted:
+              steps: tuple[str, ...] = (), from_step: str | None = None,
+              reserved: ReservedIds | None = None) -> Submitted:
         """Submit the pipeline of `run_id` again, in its experiment, with its parameters
         (`parameters` override some), its script and its workspace identity; its base image
         unless one is chosen. `steps` (names) run again with every step downstream of them,
@@ -362,7 +370,8 @@ class Client:
             script=Path(run.script) if run.script else None, executor=executor,
             base_image=base_image, published_pipeline_id=run.published_pipeline_id,
             forced_nodes=forced, forced_reason=reason)
-        return self.submit(spec, options, start=start, fallback_base_image=run.base_image)
+        return self.submit(spec, options, start=start, fallback_base_image=run.base_image,
+                           reserved=reserved)
 
     def cancel(self, run_id: str) -> str:
         """Ask the runner of `run_id` to stop it; returns what was done, in words."""

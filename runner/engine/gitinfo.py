@@ -1,6 +1,7 @@
 """The git repository, branch, commit and dirty flag of a folder, for run records."""
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +39,23 @@ def _git(folder: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def _no_repository_around(folder: Path) -> bool:
+    """True when neither `folder` nor a folder above it holds a `.git` and no $GIT_DIR or
+    $GIT_WORK_TREE points git elsewhere: git would find no repository either, so it need not
+    be started (a process start saved on every submit, a watcher's rerun among them)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return False
+    try:
+        path = Path(folder).resolve()
+    except OSError:
+        return False
+    return not any(os.path.lexists(p / ".git") for p in (path, *path.parents))
+
+
 def read_git_info(folder: Path) -> GitInfo:
     """Git facts of `folder`; an empty GitInfo when it is not in a repository."""
+    if _no_repository_around(folder):
+        return GitInfo()
     top = _git(folder, "rev-parse", "--show-toplevel")
     if top is None:
         return GitInfo()

@@ -30,10 +30,13 @@ from store.runs import finish_open_step_runs, finish_pipeline_run, get_pipeline_
 from store.workspace import OpenWorkspace, open_workspace_at
 
 
-def executor_for_run(local: OpenWorkspace, run_id: str) -> Executor:
-    """The executor recorded for `run_id` at submit, with what dead runs left behind removed."""
+def executor_for_run(local: OpenWorkspace, run_id: str, reap: bool = True) -> Executor:
+    """The executor recorded for `run_id` at submit, with what dead runs left behind removed
+    (unless `reap` is False: a watcher reaps before its first rerun, not before each one)."""
     run = get_pipeline_run(local.conn, run_id)
     executor = make_executor(run.executor or "local", local.layout, run.base_image)
+    if not reap:
+        return executor
     removed = executor.reap_orphans(lambda rid: rid == run_id or (
         rid is not None and runner_alive(local.conn, rid)))
     if removed:

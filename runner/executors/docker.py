@@ -9,6 +9,8 @@ is handed back afterwards), with no capabilities, no-new-privileges and a pids l
 files of its run folder that the runner reads back (logs, events, artifacts) are mounted one
 by one, so the step cannot replace them with links. Output goes straight to the step's log files through the
 mounted run folder, so nothing is lost if the runner dies, and nothing streams through it.
+A watcher may create a step's container ahead (`precreate`); its start then only starts it,
+if it is exactly the container the start would create (`runner.executors.precreated`).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from runner.executors.base import (Capabilities, Mount, ResolvedEnvironment, Ste
                                    StepOutcome, Usage, environment_label)
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
+from runner.executors.precreated import (discard_precreated, keep_precreated, take_precreated,
+                                          wait_precreated)
 from runner.paths import PACKAGE_PARENT
 from runner.spec import EnvironmentSpec
 from store.key_vault import secrets_dir
@@ -216,6 +220,10 @@ class DockerExecutor:
         if (uid, gid) == (self.uid, self.gid) or not folder.is_dir():
             return {}
         copy = run_dir / "secrets"
+        if os.path.islink(copy):  # (only the runner writes here; never followed anyway)
+            os.unlink(copy)
+        elif os.path.lexists(copy):  # made when the container was created ahead: copied again
+            shutil.rmtree(copy)
         os.mkdir(copy, 0o700)
         for entry in os.scandir(folder):
             if entry.is_file(follow_symlinks=False):
@@ -246,7 +254,11 @@ class DockerExecutor:
                 for name in dirs + files:
                     os.lchown(os.path.join(folder, name), uid, gid)
 
-    def start(self, invocation: StepInvocation, held: bool = False) -> ContainerStep:
+    def _launch_setup(self, invocation: StepInvocation, held: bool
+                      ) -> tuple[dict[str, Any], Callable[[], None], Path | None]:
+        """(create_container arguments, what undoes the setup, the gate) of `invocation`: the
+        writable folders handed to the step's user and its copy of the secrets made, as a
+        start needs them."""
         image = invocation.image or self.base_image
         limits = invocation.limits
         api = self.client.api
@@ -280,26 +292,56 @@ class DockerExecutor:
             init=True)  # an init as PID 1 passes SIGTERM on, so a stop is not a 10 s kill
         labels = {LABEL_WORKSPACE: str(self.layout.root), LABEL_RUN: invocation.pipeline_run_id,
                   LABEL_STEP_RUN: invocation.step_run_id}
-        try:
-            created = api.create_container(
-                image, command=["sh", "-c", _LAUNCH, *invocation.argv], environment=env,
-                working_dir=self.map_path(invocation.cwd), user=f"{uid}:{gid}",
-                labels=labels, host_config=host_config, detach=True, stdin_open=False, tty=False)
-        except Exception as exc:
-            hand_back()
-            raise explain(exc, f"creating the container of step run {invocation.step_run_id}") from exc
-        container_id = created["Id"]
-        try:
-            api.start(container_id)
-        except Exception as exc:
-            try:
-                api.remove_container(container_id, force=True)
-            except Exception:
-                pass
-            hand_back()
-            raise explain(exc, f"starting the container of step run {invocation.step_run_id}") from exc
-        return ContainerStep(api, container_id, limits.memory_mb, gate, hand_back)
+        args = dict(image=image, command=["sh", "-c", _LAUNCH, *invocation.argv], environment=env,
+                    working_dir=self.map_path(invocation.cwd), user=f"{uid}:{gid}",
+                    labels=labels, host_config=host_config, detach=True, stdin_open=False,
+                    tty=False)
+        return args, hand_back, gate
 
+    def precreate(self, invocation: StepInvocation) -> bool:
+        """Create the container of `invocation` now, without starting it, so that `start` of
+        the same invocation only starts it (watch mode, while a burst of saves settles; see
+        `runner.executors.precreated`). False when the engine refused."""
+        args, hand_back, _ = self._launch_setup(invocation, held=False)
+        try:
+            created = self.client.api.create_container(**args)
+        except Exception:
+            hand_back()
+            return False
+        keep_precreated(invocation.step_run_id, args, created["Id"], hand_back)
+        return True
+
+    def discard_precreated(self, step_run_id: str) -> bool:
+        """Remove the container made ahead for `step_run_id` if no start took it."""
+        return discard_precreated(self.client.api, step_run_id)
+
+    def start(self, invocation: StepInvocation, held: bool = False) -> ContainerStep:
+        wait_precreated(invocation.step_run_id)  # its setup (same folders) is done first
+        args, hand_back, gate = self._launch_setup(invocation, held)
+        api = self.client.api
+        container_id = take_precreated(api, invocation.step_run_id, args)
+        while True:
+            made_ahead = container_id is not None
+            if container_id is None:
+                try:
+                    container_id = api.create_container(**args)["Id"]
+                except Exception as exc:
+                    hand_back()
+                    raise explain(exc, f"creating the container of step run {invocation.step_run_id}") from exc
+            try:
+                api.start(container_id)
+                break
+            except Exception as exc:
+                try:
+                    api.remove_container(container_id, force=True)
+                except Exception:
+                    pass
+                container_id = None
+                if made_ahead:
+                    continue  # e.g. removed by a reaper meanwhile: create it now
+                hand_back()
+                raise explain(exc, f"starting the container of step run {invocation.step_run_id}") from exc
+        return ContainerStep(api, container_id, invocation.limits.memory_mb, gate, hand_back)
 
     def usage(self, step: StepRunRecord) -> Usage | None:
         """CPU and memory of the step's container, from the engine's stats."""

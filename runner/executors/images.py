@@ -24,6 +24,7 @@ from typing import Any, Mapping, TextIO
 
 from runner.executors.docker_engine import DockerProblem, explain
 from runner.executors.framework_pins import choose_framework_requirements, report_installed
+from runner.executors.image_cache import lookup
 from runner.spec import EnvironmentSpec
 
 IMAGE_REPOSITORY = "amlocal-env"
@@ -135,7 +136,7 @@ class ImageBuilder:
         import docker.errors
         with self._thread_lock("base:" + name):
             try:
-                return self.client.images.get(name).id
+                return lookup(self.client, name)[0]
             except docker.errors.ImageNotFound:
                 if not fetch:
                     raise ImageNotReady(f"image {name} is not here yet")
@@ -190,7 +191,7 @@ class ImageBuilder:
     def _existing(self, tag: str) -> str | None:
         import docker.errors
         try:
-            return self.client.images.get(tag).id
+            return lookup(self.client, tag)[0]
         except docker.errors.ImageNotFound:
             return None
         except Exception as exc:
@@ -199,7 +200,7 @@ class ImageBuilder:
     def _label(self, tag: str, label: str) -> list[str] | None:
         """The JSON list in label `label` of image `tag` (None when it has none)."""
         try:
-            text = (self.client.images.get(tag).labels or {}).get(label)
+            text = lookup(self.client, tag)[1].get(label)
             return list(json.loads(text)) if text else None
         except Exception:
             return None

@@ -16,6 +16,7 @@ from typing import Callable, Sequence, TextIO
 import watchfiles
 
 from runner.client import Client
+from runner.engine.head_start import HeadStart
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
@@ -31,8 +32,8 @@ from store.layout import WorkspaceLayout
 from store.runs import get_pipeline_run, get_step_runs, run_status
 from store.workspace import open_workspace
 
-QUIET_MS = 40         # a burst of saves ends after this long without another save
-STEP_MS = 20          # how often watchfiles looks for more changes of a batch
+QUIET_MS = 25         # a burst of saves ends after this long without another save
+STEP_MS = 5           # how often watchfiles looks for more changes of a batch
 DEBOUNCE_MS = 400     # and a burst is never held longer than this
 STOP_WAIT_SECONDS = 15.0
 
@@ -66,6 +67,10 @@ class PipelineWatcher:
         self.memory = ContentMemory()
         self.scope = self._scope_of(run_id)
         self._remember()
+        self._reaped = False  # containers of dead runners are removed before the first rerun
+        self._image_cache = False  # True: this watcher started remembering image lookups
+        # the next rerun's ids and the containers made for it while a burst settles
+        self._head: HeadStart | None = None
 
     def _remember(self) -> None:
         """Note what the watched files hold now: data and the script by content."""
@@ -84,10 +89,27 @@ class PipelineWatcher:
     def run(self) -> None:
         """Watch until `stop()` (or Ctrl-C); then stop every run this watcher started."""
         try:
+            self._warm_engine()
             while not self.stop_event.is_set() and not self._watch_once():
                 pass
         finally:
             self.shutdown()
+
+    def _warm_engine(self) -> None:
+        """For runs in Docker: connect to the engine now, and remember image lookups while
+        watching (until an image changes; see `runner.executors.image_cache`), so a save
+        does not wait for them."""
+        if not self.runs_in_process:
+            return
+        run = get_pipeline_run(self.local.conn, self.current_run)
+        if "docker" not in (self.executor, run.executor):
+            return
+        from runner.executors.docker_engine import DockerUnavailable, docker_client
+        from runner.executors.image_cache import start_image_cache
+        try:
+            self._image_cache = start_image_cache(docker_client())
+        except DockerUnavailable:
+            pass  # the rerun says so, with the step it fails
 
     def _watch_once(self) -> bool:
         """Watch the current folders until they change shape (False) or watching stops (True).
@@ -101,11 +123,12 @@ class PipelineWatcher:
         burst: set[Path] = set()
         began = 0.0
         # yield_on_timeout: an empty batch says QUIET_MS passed with nothing changing (the
-        # first one also says the watches are in place).
+        # first one also says the watches are in place): a batch comes once a step passed
+        # with nothing new, so the quiet after it is counted from there, STEP_MS less.
         for changes in watchfiles.watch(*paths, watch_filter=None, debounce=DEBOUNCE_MS,
                                         step=STEP_MS, stop_event=self.stop_event,
                                         raise_interrupt=False, yield_on_timeout=True,
-                                        rust_timeout=QUIET_MS):
+                                        rust_timeout=QUIET_MS - STEP_MS):
             if not announced:
                 announced = True
                 self.say(f"watching {len(paths)} folder(s) for "
@@ -113,6 +136,7 @@ class PipelineWatcher:
             relevant = self._relevant({Path(p) for _, p in changes})
             if relevant and not burst:
                 began = time.monotonic()
+                self._begin_head_start(relevant)
             burst |= relevant
             if burst and (not relevant or time.monotonic() - began > DEBOUNCE_MS / 1000):
                 batch, burst = burst, set()
@@ -122,6 +146,26 @@ class PipelineWatcher:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _begin_head_start(self, paths: set[Path]) -> None:
+        """While the burst of saves that begins with `paths` settles, reserve the rerun's ids
+        and create the containers of the steps it will start first (see
+        `runner.engine.head_start`); not for a changed script (it is evaluated again), in
+        manual mode, while paused, or when the runs do not execute in this process."""
+        if self.manual or self.paused or not self.runs_in_process or self._head is not None:
+            return
+        if any(self.scope.is_script(p) for p in paths):
+            return
+        nodes: set[str] = set()
+        for p in paths:
+            nodes |= self.scope.steps_fed_by(p)
+        self._head = HeadStart.begin(self.layout, self.current_run, self.scope.spec,
+                                     self.scope.invalidated(nodes), self.executor)
+
+    def _take_head_start(self) -> HeadStart | None:
+        """The head start begun for the rerun about to be submitted, if any."""
+        head, self._head = self._head, None
+        return head
 
     def trigger(self) -> None:
         """Manual mode: run what the pending changes invalidated."""
@@ -156,7 +200,10 @@ class PipelineWatcher:
         return ", ".join(sorted(p.name for p in paths))
 
     def _act(self, paths: set[Path]) -> bool:
+        head = self._take_head_start()
         if self.script is not None and any(self.scope.is_script(p) for p in paths):
+            if head is not None:
+                head.end()
             self.say(f"{self.script.name} changed → evaluating the pipeline again")
             new_run = self._evaluate_script()
             if new_run is None:
@@ -173,30 +220,39 @@ class PipelineWatcher:
         self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
         self._cancel_current(f"superseded: {self._names(paths)} changed")
         try:
-            submitted = self.client.rerun(self.current_run, executor=self.executor, start=False)
+            submitted = self.client.rerun(self.current_run, executor=self.executor, start=False,
+                                          reserved=head.ids if head is not None else None)
         except (RunnerError, StoreError) as exc:  # e.g. a source folder deleted: say so, go on
+            if head is not None:
+                head.end()
             self.say(f"could not rerun: {exc}\nwatching goes on: the next good save reruns")
             return False
-        self._start(submitted.run_id, submitted.finished_at_submit)
+        self._start(submitted.run_id, submitted.finished_at_submit, head)
         return False
 
     # --- runs -------------------------------------------------------------------------------
 
-    def _start(self, run_id: str, finished: bool) -> None:
+    def _start(self, run_id: str, finished: bool, head: HeadStart | None = None) -> None:
         """Execute `run_id` (in this process, or in a runner process), printing its progress;
-        a run `finished` at submit (everything reused) only has its progress printed."""
+        a run `finished` at submit (everything reused) only has its progress printed. What
+        `head` made ahead and no step took is removed once the run ends."""
         self.current_run = run_id
+        end_head = head.end if head is not None else (lambda: None)
         if finished or not self.runs_in_process:
+            end_head()
             if not finished:
                 start_runner(self.local, run_id)
             self._follow_in_background(run_id)
             return
         local = open_workspace(self.layout)
         try:
-            execution = PipelineRunExecution(local, run_id, executor_for_run(local, run_id))
+            executor = executor_for_run(local, run_id, reap=not self._reaped)
+            self._reaped = True
+            execution = PipelineRunExecution(local, run_id, executor)
         except RunnerError as exc:  # e.g. the Docker engine went away: the run says so
             fail_run(local, run_id, str(exc))
             local.close()
+            end_head()
             self.say(f"run {run_id[:8]} could not start: {exc}")
             return
 
@@ -205,6 +261,7 @@ class PipelineWatcher:
                 execute_run(local, run_id, execution)
             finally:
                 local.close()
+                end_head()
         thread = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
         self.executions[run_id] = (execution, thread)
         thread.start()
@@ -262,6 +319,9 @@ class PipelineWatcher:
 
     def shutdown(self) -> None:
         """Stop every run this watcher started, and the one in flight; leave nothing running."""
+        head = self._take_head_start()
+        if head is not None:
+            head.end()  # a burst that never ended: its rerun was never submitted
         for execution, _ in self.executions.values():
             execution.request_stop("canceled: watch stopped")
         for _, thread in self.executions.values():
@@ -270,4 +330,7 @@ class PipelineWatcher:
             if self.runs_in_process and run_status(self.local.conn, self.current_run) not in st.TERMINAL:
                 self._cancel_current("watch stopped")
         finally:
+            if self._image_cache:
+                from runner.executors.image_cache import stop_image_cache
+                stop_image_cache()
             self.local.close()
