@@ -31,7 +31,6 @@ from runner.executors.precreated import expect_precreated, settle_precreated
 from runner.executors.registry import make_executor
 from runner.spec import PipelineSpec, StepSpec
 from store import status as st
-from store.catalog import get_pipeline
 from store.errors import StoreError
 from store.layout import StepRunFiles, WorkspaceLayout
 from store.runs import get_pipeline_run, get_step_runs
