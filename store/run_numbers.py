@@ -16,3 +16,11 @@ def pipeline_run_number(conn: sqlite3.Connection, run_id: str) -> int:
     if not row or not row[0]:
         raise NotFoundError(f"no pipeline run {run_id}")
     return int(row[0])
+
+
+def next_run_number(conn: sqlite3.Connection, experiment_id: str) -> int:
+    """The number the experiment's next pipeline run will have (what a watcher's head start
+    prepares a step with before the run is recorded)."""
+    row = conn.execute("SELECT count(*) FROM pipeline_run WHERE experiment_id = ?",
+                       (experiment_id,)).fetchone()
+    return int(row[0]) + 1

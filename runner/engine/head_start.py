@@ -33,6 +33,7 @@ from runner.spec import PipelineSpec, StepSpec
 from store import status as st
 from store.errors import StoreError
 from store.layout import StepRunFiles, WorkspaceLayout
+from store.run_numbers import next_run_number
 from store.runs import get_pipeline_run, get_step_runs
 from store.workspace import open_workspace
 
@@ -138,7 +139,7 @@ class HeadStart:
                                   cancel_requested=False, error=None,
                                   run_dir=layout.pipeline_run_dir(self.ids.run_id), forced={})
             ctx = RunContext.of(layout, record, spec)
-            ctx.run_number = _next_run_number(conn, run.experiment_id)
+            ctx.run_number = next_run_number(conn, run.experiment_id)
             for previous in get_step_runs(conn, previous_run_id):
                 if previous.node_id not in stale and previous.status == st.FINISHED:
                     ctx.producer_outputs[previous.node_id] = previous.outputs
@@ -183,12 +184,6 @@ def _missing_folders(folder: Path, top: Path) -> list[Path]:
             break
         missing.append(path)
     return missing
-
-
-def _next_run_number(conn, experiment_id: str) -> int:
-    row = conn.execute("SELECT count(*) FROM pipeline_run WHERE experiment_id = ?",
-                       (experiment_id,)).fetchone()
-    return int(row[0]) + 1
 
 
 def _started_step_runs(layout: WorkspaceLayout, run_id: str) -> tuple[set[str], bool]:
