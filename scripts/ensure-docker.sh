@@ -24,7 +24,8 @@ if ! engine_answers; then
         apt-get install -y -qq docker.io debootstrap >/dev/null
     fi
     say "starting dockerd (log: $LOG)"
-    nohup dockerd >"$LOG" 2>&1 &
+    # its own session: the engine outlives the shell (or agent session) that started it
+    setsid nohup dockerd >"$LOG" 2>&1 </dev/null &
     for _ in $(seq 1 60); do
         engine_answers && break
         sleep 1
