@@ -226,3 +226,21 @@ def test_a_request_that_fails_inside_is_500_and_the_service_answers_on(workspace
     assert (error["code"], error["innerError"]["code"]) == ("SystemError", "InternalError")
     assert error["message"] == "SpecError: the stored pipeline spec is damaged (KeyError: 'node_id')"
     assert requests.get(url.split("/pipelines/")[0] + "/docs").status_code == 200
+
+
+def test_a_service_whose_last_port_is_taken_says_so_and_takes_another(workspace, write, tmp_path):
+    layout = workspace._local.layout
+    first = ensure_service(layout, quiet=True)
+    stop_service(layout)
+    holder = _listen("127.0.0.1", first.port)  # another program took the port meanwhile
+    try:
+        again = ensure_service(layout, quiet=True)
+        assert again.port != first.port
+        log = (layout.root / "private" / "service.log").read_text()
+        assert (f"amlocal: the service's last port {first.port} is taken (cannot listen on "
+                f"127.0.0.1:{first.port}: Address already in use); listening on another one, so "
+                "endpoint URLs saved before no longer work") in log
+    finally:
+        holder.close()
+    stop_service(layout)
+    assert ensure_service(layout, quiet=True).port == again.port  # the new one is kept

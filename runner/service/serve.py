@@ -17,8 +17,8 @@ from runner.executors.processes import process_alive
 from runner.service.app import create_app
 from runner.service.dispatch import runner_slots
 from runner.service_control import base_url
-from store.layout import WorkspaceLayout
 from store.errors import StoreError
+from store.layout import WorkspaceLayout
 from store.service_record import (ServiceLockHeld, ServiceRecord, acquire_service_lock,
                                   read_service_record, remembered_port, remove_service_record,
                                   write_service_record)
@@ -71,8 +71,8 @@ def _listen_again(layout: WorkspaceLayout, host: str) -> socket.socket:
         try:
             return _listen(host, last)
         except RunnerError as exc:
-            print(f"amlocal: the service's last port is not free ({exc}); listening on another, "
-                  "so endpoint URLs saved before change", file=sys.stderr)
+            print(f"amlocal: the service's last port {last} is taken ({exc}); listening on "
+                  "another one, so endpoint URLs saved before no longer work", file=sys.stderr)
     return _listen(host, 0)
 
 
