@@ -75,7 +75,7 @@ def test_a_submit_answers_queued_and_the_service_runs_one_at_a_time(workspace, w
     assert [a["Status"]["StatusCode"] for a in answers] == ["Queued", "Queued", "Queued"]
     first, second, third = (a["Id"] for a in answers)
     _until(lambda: _step_started(workspace, first))
-    time.sleep(1.5)  # the dispatcher looks at the queue at least once a second
+    time.sleep(1.5)  # time for the dispatcher to start them, were it to
     assert (_status(workspace, first), _status(workspace, second), _status(workspace, third)) \
         == ("Running", "Queued", "Queued")
     assert not _step_started(workspace, second) and not _step_started(workspace, third)
@@ -151,6 +151,7 @@ def test_a_runner_that_exits_before_claiming_its_run_fails_it_with_the_reason(wo
     assert _status(workspace, run_id) == "Queued"
     dispatcher._runner_exited(run_id, 3)
     dispatcher._settle_exited(workspace._local)
+    dispatcher.stop()
     run = get_pipeline_run(workspace._local.conn, run_id)
     assert run.status == "Failed"
     assert run.error == (f"its runner exited (status 3) before it started the run; see "

@@ -67,13 +67,14 @@ class RunDetails:
     def get_widget_data(self, widget_settings: dict | None = None) -> dict[str, Any]:
         """What the widget shows: the run's id, type, status and one row per step."""
         run = self._run
+        status = run.get_status()  # before the steps: rows read after an end are the final ones
         steps = list(run.get_steps()) if hasattr(run, "get_steps") else \
             [run] if getattr(run, "type", None) == "azureml.StepRun" else []
         rows = [_step_row(s) for s in steps]
         if not rows and hasattr(run, "get_graph"):  # submitted, its runner not started yet
             rows = [{"name": s.name, "status": st.NOT_STARTED, "duration": None, "note": ""}
                     for s in run.get_graph().steps]
-        return {"run_id": run.id, "type": getattr(run, "type", None), "status": run.get_status(),
+        return {"run_id": run.id, "type": getattr(run, "type", None), "status": status,
                 "steps": rows}
 
     def _html(self, data: dict[str, Any]) -> str:

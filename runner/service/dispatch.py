@@ -27,7 +27,7 @@ from store.settings import SERVICE_RUNS, check_setting, setting_values
 from store.workspace import OpenWorkspace, open_workspace
 
 RUNNER_NICENESS = 10  # the service answers first; its runs take the CPU it leaves
-POLL_SECONDS = 1.0  # a look at the queue even without a wake-up (runs of a service gone)
+POLL_SECONDS = 5.0  # a look at the queue even without a wake-up (runs of a service gone)
 log = logging.getLogger("amlocal.service.queue")
 
 
@@ -53,6 +53,9 @@ class RunDispatcher:
         self._lock = threading.Lock()
         self._running: set[str] = set()          # runs whose runner we started and that run
         self._exited: list[tuple[str, int]] = []  # (run, returncode) of runners that ended
+        # opened now, before the service says where it listens: afterwards the workspace may
+        # be removed at any moment, and opening a database that is gone would make a new one
+        self._local = open_workspace(layout)
         self._thread = threading.Thread(target=self._loop, name="run-dispatcher", daemon=True)
 
     def start(self) -> None:
@@ -64,7 +67,10 @@ class RunDispatcher:
         next service to take over."""
         self._stopping.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.ident is None:  # never started: its connection is still ours to close
+            self._local.close()
+        else:
+            self._thread.join(timeout)
 
     def notify(self) -> None:
         """A run was queued: look at the queue now, if a slot is free (else the next runner
@@ -79,10 +85,12 @@ class RunDispatcher:
             return len(self._running)
 
     def _loop(self) -> None:
-        local = open_workspace(self.layout)
+        local = self._local
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
+                if not self.layout.db_path.exists():
+                    return  # the workspace is gone (the schedule loop stops the service)
                 try:
                     self._settle_exited(local)
                     self._dispatch(local)
