@@ -3,8 +3,9 @@
 A REST submit records its run (`NewPipelineRun.queued_by`) and answers at once; the service
 starts the run's runner when one of its slots is free. While it waits the run is `Queued` and
 its `runner_pid` is the service's, so liveness sees a live owner and a dead service's runs
-are found lost (or taken over by the next service). The runner claims the run when it starts (`mark_runner_started`
-moves it to Running only while it is active), so a run canceled in the queue never starts.
+are found lost (or taken over by the next service). The runner claims the run when it
+starts (`mark_runner_started` moves it to Running only while it is active), so a run
+canceled in the queue never starts.
 """
 from __future__ import annotations
 
