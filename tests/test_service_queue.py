@@ -12,6 +12,7 @@ import sys
 import time
 
 import psutil
+import pytest
 import requests
 
 from runner.client import Client, SubmitOptions
@@ -34,6 +35,13 @@ while not os.path.exists({flag!r}):
     time.sleep(0.05)
 print("released")
 """
+
+
+@pytest.fixture(autouse=True)
+def _release_at_the_end(tmp_path):
+    """Whatever a test asserted, its blocked steps are released when it ends."""
+    yield
+    (tmp_path / "release").write_text("go")
 
 
 def _publish_blocking(workspace, write, tmp_path, slots: int = 1):
