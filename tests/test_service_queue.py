@@ -253,3 +253,20 @@ def test_a_service_whose_last_port_is_taken_says_so_and_takes_another(workspace,
         holder.close()
     stop_service(layout)
     assert ensure_service(layout, quiet=True).port == again.port  # the new one is kept
+
+
+def test_the_service_starts_runners_at_a_lower_priority_their_session_group_too():
+    from runner.engine.runner_process import lower_priority
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                             start_new_session=True)  # as a runner is started
+    try:
+        lower_priority(child.pid, 10)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == 10
+        group = f"/proc/{child.pid}/autogroup"
+        if os.path.exists(group):  # autogroup scheduling: nice counts only inside the group
+            with open(group) as text:
+                assert text.read().split()[-2:] == ["nice", "10"]
+    finally:
+        child.kill()
+        child.wait()
+    lower_priority(child.pid, 10)  # gone: nothing to lower, and no error

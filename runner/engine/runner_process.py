@@ -75,6 +75,23 @@ def execute_run(local: OpenWorkspace, run_id: str, execution: PipelineRunExecuti
         return st.FAILED
 
 
+def lower_priority(pid: int, niceness: int) -> None:
+    """Give process `pid` (which leads a session of its own) the CPU priority `niceness`.
+
+    With the kernel's autogroup scheduling (the default on desktop and many server kernels) a
+    nice value only counts inside the process's session group, and every group gets an
+    equal share; so the group's own nice value is set as well (`/proc/PID/autogroup`)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, niceness)
+    except OSError:
+        return  # it has already exited: nothing to lower
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as group:
+            group.write(str(niceness))
+    except OSError:
+        pass  # no autogroups here (or not ours to change): the nice value alone counts
+
+
 def start_runner(local: OpenWorkspace, run_id: str,
                  on_exit: Callable[[int], None] | None = None, niceness: int = 0) -> int:
     """Start the detached runner process of `run_id`; returns its pid. `on_exit(returncode)`
@@ -92,10 +109,7 @@ def start_runner(local: OpenWorkspace, run_id: str,
     finally:
         log.close()
     if niceness:
-        try:
-            os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
-        except OSError:
-            pass  # it has already exited: nothing to lower
+        lower_priority(proc.pid, niceness)
 
     def reap() -> None:  # so a long-lived client leaves no zombie behind
         code = proc.wait()
