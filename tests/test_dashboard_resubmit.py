@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import textwrap
 
 import pytest
 
@@ -62,6 +61,17 @@ def _row_key(app, row: int) -> str:
     return table.coordinate_to_cell_key((row, 0)).row_key.value
 
 
+def _on_the_runs_screen(layout: WorkspaceLayout, scenario) -> None:
+    """Open the dashboard on the runs of the project's pipeline (one run), then play
+    `await scenario(app, pilot)`."""
+    async def play() -> None:
+        app = DashboardApp(layout)
+        async with app.run_test(size=(180, 50)) as pilot:
+            await _open_runs(app, pilot, 1)
+            await scenario(app, pilot)
+    asyncio.run(play())
+
+
 async def _dialog(app, pilot) -> ResubmitDialog:
     await pilot.press("p")
     await _until(pilot, lambda: isinstance(app.screen, ResubmitDialog))
@@ -71,153 +81,129 @@ async def _dialog(app, pilot) -> ResubmitDialog:
 def test_p_on_the_runs_screen_resubmits_with_the_edited_parameter_typed(project):
     layout, _ = project
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            first = _table(app).current_key
-            dialog = await _dialog(app, pilot)
-            assert [i.value for i in dialog.query(Input)] == ["3", "007", ""]
-            dialog.query_one("#param-0", Input).value = "5"
-            dialog.query_one("#steps", Input).value = "echo"
-            await pilot.click("#ok")
-            await _until(pilot, lambda: _table(app).row_count == 2)
-            new = _row_key(app, 0)
-            assert new != first
-            run = _run(layout, new)
-            assert dict(run.parameters) == {"n": 5, "label": "007"}
-            assert type(run.parameters["n"]) is int and type(run.parameters["label"]) is str
-            assert len(run.forced["nodes"]) == 1
-            assert run.forced["reason"] == "asked for (amlocal rerun --step echo)"
-            notes = [n.message for n in app._notifications]
-            assert notes == [f"started run {new[:8]}"]
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        first = _table(app).current_key
+        dialog = await _dialog(app, pilot)
+        assert [i.value for i in dialog.query(Input)] == ["3", "007", ""]
+        dialog.query_one("#param-0", Input).value = "5"
+        dialog.query_one("#steps", Input).value = "echo"
+        await pilot.click("#ok")
+        await _until(pilot, lambda: _table(app).row_count == 2)
+        new = _row_key(app, 0)
+        assert new != first
+        run = _run(layout, new)
+        assert dict(run.parameters) == {"n": 5, "label": "007"}
+        assert type(run.parameters["n"]) is int and type(run.parameters["label"]) is str
+        assert len(run.forced["nodes"]) == 1
+        assert run.forced["reason"] == "asked for (amlocal rerun --step echo)"
+        notes = [n.message for n in app._notifications]
+        assert notes == [f"started run {new[:8]}"]
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_p_on_the_run_screen_with_a_bad_value_notifies_and_submits_nothing(project):
     layout, _ = project
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            first = _table(app).current_key
-            await _open_run(app, pilot, first)
-            dialog = await _dialog(app, pilot)
-            dialog.query_one("#param-0", Input).value = "many"
-            await pilot.click("#ok")
-            await _until(pilot, lambda: len(app._notifications) > 0)
-            (note,) = list(app._notifications)
-            assert note.severity == "error" and note.title == "could not do that"
-            assert note.message == ("Exception: Pipeline parameter n expects a value of type int, "
-                                    "got str 'many'")
-            await pilot.press("escape")
-            await _until(pilot, lambda: _table(app).row_count == 1)
-            await asyncio.sleep(1.5)  # a refresh later, still one run
-            assert _table(app).row_count == 1
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        first = _table(app).current_key
+        await _open_run(app, pilot, first)
+        dialog = await _dialog(app, pilot)
+        dialog.query_one("#param-0", Input).value = "many"
+        await pilot.click("#ok")
+        await _until(pilot, lambda: len(app._notifications) > 0)
+        (note,) = list(app._notifications)
+        assert note.severity == "error" and note.title == "could not do that"
+        assert note.message == ("Exception: Pipeline parameter n expects a value of type int, "
+                                "got str 'many'")
+        await pilot.press("escape")
+        await _until(pilot, lambda: _table(app).row_count == 1)
+        await asyncio.sleep(1.5)  # a refresh later, still one run
+        assert _table(app).row_count == 1
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_an_unknown_step_name_notifies_and_submits_nothing(project):
     layout, _ = project
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            dialog = await _dialog(app, pilot)
-            dialog.query_one("#steps", Input).value = "echo, nope"
-            await pilot.click("#ok")
-            await _until(pilot, lambda: len(app._notifications) > 0)
-            (note,) = list(app._notifications)
-            assert note.message == "RunnerError: the pipeline has no step nope (its steps: echo)"
-            await asyncio.sleep(1.5)
-            assert _table(app).row_count == 1
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        dialog = await _dialog(app, pilot)
+        dialog.query_one("#steps", Input).value = "echo, nope"
+        await pilot.click("#ok")
+        await _until(pilot, lambda: len(app._notifications) > 0)
+        (note,) = list(app._notifications)
+        assert note.message == "RunnerError: the pipeline has no step nope (its steps: echo)"
+        await asyncio.sleep(1.5)
+        assert _table(app).row_count == 1
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_cancel_closes_the_dialog_and_submits_nothing(project):
     layout, _ = project
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            await _dialog(app, pilot)
-            await pilot.click("#cancel")
-            await _until(pilot, lambda: not isinstance(app.screen, ResubmitDialog))
-            await asyncio.sleep(1.5)
-            assert _table(app).row_count == 1 and list(app._notifications) == []
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        await _dialog(app, pilot)
+        await pilot.click("#cancel")
+        await _until(pilot, lambda: not isinstance(app.screen, ResubmitDialog))
+        await asyncio.sleep(1.5)
+        assert _table(app).row_count == 1 and list(app._notifications) == []
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_r_after_the_script_changed_evaluates_it_again(project):
     layout, script = project
     script.write_text(SCRIPT.format(n=9))
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            first = _table(app).current_key
-            await pilot.press("r")
-            await _until(pilot, lambda: _table(app).row_count == 2, timeout=60)
-            new = _row_key(app, 0)
-            await _until(pilot, lambda: len(app._notifications) > 0)
-            (note,) = list(app._notifications)
-            assert note.message == (f"pipeline.py changed since run {first[:8]}: evaluated it "
-                                    f"again (run {new[:8]})")
-            run = _run(layout, new)
-            assert dict(run.parameters) == {"n": 9, "label": "007"}  # the script's new default
-            assert run.script == str(script.resolve())
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        first = _table(app).current_key
+        await pilot.press("r")
+        await _until(pilot, lambda: _table(app).row_count == 2, timeout=60)
+        new = _row_key(app, 0)
+        await _until(pilot, lambda: len(app._notifications) > 0)
+        (note,) = list(app._notifications)
+        assert note.message == (f"pipeline.py changed since run {first[:8]}: evaluated it "
+                                f"again (run {new[:8]})")
+        run = _run(layout, new)
+        assert dict(run.parameters) == {"n": 9, "label": "007"}  # the script's new default
+        assert run.script == str(script.resolve())
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_r_with_the_script_unchanged_resubmits_the_stored_spec(project):
     layout, _ = project
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            await pilot.press("r")
-            await _until(pilot, lambda: _table(app).row_count == 2)
-            new = _row_key(app, 0)
-            await _until(pilot, lambda: len(app._notifications) > 0)
-            assert [n.message for n in app._notifications] == [f"started run {new[:8]}"]
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        await pilot.press("r")
+        await _until(pilot, lambda: _table(app).row_count == 2)
+        new = _row_key(app, 0)
+        await _until(pilot, lambda: len(app._notifications) > 0)
+        assert [n.message for n in app._notifications] == [f"started run {new[:8]}"]
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_r_after_the_script_broke_notifies_and_submits_nothing(project):
     layout, script = project
     script.write_text("raise ValueError('half saved')\n")
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            first = _table(app).current_key
-            await pilot.press("r")
-            await _until(pilot, lambda: len(app._notifications) > 0, timeout=60)
-            (note,) = list(app._notifications)
-            assert note.severity == "error"
-            assert note.message == (f"RunnerError: pipeline.py changed since run {first[:8]}, and "
-                                    "evaluating it submitted no run: amlocal: error: "
-                                    "pipeline.py:1: ValueError: half saved")
-            await asyncio.sleep(1.5)
-            assert _table(app).row_count == 1
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        first = _table(app).current_key
+        await pilot.press("r")
+        await _until(pilot, lambda: len(app._notifications) > 0, timeout=60)
+        (note,) = list(app._notifications)
+        assert note.severity == "error"
+        assert note.message == (f"RunnerError: pipeline.py changed since run {first[:8]}, and "
+                                "evaluating it submitted no run: amlocal: error: "
+                                "pipeline.py:1: ValueError: half saved")
+        await asyncio.sleep(1.5)
+        assert _table(app).row_count == 1
+    _on_the_runs_screen(layout, scenario)
 
 
 def test_p_is_listed_in_the_keys_panel_and_the_command_palette(project):
     layout, _ = project
 
-    async def scenario():
-        app = DashboardApp(layout)
-        async with app.run_test(size=(180, 50)) as pilot:
-            await _open_runs(app, pilot, 1)
-            bindings = {b.key: b.description for b in app.screen.BINDINGS}
-            assert bindings["p"] == "Resubmit with parameters"
-            titles = [c.title for c in app.get_system_commands(app.screen)]
-            assert "Resubmit with parameters" in titles
-    asyncio.run(scenario())
+    async def scenario(app, pilot):
+        bindings = {b.key: b.description for b in app.screen.BINDINGS}
+        assert bindings["p"] == "Resubmit with parameters"
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Resubmit with parameters" in titles
+    _on_the_runs_screen(layout, scenario)
