@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
 from typing import Mapping
 
 from store import status as st
 from store.database import transaction
-from store.runs import finish_open_step_runs
+from store.runs import finish_open_step_runs, finish_pipeline_run
 
 CANCELED_IN_QUEUE = "canceled before it started (it was waiting in the service's queue)"
 
@@ -61,12 +60,8 @@ def still_queued(conn: sqlite3.Connection, run_id: str) -> bool:
 def end_queued_run(conn: sqlite3.Connection, run_id: str, status: str, reason: str) -> bool:
     """End the queued run `run_id` and its steps with `status` and `reason`; False when it was
     not queued any more (a runner had claimed it, or it had ended)."""
-    now = time.time()
     with transaction(conn):
-        done = conn.execute("UPDATE pipeline_run SET status = ?, error = ?, start_time = "
-                            "coalesce(start_time, ?), end_time = ? WHERE id = ? AND status = ?",
-                            (status, reason, now, now, run_id, st.QUEUED))
-        if done.rowcount != 1:
+        if not finish_pipeline_run(conn, run_id, status, reason, only_from=frozenset({st.QUEUED})):
             return False
         finish_open_step_runs(conn, run_id, status, reason)  # joins this transaction
     return True

@@ -202,14 +202,18 @@ def mark_runner_started(conn: sqlite3.Connection, run_id: str, pid: int,
 
 
 def finish_pipeline_run(conn: sqlite3.Connection, run_id: str, status: str,
-                        error: str | None = None) -> None:
-    """Set the final status of a pipeline run (only if it is not final already)."""
+                        error: str | None = None,
+                        only_from: frozenset[str] = st.ACTIVE) -> bool:
+    """Set the final status of a pipeline run, only if its status is one of `only_from` (by
+    default: it is not final already); True when it was set."""
     now = time.time()  # one reading: a run finished at submit starts and ends at once
     with transaction(conn):
-        conn.execute("UPDATE pipeline_run SET status = ?, error = coalesce(?, error), "
-                     "end_time = ?, start_time = coalesce(start_time, ?) "
-                     f"WHERE id = ? AND status IN ({st.ACTIVE_PLACEHOLDERS})",
-                     (status, error, now, now, run_id, *sorted(st.ACTIVE)))
+        done = conn.execute(
+            "UPDATE pipeline_run SET status = ?, error = coalesce(?, error), end_time = ?, "
+            f"start_time = coalesce(start_time, ?) WHERE id = ? AND status IN "
+            f"({', '.join('?' * len(only_from))})",
+            (status, error, now, now, run_id, *sorted(only_from)))
+    return done.rowcount == 1
 
 
 def request_cancel(conn: sqlite3.Connection, run_id: str) -> None:
