@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,14 @@ def write(tmp_path):
         path.write_text(textwrap.dedent(code))
         return path
     return _write
+
+
+def wait_until(predicate, timeout: float = 60.0, step: float = 0.05) -> None:
+    """Poll `predicate()` every `step` s until it holds; fail the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not so within {timeout:g} s"
+        time.sleep(step)
 
 
 def amlocal(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 import queue
-import time
 from types import SimpleNamespace
 
 import pytest
 
 from runner.executors import image_cache
+from tests.conftest import wait_until
 
 
 class FakeStream:
@@ -55,13 +55,6 @@ def client():
     image_cache.stop_image_cache()
 
 
-def _wait_until(predicate) -> None:
-    deadline = time.monotonic() + 5
-    while not predicate():
-        assert time.monotonic() < deadline, "never happened"
-        time.sleep(0.005)
-
-
 def test_without_a_running_cache_every_lookup_asks_the_engine(client):
     assert image_cache.image_cache_running() is False
     assert image_cache.lookup(client, "base:1") == ("sha256:aaa", {"amlocal.requirements": '["x"]'})
@@ -77,7 +70,7 @@ def test_a_running_cache_remembers_until_an_image_event(client):
     assert client.gets == 1
     client.ids["base:1"] = "sha256:bbb"  # e.g. `docker tag other base:1`
     client.stream.events.put({"Type": "image", "Action": "tag"})
-    _wait_until(lambda: image_cache.lookup(client, "base:1")[0] == "sha256:bbb")
+    wait_until(lambda: image_cache.lookup(client, "base:1")[0] == "sha256:bbb", timeout=5, step=0.005)
     assert client.gets == 2
 
 
@@ -85,7 +78,7 @@ def test_a_stream_that_ends_stops_the_cache(client):
     image_cache.start_image_cache(client)
     image_cache.lookup(client, "base:1")
     client.stream.events.put(None)  # the engine went away
-    _wait_until(lambda: not image_cache.image_cache_running())
+    wait_until(lambda: not image_cache.image_cache_running(), timeout=5, step=0.005)
     image_cache.lookup(client, "base:1")
     image_cache.lookup(client, "base:1")
     assert client.gets == 3
@@ -118,12 +111,12 @@ def test_retagging_a_real_image_is_seen_by_the_next_lookup(docker_image):
     assert image_cache.start_image_cache(real) is True
     try:
         base.tag(tag)
-        _wait_until(lambda: image_cache.lookup(real, tag)[0] == base.id)
+        wait_until(lambda: image_cache.lookup(real, tag)[0] == base.id, timeout=5, step=0.005)
         # another image under the same tag: the cache must not keep the old id
         other = real.images.build(fileobj=io.BytesIO(
             f"FROM {docker_image}\nLABEL amlocal.test=retag\n".encode()), rm=True)[0]
         other.tag(tag)
-        _wait_until(lambda: image_cache.lookup(real, tag)[0] == other.id)
+        wait_until(lambda: image_cache.lookup(real, tag)[0] == other.id, timeout=5, step=0.005)
         assert other.id != base.id
     finally:
         image_cache.stop_image_cache()

@@ -27,7 +27,7 @@ from store import catalog
 from store.run_queue import CANCELED_IN_QUEUE
 from store.runs import get_pipeline_run, get_step_runs
 from store.settings import SettingsError, write_setting
-from tests.conftest import REPO, amlocal
+from tests.conftest import REPO, amlocal, wait_until
 
 BLOCKING_STEP = """\
 import os, time
@@ -66,13 +66,6 @@ def _status(workspace, run_id: str) -> str:
     return get_pipeline_run(workspace._local.conn, run_id).status
 
 
-def _until(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _step_started(workspace, run_id: str) -> bool:
     return any(s.start_time is not None for s in get_step_runs(workspace._local.conn, run_id))
 
@@ -82,13 +75,13 @@ def test_a_submit_answers_queued_and_the_service_runs_one_at_a_time(workspace, w
     answers = [_post(url, headers) for _ in range(3)]
     assert [a["Status"]["StatusCode"] for a in answers] == ["Queued", "Queued", "Queued"]
     first, second, third = (a["Id"] for a in answers)
-    _until(lambda: _step_started(workspace, first))
+    wait_until(lambda: _step_started(workspace, first))
     time.sleep(1.5)  # time for the dispatcher to start them, were it to
     assert (_status(workspace, first), _status(workspace, second), _status(workspace, third)) \
         == ("Running", "Queued", "Queued")
     assert not _step_started(workspace, second) and not _step_started(workspace, third)
     flag.write_text("go")
-    _until(lambda: _status(workspace, third) == "Finished")
+    wait_until(lambda: _status(workspace, third) == "Finished")
     runs = [get_pipeline_run(workspace._local.conn, r) for r in (first, second, third)]
     assert [r.status for r in runs] == ["Finished", "Finished", "Finished"]
     assert runs[0].start_time < runs[1].start_time < runs[2].start_time  # oldest first
@@ -99,7 +92,7 @@ def test_a_queued_run_is_canceled_without_starting_and_the_service_lives(workspa
                                                                          tmp_path):
     url, headers, flag = _publish_blocking(workspace, write, tmp_path, slots=1)
     first, second = _post(url, headers)["Id"], _post(url, headers)["Id"]
-    _until(lambda: _step_started(workspace, first))
+    wait_until(lambda: _step_started(workspace, first))
     service = running_service(workspace._local.layout)
     said = Client(workspace._local).cancel(second)
     assert said == f"run {second} canceled before it started"
@@ -108,7 +101,7 @@ def test_a_queued_run_is_canceled_without_starting_and_the_service_lives(workspa
     assert [s.status for s in get_step_runs(workspace._local.conn, second)] == ["Canceled"]
     assert running_service(workspace._local.layout) == service  # never signalled
     flag.write_text("go")
-    _until(lambda: _status(workspace, first) == "Finished")
+    wait_until(lambda: _status(workspace, first) == "Finished")
     time.sleep(1.5)  # a dispatcher round after the slot freed: the canceled run stays put
     assert _status(workspace, second) == "Canceled" and not _step_started(workspace, second)
 
@@ -116,24 +109,24 @@ def test_a_queued_run_is_canceled_without_starting_and_the_service_lives(workspa
 def test_a_restarted_service_takes_over_the_queue_on_the_same_port(workspace, write, tmp_path):
     url, headers, flag = _publish_blocking(workspace, write, tmp_path, slots=1)
     first, second = _post(url, headers)["Id"], _post(url, headers)["Id"]
-    _until(lambda: _step_started(workspace, first))
+    wait_until(lambda: _step_started(workspace, first))
     killed = running_service(workspace._local.layout)
     os.kill(killed.pid, signal.SIGKILL)
-    _until(lambda: not process_alive(killed.pid, None))  # its lock may outlive it a moment
+    wait_until(lambda: not process_alive(killed.pid, None))  # its lock may outlive it a moment
     again = ensure_service(workspace._local.layout, quiet=True)
     assert again.pid != killed.pid and again.port == killed.port  # saved URLs keep working
     assert _status(workspace, second) == "Queued"
     flag.write_text("go")
-    _until(lambda: _status(workspace, second) == "Finished")
+    wait_until(lambda: _status(workspace, second) == "Finished")
     assert _status(workspace, first) == "Finished"  # its runner never depended on the service
     third = _post(url, headers)["Id"]  # the URL from before the restart
-    _until(lambda: _status(workspace, third) == "Finished")
+    wait_until(lambda: _status(workspace, third) == "Finished")
 
 
 def test_a_queued_run_whose_service_stopped_ends_with_the_reason(workspace, write, tmp_path):
     url, headers, flag = _publish_blocking(workspace, write, tmp_path, slots=1)
     first, second = _post(url, headers)["Id"], _post(url, headers)["Id"]
-    _until(lambda: _step_started(workspace, first))
+    wait_until(lambda: _step_started(workspace, first))
     stop_service(workspace._local.layout)
     assert _status(workspace, second) == "Queued"
     assert reconcile_active_runs(workspace._local.conn, workspace._local.layout) == 1
@@ -141,7 +134,7 @@ def test_a_queued_run_whose_service_stopped_ends_with_the_reason(workspace, writ
     assert (run.status, run.error) == ("Failed", QUEUE_LOST)
     assert _status(workspace, first) == "Running"  # its runner lives on
     flag.write_text("go")
-    _until(lambda: _status(workspace, first) == "Finished")
+    wait_until(lambda: _status(workspace, first) == "Finished")
 
 
 def _queued_run(workspace, write, tmp_path, owner: tuple[int, float]) -> str:
