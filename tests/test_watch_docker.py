@@ -1,6 +1,6 @@
-"""Watch mode in Docker: the container of the step a save reruns is created while the burst
-settles, started only when it is exactly the one the launch would create, and nothing made
-ahead outlives the watcher. Every test uses a real Docker engine (marker `docker`)."""
+"""Watch mode in Docker: the container of the step a save reruns is created and started, held
+at its gate, while the burst settles; its step runs in it only when it is exactly the one the
+launch would create, and nothing made ahead outlives the watcher. Every test uses a real Docker engine (marker `docker`)."""
 from __future__ import annotations
 
 import textwrap
@@ -18,6 +18,7 @@ from runner.executors.docker_engine import docker_client
 from runner.executors.precreated import precreated_step_runs
 from runner.sdk import Experiment
 from runner.watch.watcher import PipelineWatcher
+from store.key_vault import secrets_dir, set_secrets
 from store.layout import StepRunFiles
 from store.runs import get_step_runs, list_pipeline_runs
 from tests.test_reuse import TRAIN, build, project  # noqa: F401  (the fixture)
@@ -29,37 +30,58 @@ def _containers(layout) -> list:
     return docker_client().api.containers(all=True, filters={"label": f"{LABEL_WORKSPACE}={layout.root}"})
 
 
-def _invocation(layout, step_run_id: str, message: str) -> StepInvocation:
+def _invocation(layout, step_run_id: str, message: str, reads_secrets: DockerExecutor | None = None
+                ) -> StepInvocation:
+    """A step that prints `message` (and, given the executor, the names in its secrets mount)."""
     files = StepRunFiles(layout.runs_dir / "run-1" / step_run_id)
     files.workdir.mkdir(parents=True)
     for path in (files.stdout, files.stderr):
         path.touch()
-    mounts = (Mount(files.workdir, False), Mount(files.stdout, False), Mount(files.stderr, False))
-    return StepInvocation(step_run_id, "run-1", ("python3", "-c", f"print({message!r})"),
-                          {"HOME": "/tmp"}, files.workdir, files, mounts)
+    mounts = [Mount(files.workdir, False), Mount(files.stdout, False), Mount(files.stderr, False)]
+    code = f"print({message!r})"
+    if reads_secrets:
+        folder = secrets_dir(layout)
+        mounts.append(Mount(folder, True))
+        code += f"; import os; print(sorted(os.listdir({reads_secrets.map_path(folder)!r})))"
+    return StepInvocation(step_run_id, "run-1", ("python3", "-c", code), {"HOME": "/tmp"},
+                          files.workdir, files, tuple(mounts))
 
 
-def test_start_takes_the_container_made_ahead_only_when_it_is_the_same(workspace, docker_image):
+def _processes(container_id: str) -> list[str]:
+    """The commands running in the container (`docker top`)."""
+    top = docker_client().api.top(container_id)
+    column = top["Titles"].index("CMD")
+    return [p[column] for p in top["Processes"]]
+
+
+def test_a_container_started_ahead_runs_its_step_only_at_the_start_and_only_when_the_same(
+        workspace, docker_image):
     layout = workspace._local.layout
     executor = DockerExecutor(layout, docker_image)
-    same = _invocation(layout, "step-same", "same")
-    assert executor.precreate(same) is True
+    set_secrets(layout, {"token": "s3cret"})
+    same = _invocation(layout, "step-same", "same", reads_secrets=executor)
+    assert executor.start_ahead(same) is True
     assert precreated_step_runs() == ["step-same"]
     made = _containers(layout)[0]
     config = docker_client().api.inspect_container(made["Id"])
-    assert config["State"]["Status"] == "created"
+    assert config["State"]["Running"] is True
     assert config["HostConfig"]["CapDrop"] == ["ALL"]
     assert config["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
     assert config["HostConfig"]["PidsLimit"] == PIDS_LIMIT
     assert config["Config"]["User"] not in ("", "0", "0:0")
+    # up, but nothing of the step: the init and the shell waiting at the gate
+    assert [cmd.split()[0] for cmd in _processes(made["Id"])] == ["/sbin/docker-init", "sh"]
+    assert same.files.stdout.read_text() == ""
     step = executor.start(same)
     assert step.container_id == made["Id"]
     assert step.wait(30).exit_code == 0
     step.close()
-    assert same.files.stdout.read_text() == "same\n"
+    # the secrets copy its start made again is the folder the container had mounted
+    assert same.files.stdout.read_text() == "same\n['.lock', 'secrets.json']\n"
+    assert same.files.gate.exists() is False
 
     other = _invocation(layout, "step-other", "predicted")
-    assert executor.precreate(other) is True
+    assert executor.start_ahead(other) is True
     ahead = _containers(layout)[0]["Id"]
     changed = StepInvocation(other.step_run_id, other.pipeline_run_id,
                              ("python3", "-c", "print('launched')"), other.env, other.cwd,
@@ -73,17 +95,66 @@ def test_start_takes_the_container_made_ahead_only_when_it_is_the_same(workspace
     assert other.files.stdout.read_text() == "launched\n"
 
     unused = _invocation(layout, "step-unused", "never")
-    assert executor.precreate(unused) is True
+    assert executor.start_ahead(unused) is True
     assert executor.discard_precreated("step-unused") is True
     assert executor.discard_precreated("step-unused") is False
     assert _containers(layout) == []
     assert precreated_step_runs() == []
+    assert (unused.files.stdout.read_text(), unused.files.gate.exists()) == ("", False)
+
+
+def test_a_container_started_ahead_and_removed_meanwhile_is_made_again_at_the_start(
+        workspace, docker_image):
+    layout = workspace._local.layout
+    executor = DockerExecutor(layout, docker_image)
+    gone = _invocation(layout, "step-gone", "made again")
+    assert executor.start_ahead(gone) is True
+    ahead = _containers(layout)[0]["Id"]
+    docker_client().api.remove_container(ahead, force=True)  # as another runner's reaper would
+    step = executor.start(gone)
+    assert step.container_id != ahead
+    assert step.wait(30).exit_code == 0
+    step.close()
+    assert gone.files.stdout.read_text() == "made again\n"
+    assert precreated_step_runs() == []
+
+
+def test_a_held_start_takes_the_container_started_ahead_and_runs_it_at_its_release(
+        workspace, docker_image):
+    layout = workspace._local.layout
+    executor = DockerExecutor(layout, docker_image)
+    held = _invocation(layout, "step-held", "released")
+    assert executor.start_ahead(held) is True
+    ahead = _containers(layout)[0]["Id"]
+    step = executor.start(held, held=True)  # a compute target's node is not free yet
+    assert step.container_id == ahead
+    assert step.wait(0.5) is None and held.files.stdout.read_text() == ""
+    step.release()
+    assert step.wait(30).exit_code == 0
+    step.close()
+    assert held.files.stdout.read_text() == "released\n"
+
+
+def test_a_reaper_leaves_a_container_made_ahead_alone_while_its_maker_runs(workspace, docker_image):
+    layout = workspace._local.layout
+    executor = DockerExecutor(layout, docker_image)
+    assert executor.start_ahead(_invocation(layout, "step-ahead", "ahead"), start=False) is True
+    # its run is recorded nowhere (as for every rerun's container made ahead), yet it stays
+    assert executor.reap_orphans(lambda run_id: False) == []
+    docker_client().api.create_container(docker_image, ["true"], labels={
+        LABEL_WORKSPACE: str(layout.root), docker_executor.LABEL_RUN: "run-gone",
+        docker_executor.LABEL_STEP_RUN: "step-gone",
+        docker_executor.LABEL_MADE_BY: "1:1.0"})  # pid 1, but not the process that made it
+    assert executor.reap_orphans(lambda run_id: False) == ["step-gone"]
+    assert executor.discard_precreated("step-ahead") is True
+    assert _containers(layout) == []
 
 
 @pytest.fixture
 def docker_watch(docker_workspace, project, monkeypatch):  # noqa: F811
-    """A first Docker run of test_reuse's pipeline, then a watcher of it in a thread; yields
-    (workspace, project folder, the start calls' (step run id, made ahead) pairs)."""
+    """A first Docker run of test_reuse's pipeline, then a watcher of it in a thread, settled
+    (what it makes ahead when watching begins is made); yields (workspace, project folder,
+    the start calls' (step run id, made ahead) pairs, the watcher)."""
     ws = docker_workspace
     (project / "pipeline.py").write_text("# watched; not evaluated unless it changes\n")
     first = Experiment(ws, "watched").submit(build(ws, project))
@@ -91,8 +162,8 @@ def docker_watch(docker_workspace, project, monkeypatch):  # noqa: F811
     taken: list[tuple[str, bool]] = []
     real_take = docker_executor.take_precreated
 
-    def take(api, step_run_id, args):
-        found = real_take(api, step_run_id, args)
+    def take(api, step_run_id, args, identity):
+        found = real_take(api, step_run_id, args, identity)
         taken.append((step_run_id, found is not None))
         return found
     monkeypatch.setattr(docker_executor, "take_precreated", take)
@@ -102,7 +173,8 @@ def docker_watch(docker_workspace, project, monkeypatch):  # noqa: F811
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
     assert ready.wait(30)
-    yield ws, project, taken
+    assert watcher.wait_idle(30)
+    yield ws, project, taken, watcher
     watcher.stop()
     thread.join(30)
     assert not thread.is_alive()
@@ -121,7 +193,7 @@ def _next_run(ws, count: int):
 
 
 def test_a_save_starts_the_container_made_ahead_for_the_step_it_reruns(docker_watch):
-    ws, root, taken = docker_watch
+    ws, root, taken, _ = docker_watch
     (root / "train" / "train.py").write_text(textwrap.dedent(TRAIN).replace("train ran", "train ran again"))
     run = _next_run(ws, 1)
     assert run.status == "Finished"
@@ -134,7 +206,7 @@ def test_a_save_starts_the_container_made_ahead_for_the_step_it_reruns(docker_wa
 
 
 def test_a_container_made_ahead_for_a_step_that_is_reused_goes_with_its_folders(docker_watch):
-    ws, root, taken = docker_watch
+    ws, root, taken, watcher = docker_watch
     script = root / "train" / "train.py"
     original = script.read_text()
     script.write_text(original.replace("train ran", "train ran again"))
@@ -147,10 +219,9 @@ def test_a_container_made_ahead_for_a_step_that_is_reused_goes_with_its_folders(
                                                                "report": "reused"}
     assert taken == []
     layout = ws._local.layout
-    deadline = time.monotonic() + 10
-    while _containers(layout) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _containers(layout) == []
+    assert watcher.wait_idle(30)  # those made for the next save stand ready; none for this one
+    assert [c for c in _containers(layout)
+            if c["Labels"][docker_executor.LABEL_STEP_RUN] == steps["train"].id] == []
     train = StepRunFiles(Path(steps["train"].run_dir))
     assert [p.exists() for p in (train.stdout, train.registry_view, train.workdir)] == [False] * 3
     made_outputs = layout.datastore_dir("workspaceblobstore") / "azureml" / steps["train"].id

@@ -1,14 +1,16 @@
 """Watch mode's head start: the containers of the steps a save is about to rerun, created
-while the burst of saves settles, so that once the rerun is submitted only `start` is left.
+and started (held at their gate) while the burst of saves settles — or, after a run, ahead of
+the next save of the same files — so that once the rerun is submitted only opening the gate
+is left.
 
 The rerun's ids are reserved first (`ReservedIds`, which the submit then uses), so each
 predicted step's invocation is the one its real launch prepares: same step run id, folders,
 environment, mounts, image and user. The prediction is made from the previous run: the
 steps a change invalidates whose upstream steps it does not (those start as soon as the
 run does), with the upstream outputs that run used. Nothing depends on it being right: the
-executor starts a container made ahead only when its real launch would create exactly the
-same one, and removes it otherwise (`runner.executors.precreated`); `end` removes what no
-step took, and the folders it set up for a step run that never started.
+executor lets a step run in a container made ahead only when its real launch would create
+exactly the same one, and removes it otherwise (`runner.executors.precreated`); `end`
+removes what no step took, and the folders it set up for a step run that never started.
 """
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ class HeadStart:
 
     ids: ReservedIds
     layout: WorkspaceLayout
+    previous_run_id: str = ""  # the run whose rerun this is made for
+    stale: frozenset[str] = frozenset()  # the nodes that rerun predicts to run
+    started: bool = True  # its containers are started (held), not only created
     executor: Any = None  # the executor that made them (None: nothing was made)
     # each step run set up ahead: its folder's files, and the output folders its setup
     # created (none that existed before), deepest first
@@ -68,10 +73,12 @@ class HeadStart:
 
     @staticmethod
     def begin(layout: WorkspaceLayout, previous_run_id: str, spec: PipelineSpec,
-              stale: set[str], requested_executor: str | None = None) -> "HeadStart":
+              stale: set[str], requested_executor: str | None = None,
+              start: bool = True) -> "HeadStart":
         """Reserve the ids of the rerun of `previous_run_id` (whose pipeline is `spec`) and
-        start making the containers of its first `stale` steps (see `make_containers`)."""
-        head = HeadStart(ReservedIds.new(spec), layout)
+        start making the containers of its first `stale` steps (see `make_containers`);
+        `start`: and start them, held (not only create them)."""
+        head = HeadStart(ReservedIds.new(spec), layout, previous_run_id, frozenset(stale), start)
         steps = first_to_run(spec, stale)
         if not steps:
             return head
@@ -89,6 +96,35 @@ class HeadStart:
         head._thread = threading.Thread(target=make, name="head-start", daemon=True)
         head._thread.start()
         return head
+
+    def start_now(self) -> None:
+        """Start (held) the containers this made but did not start: a burst of saves began
+        that reruns them. In a thread, after the ones still being made."""
+        self.started = True  # those not made yet are started as they are made
+
+        def start() -> None:
+            if self._thread is not None:
+                self._thread.join()
+            for files, _ in list(self.made):
+                try:
+                    self.executor.start_created_ahead(files.root.name)
+                except Exception:
+                    pass  # the step's start makes its own container, and says what is wrong
+        if self.executor is not None or self._thread is not None:
+            threading.Thread(target=start, name="head-start-now", daemon=True).start()
+
+    def wait_made(self, timeout: float) -> bool:
+        """Wait until its containers are made and started (or will not be); False when they
+        are still being made after `timeout` seconds."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    def made_for(self, previous_run_id: str, stale: set[str]) -> bool:
+        """Whether this is the head start of the rerun of `previous_run_id` that runs `stale`."""
+        return self.previous_run_id == previous_run_id and self.stale == frozenset(stale)
 
     def end(self) -> None:
         """Remove the containers no step took, and what was set up for a step run that never
@@ -117,7 +153,8 @@ class HeadStart:
                         stale: set[str], requested_executor: str | None) -> None:
         """When the rerun's steps run in Docker (with `requested_executor`, as the rerun asks
         for), create the containers of `steps` as their launch in the rerun of
-        `previous_run_id` will: with the upstream outputs that run used."""
+        `previous_run_id` will (with the upstream outputs that run used), and start them held
+        (when `started`)."""
         layout = self.layout
         with open_workspace(layout) as local:
             conn = local.conn
@@ -130,7 +167,7 @@ class HeadStart:
                 executor = make_executor(choice.name, layout, choice.base_image, may_build=False)
             except RunnerError:
                 return  # the rerun says what is wrong
-            if not hasattr(executor, "precreate"):
+            if not hasattr(executor, "start_ahead"):
                 return
             self.executor = executor
             record = run._replace(id=self.ids.run_id, created_at=time.time(),
@@ -161,7 +198,7 @@ class HeadStart:
                                                 self.layout.datastores_dir)
             prepared = prepare_step(ctx, step, step_run_id, files, self.executor, environment,
                                     limits, None, assets)
-            self.executor.precreate(prepared.invocation)
+            self.executor.start_ahead(prepared.invocation, start=self.started)
         except Exception:
             pass  # its start meets the same problem and says so
 

@@ -9,29 +9,32 @@ is handed back afterwards), with no capabilities, no-new-privileges and a pids l
 files of its run folder that the runner reads back (logs, events, artifacts) are mounted one
 by one, so the step cannot replace them with links. Output goes straight to the step's log files through the
 mounted run folder, so nothing is lost if the runner dies, and nothing streams through it.
-A watcher may create a step's container ahead (`precreate`); its start then only starts it,
-if it is exactly the container the start would create (`runner.executors.precreated`).
+A watcher may start a step's container ahead, held at its gate (`start_ahead`); the step's
+start then only opens the gate, if it is exactly the container the start would create
+(`runner.executors.precreated`).
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
 import shutil
-import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import psutil
 
 from runner.executors.base import (Capabilities, Mount, ResolvedEnvironment, StepInvocation,
-                                   StepOutcome, Usage, environment_label)
+                                   Usage, environment_label)
+from runner.executors.container_step import (LAUNCH, ContainerStep, new_gate, remove_gate,
+                                              start_created)
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
-from runner.executors.precreated import (discard_precreated, keep_precreated, take_precreated,
-                                          wait_precreated)
+from runner.executors.image_cache import lookup
+from runner.executors.precreated import (CREATED, FAILED, UP, discard_precreated, keep_precreated,
+                                          mounted_identity, precreated_step_runs, start_precreated,
+                                          take_precreated, wait_precreated)
+from runner.executors.processes import process_alive
 from runner.paths import PACKAGE_PARENT
 from runner.spec import EnvironmentSpec
 from store.key_vault import secrets_dir
@@ -44,87 +47,12 @@ LIB_IN_CONTAINER = "/amlocal/lib"
 LABEL_WORKSPACE = "amlocal.workspace"
 LABEL_RUN = "amlocal.pipeline-run"
 LABEL_STEP_RUN = "amlocal.step-run"
-OOM_EXIT_CODE = 137
+# On a container made ahead (watch mode): "pid:create time" of the process that made it, so a
+# reaper leaves it alone while that process lives (its run is not recorded yet).
+LABEL_MADE_BY = "amlocal.made-ahead-by"
 # The uid:gid a step runs as when the workspace belongs to root: a step never runs as uid 0.
 UNPRIVILEGED_UID = 65532
 PIDS_LIMIT = 4096  # processes and threads of one step: a fork bomb stops here
-# sh waits at the gate of a held step, then replaces itself with the step's command, whose
-# stdout and stderr go straight to the log files.
-_LAUNCH = ('[ -z "$AMLOCAL_GATE" ] || read _ <"$AMLOCAL_GATE"; '
-           'exec "$0" "$@" >>"$AMLOCAL_STDOUT_FILE" 2>>"$AMLOCAL_STDERR_FILE"')
-
-
-class ContainerStep:
-    """A step running in a container; `close` removes the container."""
-
-    pid: int | None = None
-    create_time: float | None = None
-
-    def __init__(self, api: Any, container_id: str, memory_mb: int | None,
-                 gate: Path | None, on_exit: Callable[[], None] = lambda: None) -> None:
-        self._api = api
-        self._on_exit = on_exit  # hands what the step wrote back to the workspace owner
-        self.container_id = container_id
-        self._memory_mb = memory_mb
-        self._gate = gate
-        self._done = threading.Event()
-        self._outcome: StepOutcome | None = None
-        threading.Thread(target=self._wait, name=f"wait-{container_id[:12]}", daemon=True).start()
-
-    def _wait(self) -> None:
-        try:
-            code = int(self._api.wait(self.container_id, timeout=None)["StatusCode"])
-            reason = None
-            if code == OOM_EXIT_CODE:
-                state = self._api.inspect_container(self.container_id)["State"]
-                if state.get("OOMKilled"):
-                    reason = f"out of memory (limit {self._memory_mb} MiB)" if self._memory_mb \
-                        else "out of memory"
-                else:
-                    reason = "killed (SIGKILL)"
-            self._outcome = StepOutcome(code, reason)
-        except Exception as exc:
-            self._outcome = StepOutcome(None, f"lost contact with the Docker engine: {exc}")
-        try:
-            self._on_exit()
-        finally:
-            self._done.set()
-
-    def wait(self, timeout: float) -> StepOutcome | None:
-        return self._outcome if self._done.wait(timeout) else None
-
-    def release(self) -> None:
-        """Open the gate: the container's shell, blocked reading the FIFO, runs the script."""
-        if self._gate is None:
-            return
-        while not self._done.is_set():
-            try:
-                fd = os.open(self._gate, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as exc:
-                if exc.errno != errno.ENXIO:  # ENXIO: the shell has not opened it yet
-                    raise
-                time.sleep(0.005)
-                continue
-            try:
-                os.write(fd, b"go\n")
-            finally:
-                os.close(fd)
-            return
-
-    def stop(self, grace_seconds: float) -> None:
-        try:
-            self._api.stop(self.container_id, timeout=max(1, int(grace_seconds)))
-        except Exception:
-            pass  # already gone; close() removes whatever is left
-        self._done.wait(5)
-
-    def close(self) -> None:
-        try:
-            self._api.remove_container(self.container_id, force=True)
-        except Exception:
-            pass  # removed already (or the engine is gone: the next runner start reaps it)
-
-
 class DockerExecutor:
     """Runs each step in a container of its environment's image."""
 
@@ -220,11 +148,18 @@ class DockerExecutor:
         if (uid, gid) == (self.uid, self.gid) or not folder.is_dir():
             return {}
         copy = run_dir / "secrets"
-        if os.path.islink(copy):  # (only the runner writes here; never followed anyway)
-            os.unlink(copy)
-        elif os.path.lexists(copy):  # made when the container was created ahead: copied again
-            shutil.rmtree(copy)
-        os.mkdir(copy, 0o700)
+        if os.path.islink(copy) or (os.path.lexists(copy) and not copy.is_dir()):
+            os.unlink(copy)  # (only the runner writes here; never followed anyway)
+        if os.path.lexists(copy):
+            # made when the container was started ahead, which mounts this very folder: its
+            # files are written again in place
+            for entry in os.scandir(copy):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+        else:
+            os.mkdir(copy, 0o700)
         for entry in os.scandir(folder):
             if entry.is_file(follow_symlinks=False):
                 fd = os.open(copy / entry.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -243,31 +178,32 @@ class DockerExecutor:
 
     def _hand_over(self, mounts: Iterable[Mount], uid: int, gid: int) -> None:
         """A root runner gives the writable folders to `uid:gid` (links are changed, never
-        followed)."""
+        followed; one removed already, e.g. by its step's end, is passed over)."""
         if os.geteuid() != 0:
             return
         for m in mounts:
             if m.read_only:
                 continue
-            os.lchown(m.host_path, uid, gid)
+            try:
+                os.lchown(m.host_path, uid, gid)
+            except FileNotFoundError:
+                continue
             for folder, dirs, files in os.walk(m.host_path, followlinks=False):
                 for name in dirs + files:
                     os.lchown(os.path.join(folder, name), uid, gid)
 
-    def _launch_setup(self, invocation: StepInvocation, held: bool
-                      ) -> tuple[dict[str, Any], Callable[[], None], Path | None]:
-        """(create_container arguments, what undoes the setup, the gate) of `invocation`: the
-        writable folders handed to the step's user and its copy of the secrets made, as a
-        start needs them."""
+    def _launch_setup(self, invocation: StepInvocation, gate: Path | None, ahead: bool = False
+                      ) -> tuple[dict[str, Any], Callable[[], None]]:
+        """(create_container arguments, what undoes the setup) of `invocation`, held at the
+        FIFO `gate` when one is given (made by the caller), labelled as made ahead by this
+        process when `ahead`: the writable folders handed to the step's user and its copy of
+        the secrets made, as a start needs them."""
         image = invocation.image or self.base_image
         limits = invocation.limits
         api = self.client.api
         env = dict(invocation.env)
-        gate = None
         mounts = invocation.mounts
-        if held:
-            gate = invocation.files.gate
-            os.mkfifo(gate, 0o600)
+        if gate is not None:
             env["AMLOCAL_GATE"] = self.map_path(gate)
             mounts = (*mounts, Mount(gate, read_only=False))
         uid, gid = self.step_user()
@@ -292,24 +228,59 @@ class DockerExecutor:
             init=True)  # an init as PID 1 passes SIGTERM on, so a stop is not a 10 s kill
         labels = {LABEL_WORKSPACE: str(self.layout.root), LABEL_RUN: invocation.pipeline_run_id,
                   LABEL_STEP_RUN: invocation.step_run_id}
-        args = dict(image=image, command=["sh", "-c", _LAUNCH, *invocation.argv], environment=env,
+        if ahead:
+            labels[LABEL_MADE_BY] = _this_process()
+        args = dict(image=image, command=["sh", "-c", LAUNCH, *invocation.argv], environment=env,
                     working_dir=self.map_path(invocation.cwd), user=f"{uid}:{gid}",
                     labels=labels, host_config=host_config, detach=True, stdin_open=False,
                     tty=False)
-        return args, hand_back, gate
+        return args, hand_back
 
-    def precreate(self, invocation: StepInvocation) -> bool:
-        """Create the container of `invocation` now, without starting it, so that `start` of
-        the same invocation only starts it (watch mode, while a burst of saves settles; see
-        `runner.executors.precreated`). False when the engine refused."""
-        args, hand_back, _ = self._launch_setup(invocation, held=False)
-        try:
-            created = self.client.api.create_container(**args)
-        except Exception:
+    def start_ahead(self, invocation: StepInvocation, start: bool = True) -> bool:
+        """Create the container of `invocation` now and (with `start`) start it held at its
+        gate: its shell waits there and nothing of the step runs. A `start` of the same
+        invocation then only opens the gate (or starts it first), which is what watch mode
+        asks for while a burst of saves settles or ahead of the next save: a container's
+        start costs ~0.3 s, mostly its network namespace (see `runner.executors.precreated`).
+        False when the engine refused."""
+        gate = new_gate(invocation.files.gate)
+        args, hand_back = self._launch_setup(invocation, gate, ahead=True)
+
+        def undo() -> None:
             hand_back()
+            remove_gate(gate)
+        api = self.client.api
+        try:
+            created = api.create_container(**args)
+        except Exception:
+            undo()
             return False
-        keep_precreated(invocation.step_run_id, args, created["Id"], hand_back)
+        made = keep_precreated(invocation.step_run_id, args, self._identity(args), created["Id"],
+                               undo)
+        if not start:
+            made.left(CREATED)
+            return True
+        try:
+            api.start(created["Id"])
+        except Exception:
+            made.left(FAILED)  # its step's start removes it and creates its own
+            return False
+        made.left(UP)
         return True
+
+    def start_created_ahead(self, step_run_id: str) -> bool:
+        """Start, held at its gate, the container `start_ahead` only created for
+        `step_run_id` (a burst of saves began that reruns it). True when it is up."""
+        return start_precreated(self.client.api, step_run_id)
+
+    def _identity(self, args: Mapping[str, Any]) -> tuple:
+        """The image id and mounted files of a container created with `args` (see
+        `mounted_identity`): what a container made ahead must still be made of."""
+        try:
+            image_id = lookup(self.client, args["image"])[0]
+        except Exception:
+            image_id = None
+        return mounted_identity(image_id, args)
 
     def discard_precreated(self, step_run_id: str) -> bool:
         """Remove the container made ahead for `step_run_id` if no start took it."""
@@ -317,31 +288,38 @@ class DockerExecutor:
 
     def start(self, invocation: StepInvocation, held: bool = False) -> ContainerStep:
         wait_precreated(invocation.step_run_id)  # its setup (same folders) is done first
-        args, hand_back, gate = self._launch_setup(invocation, held)
         api = self.client.api
-        container_id = take_precreated(api, invocation.step_run_id, args)
-        while True:
-            made_ahead = container_id is not None
-            if container_id is None:
-                try:
-                    container_id = api.create_container(**args)["Id"]
-                except Exception as exc:
-                    hand_back()
-                    raise explain(exc, f"creating the container of step run {invocation.step_run_id}") from exc
+        gate = invocation.files.gate
+        memory_mb = invocation.limits.memory_mb
+        if invocation.step_run_id in precreated_step_runs():
+            # set up as the container made ahead was: held at its gate (there already)
+            args, hand_back = self._launch_setup(invocation, gate, ahead=True)
+            taken = take_precreated(api, invocation.step_run_id, args,
+                                    lambda: self._identity(args))
+            if taken is not None and (taken[1] or start_created(api, taken[0])):
+                step = ContainerStep(api, taken[0], memory_mb, gate, hand_back)
+                if not held:
+                    step.release()
+                return step
+            remove_gate(gate)  # no container made ahead fits: a new one is made below
+        if held:
+            new_gate(gate)
+        args, hand_back = self._launch_setup(invocation, gate if held else None)
+        try:
+            container_id = api.create_container(**args)["Id"]
+        except Exception as exc:
+            hand_back()
+            raise explain(exc, f"creating the container of step run {invocation.step_run_id}") from exc
+        try:
+            api.start(container_id)
+        except Exception as exc:
             try:
-                api.start(container_id)
-                break
-            except Exception as exc:
-                try:
-                    api.remove_container(container_id, force=True)
-                except Exception:
-                    pass
-                container_id = None
-                if made_ahead:
-                    continue  # e.g. removed by a reaper meanwhile: create it now
-                hand_back()
-                raise explain(exc, f"starting the container of step run {invocation.step_run_id}") from exc
-        return ContainerStep(api, container_id, invocation.limits.memory_mb, gate, hand_back)
+                api.remove_container(container_id, force=True)
+            except Exception:
+                pass
+            hand_back()
+            raise explain(exc, f"starting the container of step run {invocation.step_run_id}") from exc
+        return ContainerStep(api, container_id, memory_mb, gate if held else None, hand_back)
 
     def usage(self, step: StepRunRecord) -> Usage | None:
         """CPU and memory of the step's container, from the engine's stats."""
@@ -380,7 +358,7 @@ class DockerExecutor:
         removed = []
         for c in api.containers(all=True, filters={"label": f"{LABEL_WORKSPACE}={self.layout.root}"}):
             labels = c.get("Labels") or {}
-            if keep_run(labels.get(LABEL_RUN)):
+            if keep_run(labels.get(LABEL_RUN)) or _maker_alive(labels.get(LABEL_MADE_BY)):
                 continue
             try:
                 api.remove_container(c["Id"], force=True)
@@ -388,3 +366,17 @@ class DockerExecutor:
             except Exception:
                 pass
         return removed
+
+
+def _this_process() -> str:
+    """"pid:create time" of this process (see LABEL_MADE_BY)."""
+    return f"{os.getpid()}:{psutil.Process(os.getpid()).create_time()!r}"
+
+
+def _maker_alive(label: str | None) -> bool:
+    """Whether the process a LABEL_MADE_BY value names still runs."""
+    pid, _, created = (label or "").partition(":")
+    try:
+        return process_alive(int(pid), float(created))
+    except ValueError:
+        return False

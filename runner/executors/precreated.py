@@ -1,22 +1,54 @@
-"""Containers created ahead of their step's start (watch mode), kept by step run id.
+"""Containers made ahead of their step's start (watch mode), kept by step run id.
 
 A watcher creates the container of the step a save is about to rerun while the burst of
-saves settles (`DockerExecutor.precreate`); the step's start then only starts it — when it
-would create exactly the same container (image, command, environment, user, working
-directory, labels, mounts, limits, security options). Any difference, and the container
-made ahead is removed and a new one created: the start never depends on the prediction.
+saves settles, and starts it held: its shell waits at the step's gate and runs nothing of
+the step (`DockerExecutor.start_ahead`); a watcher may keep one ready after a run for the
+next save of the same files. The step's start then only opens the gate — when it would have
+created exactly the same container (image, command, environment, user, working directory,
+labels, mounts, limits, security options), from the same image and mounting the same files
+and folders (not ones removed and made again since: `mounted_identity`), and that container
+is still up. Any difference, and the container made ahead is removed and a new one created:
+the start never depends on the prediction.
 """
 from __future__ import annotations
 
+import os
 import threading
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+WAIT_SECONDS = 10.0  # the longest a start waits for a container being made or started ahead
+
+
+UP, CREATED, FAILED = "up", "created", "failed"  # where a container made ahead was left
+
+
+@dataclass
+class MadeAhead:
+    """One container made ahead: how it was created, and where it was left (up, held at its
+    gate; only created; or its start failed)."""
+
+    args: dict[str, Any]  # its create_container arguments
+    identity: tuple  # its image's id and what it mounts (see `mounted_identity`)
+    container_id: str
+    undo: Callable[[], None]  # undoes what its setup did, when no step takes it
+    _left: threading.Event = field(default_factory=threading.Event)
+    _state: str = FAILED
+
+    def left(self, state: str) -> None:
+        """It is left as `state` (UP, CREATED or FAILED); a take waits for this."""
+        self._state = state
+        self._left.set()
+
+    def state(self) -> str:
+        """Where it was left, waiting WAIT_SECONDS at most for its start to end (FAILED then)."""
+        return self._state if self._left.wait(WAIT_SECONDS) else FAILED
+
+
 _lock = threading.Lock()
-# step run id → (create_container arguments, container id, undo what the creation set up)
-_made: dict[str, tuple[dict[str, Any], str, Callable[[], None]]] = {}
+_made: dict[str, MadeAhead] = {}  # by step run id
 # step run ids whose container is being made ahead: set once it is made (or will not be)
 _pending: dict[str, threading.Event] = {}
-WAIT_SECONDS = 10.0  # the longest a start waits for a container being made ahead
 
 
 def expect_precreated(step_run_ids: list[str]) -> None:
@@ -44,28 +76,70 @@ def wait_precreated(step_run_id: str) -> None:
         pending.wait(WAIT_SECONDS)
 
 
-def keep_precreated(step_run_id: str, args: Mapping[str, Any], container_id: str,
-                    undo: Callable[[], None]) -> None:
-    """Remember the container `container_id`, created with `args` for step run `step_run_id`."""
+def mounted_identity(image_id: str, args: Mapping[str, Any]) -> tuple:
+    """What a container created with `args` from image `image_id` is made of beyond its
+    arguments: that id, and the device and inode of each file and folder it mounts (one
+    removed and made again since is another; None when one is missing)."""
+    sources = []
+    for mount in args["host_config"].get("Mounts") or []:
+        try:
+            found = os.lstat(mount["Source"])
+        except OSError:
+            return (image_id, None)
+        sources.append((mount["Source"], found.st_dev, found.st_ino))
+    return (image_id, tuple(sources))
+
+
+def keep_precreated(step_run_id: str, args: Mapping[str, Any], identity: tuple,
+                    container_id: str, undo: Callable[[], None]) -> MadeAhead:
+    """Remember the container `container_id`, created with `args` (and `identity`, see
+    `mounted_identity`) for step run `step_run_id` (its setup is done: a start may set the
+    same files up again). The caller says through the record returned where the container
+    was left (`MadeAhead.left`)."""
+    made = MadeAhead(dict(args), identity, container_id, undo)
     with _lock:
-        _made[step_run_id] = (dict(args), container_id, undo)
+        _made[step_run_id] = made
     settle_precreated(step_run_id)
+    return made
 
 
-def take_precreated(api: Any, step_run_id: str, args: Mapping[str, Any]) -> str | None:
-    """The id of the container made ahead for `step_run_id` when it was created with exactly
-    `args` (it is no longer kept); one created otherwise is removed and None returned. Its
-    `undo` is not called: the start that asks has set the step's files up again. While
-    that container is being made, this waits for it (see `wait_precreated`)."""
+def start_precreated(api: Any, step_run_id: str) -> bool:
+    """Start (held) the container only created ahead for `step_run_id`, unless a start took
+    it first; a take meanwhile waits for this start. True when it is up."""
+    with _lock:
+        found = _made.get(step_run_id)
+        if found is None or not found._left.is_set() or found._state != CREATED:
+            return False
+        found._left.clear()  # starting: a take waits
+    try:
+        api.start(found.container_id)
+    except Exception:
+        found.left(FAILED)  # the step's start removes it and creates its own
+        return False
+    found.left(UP)
+    return True
+
+
+def take_precreated(api: Any, step_run_id: str, args: Mapping[str, Any],
+                    identity: Callable[[], tuple]) -> tuple[str, bool] | None:
+    """(id, whether it is up) of the container made ahead for `step_run_id` when it was
+    created with exactly `args`, its `identity` is still the same, and it is up or only
+    created (it is no longer kept); one created otherwise, whose start failed, or that is no
+    longer running, is removed and None returned. Its `undo` is not called: the start that
+    asks has set the step's files up again. While that container is being made or started,
+    this waits for it (see `wait_precreated`)."""
     wait_precreated(step_run_id)
     with _lock:
         found = _made.pop(step_run_id, None)
     if found is None:
         return None
-    made_with, container_id, _ = found
-    if made_with == dict(args):
-        return container_id
-    _remove(api, container_id)
+    if found.args == dict(args) and found.identity == identity():
+        state = found.state()
+        if state == CREATED:
+            return found.container_id, False
+        if state == UP and _still_running(api, found.container_id):
+            return found.container_id, True
+    _remove(api, found.container_id)
     return None
 
 
@@ -76,8 +150,8 @@ def discard_precreated(api: Any, step_run_id: str) -> bool:
         found = _made.pop(step_run_id, None)
     if found is None:
         return False
-    _remove(api, found[1])
-    found[2]()
+    _remove(api, found.container_id)
+    found.undo()
     return True
 
 
@@ -85,6 +159,15 @@ def precreated_step_runs() -> list[str]:
     """The step run ids whose container was made ahead and not taken yet."""
     with _lock:
         return list(_made)
+
+
+def _still_running(api: Any, container_id: str) -> bool:
+    """Whether the container is up (a reaper of another runner may have removed it meanwhile:
+    one whose run is not recorded yet looks left over)."""
+    try:
+        return bool(api.inspect_container(container_id)["State"]["Running"])
+    except Exception:
+        return False
 
 
 def _remove(api: Any, container_id: str) -> None:

@@ -84,6 +84,18 @@ class WatchScope:
         """`nodes` and every step downstream of them."""
         return self.spec.graph().closure(nodes)
 
+    def save_sets(self) -> list[set[str]]:
+        """What a save in each step's source folder reruns (`invalidated`), in pipeline order,
+        each set once."""
+        sets: list[set[str]] = []
+        for step in self.spec.ordered_steps():
+            for nodes in self.sources.values():
+                if step.node_id in nodes:
+                    stale = self.invalidated(set(nodes))
+                    if stale not in sets:
+                        sets.append(stale)
+        return sets
+
     def names(self, nodes: set[str]) -> list[str]:
         """Step names of `nodes`, in pipeline order."""
         return self.spec.names(nodes)

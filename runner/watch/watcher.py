@@ -17,6 +17,7 @@ import watchfiles
 
 from runner.client import Client
 from runner.engine.head_start import HeadStart
+from runner.watch.head_starts import HeadStarts
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
@@ -69,8 +70,9 @@ class PipelineWatcher:
         self._remember()
         self._reaped = False  # containers of dead runners are removed before the first rerun
         self._image_cache = False  # True: this watcher started remembering image lookups
-        # the next rerun's ids and the containers made for it while a burst settles
-        self._head: HeadStart | None = None
+        # the next rerun's ids and the containers made for it (at a burst, or after a run)
+        self.heads = HeadStarts(layout, executor)
+        self._acting = threading.Lock()  # held while a burst of changes is acted on
 
     def _remember(self) -> None:
         """Note what the watched files hold now: data and the script by content."""
@@ -109,7 +111,13 @@ class PipelineWatcher:
         try:
             self._image_cache = start_image_cache(docker_client())
         except DockerUnavailable:
-            pass  # the rerun says so, with the step it fails
+            return  # the rerun says so, with the step it fails
+        try:  # what dead runners left goes before anything is made ahead (it would look left)
+            executor_for_run(self.local, self.current_run, reap=True)
+            self._reaped = True
+        except RunnerError:
+            return  # the rerun says what is wrong
+        self._stand_ready(self.current_run, None)
 
     def _watch_once(self) -> bool:
         """Watch the current folders until they change shape (False) or watching stops (True).
@@ -140,39 +148,69 @@ class PipelineWatcher:
             burst |= relevant
             if burst and (not relevant or time.monotonic() - began > DEBOUNCE_MS / 1000):
                 batch, burst = burst, set()
-                if self.on_changes(batch):
-                    return False  # the pipeline changed shape: watch its new folders
+                with self._acting:
+                    if self.on_changes(batch):
+                        return False  # the pipeline changed shape: watch its new folders
         return True
 
     def stop(self) -> None:
         self.stop_event.set()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the changes seen are acted on, the runs this watcher executes have
+        ended and the head starts of the next save are made (benchmarks measure their
+        reference on a quiet machine); False when something is still going on after
+        `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        if not self._acting.acquire(timeout=timeout):
+            return False
+        self._acting.release()
+        for _, thread in list(self.executions.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        return self.heads.wait_ready(max(0.0, deadline - time.monotonic()))
+
     def _begin_head_start(self, paths: set[Path]) -> None:
         """While the burst of saves that begins with `paths` settles, reserve the rerun's ids
-        and create the containers of the steps it will start first (see
-        `runner.engine.head_start`); not for a changed script (it is evaluated again), in
-        manual mode, while paused, or when the runs do not execute in this process."""
-        if self.manual or self.paused or not self.runs_in_process or self._head is not None:
+        and start the containers of the steps it will start first, held (see
+        `runner.watch.head_starts`; one standing ready for the same steps is kept); not for
+        a changed script (it is evaluated again), in manual mode, while paused, or when the
+        runs do not execute in this process."""
+        if self.manual or self.paused or not self.runs_in_process:
             return
         if any(self.scope.is_script(p) for p in paths):
             return
         nodes: set[str] = set()
         for p in paths:
             nodes |= self.scope.steps_fed_by(p)
-        self._head = HeadStart.begin(self.layout, self.current_run, self.scope.spec,
-                                     self.scope.invalidated(nodes), self.executor)
+        self.heads.for_burst(self.current_run, self.scope.spec, self.scope.invalidated(nodes))
 
     def _take_head_start(self) -> HeadStart | None:
         """The head start begun for the rerun about to be submitted, if any."""
-        head, self._head = self._head, None
-        return head
+        return self.heads.take()
+
+    def _stand_ready(self, run_id: str, head: HeadStart | None) -> None:
+        """When watching begins, or after `run_id` ended (the rerun `head` was made for):
+        when it is still the watched run, ran in Docker and ended Finished or Failed (not
+        superseded), make the head starts of its next reruns, ahead of the next save (see
+        `runner.watch.head_starts`)."""
+        if run_id != self.current_run or self.stop_event.is_set() or self.manual \
+                or not self.runs_in_process:
+            return
+        with open_workspace(self.layout) as local:  # (called from the run's thread too)
+            run = get_pipeline_run(local.conn, run_id)
+        if run.status in (st.FINISHED, st.FAILED) and run.executor == "docker":
+            self.heads.stand_ready(run_id, self.scope.spec, set(head.stale) if head else None,
+                                   self.scope.save_sets())
 
     def trigger(self) -> None:
         """Manual mode: run what the pending changes invalidated."""
         with self._pending_lock:
             pending, self.pending = self.pending, set()
         if pending:
-            self._act(pending)
+            with self._acting:
+                self._act(pending)
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -200,10 +238,8 @@ class PipelineWatcher:
         return ", ".join(sorted(p.name for p in paths))
 
     def _act(self, paths: set[Path]) -> bool:
-        head = self._take_head_start()
         if self.script is not None and any(self.scope.is_script(p) for p in paths):
-            if head is not None:
-                head.end()
+            self.heads.reset()  # made for the pipeline as it was
             self.say(f"{self.script.name} changed → evaluating the pipeline again")
             new_run = self._evaluate_script()
             if new_run is None:
@@ -217,6 +253,7 @@ class PipelineWatcher:
         for p in paths:
             nodes |= self.scope.steps_fed_by(p)
         stale = self.scope.invalidated(nodes)
+        head = self._take_head_start()
         self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
         self._cancel_current(f"superseded: {self._names(paths)} changed")
         try:
@@ -242,6 +279,8 @@ class PipelineWatcher:
             end_head()
             if not finished:
                 start_runner(self.local, run_id)
+            elif self.runs_in_process:
+                self._stand_ready(run_id, head)
             self._follow_in_background(run_id)
             return
         local = open_workspace(self.layout)
@@ -262,6 +301,7 @@ class PipelineWatcher:
             finally:
                 local.close()
                 end_head()
+                self._stand_ready(run_id, head)
         thread = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
         self.executions[run_id] = (execution, thread)
         thread.start()
@@ -319,9 +359,7 @@ class PipelineWatcher:
 
     def shutdown(self) -> None:
         """Stop every run this watcher started, and the one in flight; leave nothing running."""
-        head = self._take_head_start()
-        if head is not None:
-            head.end()  # a burst that never ended: its rerun was never submitted
+        self.heads.reset(close=True)  # a burst that never ended, or head starts standing ready
         for execution, _ in self.executions.values():
             execution.request_stop("canceled: watch stopped")
         for _, thread in self.executions.values():
