@@ -103,14 +103,20 @@ def test_a_container_started_ahead_runs_its_step_only_at_the_start_and_only_when
     assert (unused.files.stdout.read_text(), unused.files.gate.exists()) == ("", False)
 
 
+def _one_started_ahead(workspace, image: str, step_run_id: str, message: str
+                       ) -> tuple[DockerExecutor, StepInvocation, str]:
+    """(executor, invocation, container id) of a step printing `message`, started ahead."""
+    layout = workspace._local.layout
+    executor = DockerExecutor(layout, image)
+    invocation = _invocation(layout, step_run_id, message)
+    assert executor.start_ahead(invocation) is True
+    return executor, invocation, _containers(layout)[0]["Id"]
+
+
 def test_a_container_started_ahead_and_removed_meanwhile_is_made_again_at_the_start(
         workspace, docker_image):
-    layout = workspace._local.layout
-    executor = DockerExecutor(layout, docker_image)
-    gone = _invocation(layout, "step-gone", "made again")
-    assert executor.start_ahead(gone) is True
-    ahead = _containers(layout)[0]["Id"]
-    docker_client().api.remove_container(ahead, force=True)  # as another runner's reaper would
+    executor, gone, ahead = _one_started_ahead(workspace, docker_image, "step-gone", "made again")
+    docker_client().api.remove_container(ahead, force=True)  # as `docker rm -f` would
     step = executor.start(gone)
     assert step.container_id != ahead
     assert step.wait(30).exit_code == 0
@@ -121,11 +127,7 @@ def test_a_container_started_ahead_and_removed_meanwhile_is_made_again_at_the_st
 
 def test_a_held_start_takes_the_container_started_ahead_and_runs_it_at_its_release(
         workspace, docker_image):
-    layout = workspace._local.layout
-    executor = DockerExecutor(layout, docker_image)
-    held = _invocation(layout, "step-held", "released")
-    assert executor.start_ahead(held) is True
-    ahead = _containers(layout)[0]["Id"]
+    executor, held, ahead = _one_started_ahead(workspace, docker_image, "step-held", "released")
     step = executor.start(held, held=True)  # a compute target's node is not free yet
     assert step.container_id == ahead
     assert step.wait(0.5) is None and held.files.stdout.read_text() == ""

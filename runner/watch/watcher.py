@@ -17,7 +17,6 @@ import watchfiles
 
 from runner.client import Client
 from runner.engine.head_start import HeadStart
-from runner.watch.head_starts import HeadStarts
 from runner.engine.progress import ProgressPrinter
 from runner.engine.run_execution import PipelineRunExecution
 from runner.engine.runner_process import execute_run, executor_for_run, fail_run, start_runner
@@ -25,6 +24,7 @@ from runner.engine.script_eval import evaluate_script
 from runner.errors import RunnerError
 from runner.spec import PipelineSpec
 from runner.watch.content import ContentMemory
+from runner.watch.head_starts import HeadStarts
 from runner.watch.scope import WatchScope
 from store import status as st
 from store.catalog import get_pipeline
@@ -73,6 +73,7 @@ class PipelineWatcher:
         # the next rerun's ids and the containers made for it (at a burst, or after a run)
         self.heads = HeadStarts(layout, executor)
         self._acting = threading.Lock()  # held while a burst of changes is acted on
+        self._standing: threading.Thread | None = None  # making head starts after a run
 
     def _remember(self) -> None:
         """Note what the watched files hold now: data and the script by content."""
@@ -165,7 +166,8 @@ class PipelineWatcher:
         if not self._acting.acquire(timeout=timeout):
             return False
         self._acting.release()
-        for _, thread in list(self.executions.values()):
+        threads = [thread for _, thread in list(self.executions.values())]
+        for thread in [*threads, *([self._standing] if self._standing else [])]:
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 return False
@@ -198,11 +200,14 @@ class PipelineWatcher:
         if run_id != self.current_run or self.stop_event.is_set() or self.manual \
                 or not self.runs_in_process:
             return
-        with open_workspace(self.layout) as local:  # (called from the run's thread too)
-            run = get_pipeline_run(local.conn, run_id)
-        if run.status in (st.FINISHED, st.FAILED) and run.executor == "docker":
-            self.heads.stand_ready(run_id, self.scope.spec, set(head.stale) if head else None,
-                                   self.scope.save_sets())
+        try:
+            with open_workspace(self.layout) as local:  # (called from the run's thread too)
+                run = get_pipeline_run(local.conn, run_id)
+            if run.status in (st.FINISHED, st.FAILED) and run.executor == "docker":
+                self.heads.stand_ready(run_id, self.scope.spec, set(head.stale) if head else None,
+                                       self.scope.save_sets())
+        except (StoreError, OSError):
+            pass  # only a head start: the next save makes its containers as it goes
 
     def trigger(self) -> None:
         """Manual mode: run what the pending changes invalidated."""
@@ -279,8 +284,10 @@ class PipelineWatcher:
             end_head()
             if not finished:
                 start_runner(self.local, run_id)
-            elif self.runs_in_process:
-                self._stand_ready(run_id, head)
+            elif self.runs_in_process:  # (ending what earlier runs left takes a while)
+                self._standing = threading.Thread(target=self._stand_ready, args=(run_id, head),
+                                                  name="stand-ready", daemon=True)
+                self._standing.start()
             self._follow_in_background(run_id)
             return
         local = open_workspace(self.layout)
