@@ -19,7 +19,7 @@ from runner.spec import PipelineSpec
 from store.layout import WorkspaceLayout
 
 RECENT = 2  # how many of the last sets of steps saves reran stand ready (started) after a run
-CREATED_AHEAD = 4  # how many other sets a save could rerun stand ready (created only, and
+CREATED_AHEAD = 8  # how many other sets a save could rerun stand ready (created only, and
 # started when a burst that reruns one begins)
 
 
