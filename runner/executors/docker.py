@@ -301,7 +301,7 @@ class DockerExecutor:
                 if not held:
                     step.release()
                 return step
-            remove_gate(gate)  # no container made ahead fits: a new one is made below
+        remove_gate(gate)  # one made for a container made ahead that does not fit, if any
         if held:
             new_gate(gate)
         args, hand_back = self._launch_setup(invocation, gate if held else None)
