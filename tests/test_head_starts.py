@@ -82,13 +82,13 @@ def test_a_burst_nothing_stands_ready_for_begins_its_own_and_keeps_the_others(ma
     heads = HeadStarts(None, "docker")
     only_train = [{"train"}]
     heads.stand_ready("run-1", None, {"train"}, only_train)
-    heads.for_burst("run-1", None, {"prep", "train"})
-    heads.for_burst("run-1", None, {"score"})  # the same burst goes on: nothing more begun
+    heads.for_burst("run-1", None, {"score"})  # a burst no rerun came of (watching paused)
+    heads.for_burst("run-1", None, {"prep", "train"})  # the next burst
     burst = heads.take()
     assert _what([burst]) == [("run-1", ["prep", "train"], True, [])]
-    assert made[0].asked == []  # ended once the rerun has ended, not during the burst
+    assert [h.asked for h in made] == [[], [], []]  # ended once the rerun ends, not during it
     heads.stand_ready("run-2", None, {"prep", "train"}, only_train)
-    assert made[0].asked == ["end"]
+    assert [h.asked for h in made[:3]] == [["end"], ["end"], []]
 
 
 def test_nothing_is_made_while_a_burst_goes_on_or_once_closed(made):

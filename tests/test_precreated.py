@@ -1,5 +1,6 @@
-"""Containers made ahead: taken only when identical (arguments, image, mounted inodes) and up, waited for while being made or
-started, removed otherwise (with a fake engine API; test_watch_docker does it with a real one)."""
+"""Containers made ahead: taken only when identical (arguments, image, mounted inodes) and up
+or only created, waited for while being made or started, removed otherwise (with a fake
+engine API; test_watch_docker does it with a real one)."""
 from __future__ import annotations
 
 import threading
@@ -24,6 +25,9 @@ class FakeApi:
 
     def inspect_container(self, container_id: str) -> dict:
         return {"State": {"Running": container_id in self.running}}
+
+    def start(self, container_id: str) -> None:
+        self.running.add(container_id)
 
 
 def test_the_same_arguments_take_it_and_others_remove_it():
@@ -73,6 +77,17 @@ def test_one_only_created_ahead_is_taken_as_not_up_yet():
         precreated.CREATED)
     assert precreated.take_precreated(api, "s10", {"image": "i"}, lambda: SAME) == ("c10", False)
     assert api.removed == []
+
+
+def test_one_only_created_is_started_once_when_a_burst_begins_and_then_taken_up():
+    api = FakeApi()
+    precreated.keep_precreated("s11", {"image": "i"}, SAME, "c11", lambda: None).left(
+        precreated.CREATED)
+    assert precreated.start_precreated(api, "s11") is True
+    assert precreated.start_precreated(api, "s11") is False  # up already
+    assert precreated.take_precreated(api, "s11", {"image": "i"}, lambda: SAME) == ("c11", True)
+    assert precreated.start_precreated(api, "s11") is False  # taken: its step's start has it
+    assert (api.running, api.removed) == ({"c11"}, [])
 
 
 def test_discarding_removes_it_and_undoes_its_setup_once():

@@ -68,7 +68,8 @@ def test_after_a_run_the_saved_steps_container_is_up_held_and_the_next_save_runs
     assert "train ran a third time" in StepRunFiles(Path(steps["train"].run_dir)).stdout.read_text()
 
 
-def test_a_folder_made_again_under_a_container_made_ahead_gets_a_new_container(docker_watch):  # noqa: F811
+def test_a_folder_made_again_under_a_container_made_ahead_gets_a_new_container(
+        docker_watch):  # noqa: F811
     ws, root, taken, watcher = docker_watch
     layout = ws._local.layout
     _save_train(root, "train ran again")

@@ -1,6 +1,7 @@
 """Watch mode in Docker: the container of the step a save reruns is created and started, held
 at its gate, while the burst settles; its step runs in it only when it is exactly the one the
-launch would create, and nothing made ahead outlives the watcher. Every test uses a real Docker engine (marker `docker`)."""
+launch would create, and nothing made ahead outlives the watcher (test_watch_ahead: what is
+made before the save). Every test uses a real Docker engine (marker `docker`)."""
 from __future__ import annotations
 
 import textwrap

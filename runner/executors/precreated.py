@@ -1,9 +1,10 @@
 """Containers made ahead of their step's start (watch mode), kept by step run id.
 
-A watcher creates the container of the step a save is about to rerun while the burst of
-saves settles, and starts it held: its shell waits at the step's gate and runs nothing of
-the step (`DockerExecutor.start_ahead`); a watcher may keep one ready after a run for the
-next save of the same files. The step's start then only opens the gate — when it would have
+A watcher creates the container of the step a save is about to rerun, before the save or
+while the burst of saves settles (`runner.watch.head_starts`), and starts it held: its shell
+waits at the step's gate and runs nothing of the step (`DockerExecutor.start_ahead`). One
+may also be only created, and started once a burst that reruns it begins. The step's start
+then only opens the gate — when it would have
 created exactly the same container (image, command, environment, user, working directory,
 labels, mounts, limits, security options), from the same image and mounting the same files
 and folders (not ones removed and made again since: `mounted_identity`), and that container
@@ -18,8 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 WAIT_SECONDS = 10.0  # the longest a start waits for a container being made or started ahead
-
-
 UP, CREATED, FAILED = "up", "created", "failed"  # where a container made ahead was left
 
 
@@ -43,6 +42,14 @@ class MadeAhead:
     def state(self) -> str:
         """Where it was left, waiting WAIT_SECONDS at most for its start to end (FAILED then)."""
         return self._state if self._left.wait(WAIT_SECONDS) else FAILED
+
+    def starting(self) -> bool:
+        """When it was only created: mark it as being started (a take waits until `left`
+        says how that went) and say True."""
+        if not self._left.is_set() or self._state != CREATED:
+            return False
+        self._left.clear()
+        return True
 
 
 _lock = threading.Lock()
@@ -108,9 +115,8 @@ def start_precreated(api: Any, step_run_id: str) -> bool:
     it first; a take meanwhile waits for this start. True when it is up."""
     with _lock:
         found = _made.get(step_run_id)
-        if found is None or not found._left.is_set() or found._state != CREATED:
+        if found is None or not found.starting():
             return False
-        found._left.clear()  # starting: a take waits
     try:
         api.start(found.container_id)
     except Exception:

@@ -37,9 +37,10 @@ class HeadStarts:
 
     def for_burst(self, previous_run_id: str, spec: PipelineSpec, stale: set[str]) -> None:
         """A burst of saves began that reruns `stale` of `previous_run_id`: take the head
-        start standing ready for exactly that, or begin one."""
+        start standing ready for exactly that, or begin one. (One an earlier burst took but
+        no rerun did, e.g. as watching was paused, stays kept until the next run ends.)"""
         with self._lock:
-            if self._closed or self._burst is not None:
+            if self._closed:
                 return
             head = next((h for h in self._kept if h.made_for(previous_run_id, stale)), None)
             if head is None:
