@@ -47,46 +47,51 @@ def test_watching_begins_with_each_steps_container_created_and_a_save_starts_the
     assert "train ran again" in StepRunFiles(Path(steps["train"].run_dir)).stdout.read_text()
 
 
-def test_after_a_run_the_saved_steps_container_is_up_held_and_the_next_save_runs_in_it(
-        docker_watch):  # noqa: F811
+def _saved_once(docker_watch) -> tuple[str, str, str]:  # noqa: F811
+    """Save train once and wait for its run and what the watcher makes after it; (step run
+    id, container id, reserved run id) of the one container started ahead (train's)."""
     ws, root, taken, watcher = docker_watch
-    layout = ws._local.layout
     _save_train(root, "train ran again")
     _next_run(ws, 1)
     assert watcher.wait_idle(30)
-    running = {step: made for step, made in _made_ahead(layout).items() if made[1] == "running"}
+    running = [(step, made) for step, made in _made_ahead(ws._local.layout).items()
+               if made[1] == "running"]
     assert len(running) == 1
-    (step_run_id, (container_id, _, run_id)), = running.items()
-    # up, but nothing of the step runs: the init and the shell waiting at the gate
-    assert [cmd.split()[0] for cmd in _processes(container_id)] == ["/sbin/docker-init", "sh"]
+    step_run_id, (container_id, _, run_id) = running[0]
     taken.clear()
+    return step_run_id, container_id, run_id
+
+
+def _ran_train_again(ws, root: Path) -> tuple:
+    """Save train a third time; (its run, train's step run) once the run ended."""
     _save_train(root, "train ran a third time")
     run = _next_run(ws, 2)
     steps = {s.name: s for s in get_step_runs(ws._local.conn, run.id)}
-    assert (run.id, steps["train"].id, run.status) == (run_id, step_run_id, "Finished")
-    assert taken == [(step_run_id, True)]
     assert "train ran a third time" in StepRunFiles(Path(steps["train"].run_dir)).stdout.read_text()
+    return run, steps["train"]
+
+
+def test_after_a_run_the_saved_steps_container_is_up_held_and_the_next_save_runs_in_it(
+        docker_watch):  # noqa: F811
+    ws, root, taken, _ = docker_watch
+    step_run_id, container_id, run_id = _saved_once(docker_watch)
+    # up, but nothing of the step runs: the init and the shell waiting at the gate
+    assert [cmd.split()[0] for cmd in _processes(container_id)] == ["/sbin/docker-init", "sh"]
+    run, train = _ran_train_again(ws, root)
+    assert (run.id, train.id, run.status) == (run_id, step_run_id, "Finished")
+    assert taken == [(step_run_id, True)]
 
 
 def test_a_folder_made_again_under_a_container_made_ahead_gets_a_new_container(
         docker_watch):  # noqa: F811
-    ws, root, taken, watcher = docker_watch
-    layout = ws._local.layout
-    _save_train(root, "train ran again")
-    _next_run(ws, 1)
-    assert watcher.wait_idle(30)
-    (step_run_id, (container_id, _, run_id)), = [
-        (step, made) for step, made in _made_ahead(layout).items() if made[1] == "running"]
-    workdir = StepRunFiles(layout.step_run_dir(run_id, step_run_id)).workdir
+    ws, root, taken, _ = docker_watch
+    step_run_id, container_id, run_id = _saved_once(docker_watch)
+    workdir = StepRunFiles(ws._local.layout.step_run_dir(run_id, step_run_id)).workdir
     (root / "other").mkdir()  # so the folder made again does not get the same inode back
     shutil.rmtree(workdir)
     workdir.mkdir()  # the container made ahead mounts the folder removed
-    taken.clear()
-    _save_train(root, "train ran a third time")
-    run = _next_run(ws, 2)
-    steps = {s.name: s for s in get_step_runs(ws._local.conn, run.id)}
-    assert (steps["train"].id, run.status) == (step_run_id, "Finished")
+    run, train = _ran_train_again(ws, root)
+    assert (train.id, run.status) == (step_run_id, "Finished")
     assert taken == [(step_run_id, False)]
-    assert "train ran a third time" in StepRunFiles(Path(steps["train"].run_dir)).stdout.read_text()
     with pytest.raises(Exception, match="No such container"):
         docker_client().api.inspect_container(container_id)
