@@ -67,11 +67,20 @@ def get_schedule(conn: sqlite3.Connection, schedule_id: str) -> ScheduleRecord:
 
 
 def set_watched_files(conn: sqlite3.Connection, schedule_id: str,
-                      watched_files: Mapping[str, Any]) -> None:
-    """Remember the files a datastore schedule saw last (name → [size, mtime_ns, sha256])."""
+                      watched_files: Mapping[str, Any],
+                      trigger: Mapping[str, Any] | None = None) -> bool:
+    """Remember the files a datastore schedule saw last (name → [size, mtime_ns, sha256]);
+    given `trigger`, only while the schedule's datastore trigger is still that one (the files
+    were read from its folder: an update meanwhile moved it elsewhere). Whether it did."""
     with transaction(conn):
+        if trigger is not None:
+            row = conn.execute("SELECT datastore_trigger_json FROM schedule WHERE id = ?",
+                               (schedule_id,)).fetchone()
+            if row is None or json.loads(row[0] or "null") != dict(trigger):
+                return False
         conn.execute("UPDATE schedule SET watched_files_json = ? WHERE id = ?",
                      (json.dumps(dict(watched_files)), schedule_id))
+    return True
 
 
 def list_schedules(conn: sqlite3.Connection, active_only: bool = False) -> list[ScheduleRecord]:

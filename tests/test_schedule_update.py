@@ -2,18 +2,21 @@
 YAML shape), with a datastore schedule moved to another folder by the real service."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 
 import pytest
 
 from runner.sdk import Pipeline, PipelineParameter, PythonScriptStep
+from runner.service import datastore_watch
 from runner.sdk.datastore import AzureBlobDatastore
 from runner.sdk.schedule import Schedule
 from runner.sdk.schedule_recurrence import ScheduleRecurrence, TimeZone
 from runner.step_runtime.exceptions import UserErrorException
-from store.runs import get_pipeline_run
-from store.schedules import get_schedule
+from store import datastore_changes
+from store.runs import get_pipeline_run, list_pipeline_runs
+from store.schedules import create_schedule, get_schedule, update_schedule
 from tests.test_datastore_schedules import _published as _published_with_datapath
 from tests.test_datastore_schedules import _quiet, _runs, _wait_for_runs, _wait_until_watched
 
@@ -103,6 +106,39 @@ def test_a_datastore_schedule_moved_to_another_folder_watches_that_one(workspace
         "input_path": {"datastore": "workspaceblobstore", "path": "other/new.csv"}}
     run.wait_for_completion(show_output=False)
     time.sleep(0.1)
+
+
+def test_a_look_at_the_old_folder_while_the_schedule_moves_fires_nothing(workspace, monkeypatch):
+    """The race a move used to lose: a watcher read the old folder, the update moved the
+    schedule, and the old folder's files were compared with (and recorded as) the new one's,
+    firing a run for `other/old.txt` and then one for the new folder's file already there."""
+    conn, layout = workspace._local.conn, workspace._local.layout
+    root = layout.datastore_dir("workspaceblobstore")
+    for folder, name in (("in", "old.txt"), ("other", "there.txt")):
+        (root / folder).mkdir(parents=True)
+        (root / folder / name).write_text("there before the schedule")
+    there = datastore_changes.folder_files(root / "other")
+    moved = {"datastore": "workspaceblobstore", "path_on_datastore": "other/"}
+    schedule_id = create_schedule(conn, "moving", None, None, None, "e", {}, None, None,
+                                  datastore_trigger={"datastore": "workspaceblobstore",
+                                                     "path_on_datastore": "in"},
+                                  watched_files={})  # as if old.txt came after the create
+    reading = datastore_changes.folder_files
+
+    def read_while_moved(folder, previous=None):
+        files = reading(folder, previous)
+        update_schedule(conn, schedule_id, datastore_trigger=moved, watched_files=there)
+        return files
+    monkeypatch.setattr(datastore_watch, "folder_files", read_while_moved)
+    assert asyncio.run(datastore_watch.check(workspace._local, schedule_id)) is None
+    record = get_schedule(conn, schedule_id)
+    assert (dict(record.datastore_trigger), dict(record.watched_files)) == (moved, there)
+    stale = get_schedule(conn, schedule_id)._replace(datastore_trigger={
+        "datastore": "workspaceblobstore", "path_on_datastore": "in"})
+    # what was read from the old folder is not recorded as the new one's (a move after the check)
+    assert datastore_watch.settle(workspace._local, stale, {"old.txt": [1, 1, "x"]}) is None
+    assert dict(get_schedule(conn, schedule_id).watched_files) == there
+    assert list_pipeline_runs(conn) == []
 
 
 RECURRENCE_YAML = """\

@@ -44,10 +44,12 @@ def changed_path(trigger: Mapping[str, Any], name: str) -> dict[str, str]:
 
 def settle(local: OpenWorkspace, record: ScheduleRecord, current: dict[str, list],
            now: float | None = None, client: Client | None = None) -> str | None:
-    """Record `current` as seen; fire `record` once when files were added or modified since
-    what it saw last. The run id (None: nothing changed, or the submit failed)."""
+    """Record `current` (the files of `record`'s folder) as seen; fire `record` once when files
+    were added or modified since what it saw last. The run id (None: nothing changed, the
+    schedule was moved to another folder meanwhile, or the submit failed)."""
     changed = changed_files(record.watched_files, current)
-    set_watched_files(local.conn, record.id, current)
+    if not set_watched_files(local.conn, record.id, current, record.datastore_trigger or {}):
+        return None  # moved meanwhile: the watcher of its new folder looks there
     if not changed:
         return None
     trigger = dict(record.datastore_trigger or {})
@@ -69,8 +71,9 @@ async def check(local: OpenWorkspace, schedule_id: str,
     folder = watched_folder(local.layout, record.datastore_trigger)
     current = await asyncio.to_thread(folder_files, folder, dict(record.watched_files))
     record = get_schedule(local.conn, schedule_id)  # what was seen may have been reset meanwhile
-    if record.status != "Active":
-        return None
+    if record.status != "Active" or record.datastore_trigger is None \
+            or watched_folder(local.layout, record.datastore_trigger) != folder:
+        return None  # disabled, or moved to another folder meanwhile: its new watcher looks
     return settle(local, record, current, client=client)
 
 
