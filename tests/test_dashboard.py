@@ -274,11 +274,15 @@ def test_a_running_containers_cpu_and_memory_are_shown(docker_workspace, write, 
     from runner.sdk import Experiment, Pipeline, PythonScriptStep
     write("steps/busy.py", """
         import time
-        block = b"x" * (64 * 2**20)  # hold 64 MiB, every page written (so resident)
+        block = bytearray(64 * 2**20)  # hold 64 MiB, every page written (so resident) ...
+        def touch():
+            for page in range(0, len(block), 4096):
+                block[page] = 1
+        touch()
         print("up", flush=True)
         end = time.time() + 120
-        while time.time() < end:
-            pass
+        while time.time() < end:  # ... and kept written: proactive reclaim pages out cold ones
+            touch()
     """)
     step = PythonScriptStep("busy.py", name="busy", source_directory=str(tmp_path / "steps"))
     run = Experiment(docker_workspace, "usage").submit(Pipeline(docker_workspace, [step]))
