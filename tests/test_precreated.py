@@ -35,7 +35,7 @@ def test_the_same_arguments_take_it_and_others_remove_it():
     precreated.keep_precreated("s1", {"image": "i", "environment": {"A": "1"}}, SAME, "c1",
                                lambda: undone.append("s1")).left(precreated.UP)
     assert precreated.take_precreated(api, "s1", {"image": "i", "environment": {"A": "1"}},
-                                      lambda: SAME) == ("c1", True)
+                                      lambda: SAME) == "c1"
     precreated.keep_precreated("s2", {"image": "i", "environment": {"A": "1"}}, SAME, "c2",
                                lambda: undone.append("s2")).left(precreated.UP)
     assert precreated.take_precreated(api, "s2", {"image": "i", "environment": {"A": "2"}},
@@ -71,12 +71,12 @@ def test_identity_is_the_image_id_and_the_inode_of_each_mounted_source(tmp_path)
     assert precreated.mounted_identity("sha256:1", args) != before
 
 
-def test_one_only_created_ahead_is_taken_as_not_up_yet():
+def test_one_only_created_ahead_is_started_as_it_is_taken():
     api = FakeApi()  # not running: created, never started
     precreated.keep_precreated("s10", {"image": "i"}, SAME, "c10", lambda: None).left(
         precreated.CREATED)
-    assert precreated.take_precreated(api, "s10", {"image": "i"}, lambda: SAME) == ("c10", False)
-    assert api.removed == []
+    assert precreated.take_precreated(api, "s10", {"image": "i"}, lambda: SAME) == "c10"
+    assert (api.running, api.removed) == ({"c10"}, [])
 
 
 def test_one_only_created_is_started_once_when_a_burst_begins_and_then_taken_up():
@@ -85,7 +85,7 @@ def test_one_only_created_is_started_once_when_a_burst_begins_and_then_taken_up(
         precreated.CREATED)
     assert precreated.start_precreated(api, "s11") is True
     assert precreated.start_precreated(api, "s11") is False  # up already
-    assert precreated.take_precreated(api, "s11", {"image": "i"}, lambda: SAME) == ("c11", True)
+    assert precreated.take_precreated(api, "s11", {"image": "i"}, lambda: SAME) == "c11"
     assert precreated.start_precreated(api, "s11") is False  # taken: its step's start has it
     assert (api.running, api.removed) == ({"c11"}, [])
 
@@ -112,7 +112,7 @@ def test_a_start_waits_for_the_container_being_made_then_for_its_start():
     assert got == []  # made, still starting
     made.left(precreated.UP)
     taker.join(5)
-    assert got == [("c5", True)]
+    assert got == ["c5"]
 
 
 def test_a_container_that_will_not_be_made_ends_the_wait():

@@ -31,20 +31,6 @@ def new_gate(path: Path) -> Path:
     return path
 
 
-def start_created(api: Any, container_id: str) -> bool:
-    """Start a container that was only created ahead; False (and it is removed) when the
-    engine refuses (e.g. a reaper removed it meanwhile)."""
-    try:
-        api.start(container_id)
-        return True
-    except Exception:
-        try:
-            api.remove_container(container_id, force=True)
-        except Exception:
-            pass  # gone already
-        return False
-
-
 def remove_gate(path: Path) -> None:
     """Remove a held step's FIFO, if there (unlink never follows a link)."""
     try:

@@ -26,8 +26,7 @@ import psutil
 
 from runner.executors.base import (Capabilities, Mount, ResolvedEnvironment, StepInvocation,
                                    Usage, environment_label)
-from runner.executors.container_step import (LAUNCH, ContainerStep, new_gate, remove_gate,
-                                              start_created)
+from runner.executors.container_step import LAUNCH, ContainerStep, new_gate, remove_gate
 from runner.executors.docker_engine import DEFAULT_BASE_IMAGE, docker_client, explain
 from runner.executors.images import ImageBuilder, ImageRecipe
 from runner.executors.image_cache import lookup
@@ -294,10 +293,10 @@ class DockerExecutor:
         if invocation.step_run_id in precreated_step_runs():
             # set up as the container made ahead was: held at its gate (there already)
             args, hand_back = self._launch_setup(invocation, gate, ahead=True)
-            taken = take_precreated(api, invocation.step_run_id, args,
-                                    lambda: self._identity(args))
-            if taken is not None and (taken[1] or start_created(api, taken[0])):
-                step = ContainerStep(api, taken[0], memory_mb, gate, hand_back)
+            container_id = take_precreated(api, invocation.step_run_id, args,
+                                           lambda: self._identity(args))
+            if container_id is not None:
+                step = ContainerStep(api, container_id, memory_mb, gate, hand_back)
                 if not held:
                     step.release()
                 return step

@@ -117,21 +117,17 @@ def start_precreated(api: Any, step_run_id: str) -> bool:
         found = _made.get(step_run_id)
         if found is None or not found.starting():
             return False
-    try:
-        api.start(found.container_id)
-    except Exception:
-        found.left(FAILED)  # the step's start removes it and creates its own
-        return False
-    found.left(UP)
-    return True
+    up = _start(api, found.container_id)
+    found.left(UP if up else FAILED)  # failed: the step's start removes it, creates its own
+    return up
 
 
 def take_precreated(api: Any, step_run_id: str, args: Mapping[str, Any],
-                    identity: Callable[[], tuple]) -> tuple[str, bool] | None:
-    """(id, whether it is up) of the container made ahead for `step_run_id` when it was
-    created with exactly `args`, its `identity` is still the same, and it is up or only
-    created (it is no longer kept); one created otherwise, whose start failed, or that is no
-    longer running, is removed and None returned. Its `undo` is not called: the start that
+                    identity: Callable[[], tuple]) -> str | None:
+    """The id of the container made ahead for `step_run_id`, up (held at its gate), when it
+    was created with exactly `args` and its `identity` is still the same (it is no longer
+    kept; one only created is started now); one created otherwise, whose start failed, or
+    that is no longer running, is removed and None returned. Its `undo` is not called: the start that
     asks has set the step's files up again. While that container is being made or started,
     this waits for it (see `wait_precreated`)."""
     wait_precreated(step_run_id)
@@ -141,10 +137,10 @@ def take_precreated(api: Any, step_run_id: str, args: Mapping[str, Any],
         return None
     if found.args == dict(args) and found.identity == identity():
         state = found.state()
-        if state == CREATED:
-            return found.container_id, False
+        if state == CREATED and _start(api, found.container_id):
+            return found.container_id
         if state == UP and _still_running(api, found.container_id):
-            return found.container_id, True
+            return found.container_id
     _remove(api, found.container_id)
     return None
 
@@ -165,6 +161,15 @@ def precreated_step_runs() -> list[str]:
     """The step run ids whose container was made ahead and not taken yet."""
     with _lock:
         return list(_made)
+
+
+def _start(api: Any, container_id: str) -> bool:
+    """Start a container made ahead; False when the engine refuses (e.g. a reaper removed it)."""
+    try:
+        api.start(container_id)
+        return True
+    except Exception:
+        return False
 
 
 def _still_running(api: Any, container_id: str) -> bool:
