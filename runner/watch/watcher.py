@@ -188,10 +188,6 @@ class PipelineWatcher:
             nodes |= self.scope.steps_fed_by(p)
         self.heads.for_burst(self.current_run, self.scope.spec, self.scope.invalidated(nodes))
 
-    def _take_head_start(self) -> HeadStart | None:
-        """The head start begun for the rerun about to be submitted, if any."""
-        return self.heads.take()
-
     def _stand_ready(self, run_id: str, head: HeadStart | None) -> None:
         """When watching begins, or after `run_id` ended (the rerun `head` was made for):
         when it is still the watched run, ran in Docker and ended Finished or Failed (not
@@ -258,7 +254,7 @@ class PipelineWatcher:
         for p in paths:
             nodes |= self.scope.steps_fed_by(p)
         stale = self.scope.invalidated(nodes)
-        head = self._take_head_start()
+        head = self.heads.take()  # the head start of the burst, if any
         self.say(f"{self._names(paths)} changed → {', '.join(self.scope.names(stale))} rerun")
         self._cancel_current(f"superseded: {self._names(paths)} changed")
         try:
